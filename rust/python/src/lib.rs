@@ -1,0 +1,18 @@
+//! The `sagerun._native` extension module: thin PyO3 bindings over the
+//! PyO3-free crates. Each submodule converts types and maps errors for one
+//! part; none of them holds protocol logic.
+
+use pyo3::prelude::*;
+
+mod eventstream;
+mod local;
+mod sigv4;
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    eventstream::register(m)?;
+    sigv4::register(m)?;
+    local::register(m)?;
+    Ok(())
+}
