@@ -1,6 +1,6 @@
 //! The `application/vnd.amazon.eventstream` frame codec.
 //!
-//! CONTRACT (other crates code against these names; the codec helper fills
+//! CONTRACT (other crates code against these names; the codec fills
 //! in the bodies and may add fast paths beside them):
 //! - `HeaderValue`, `Header`, `Message`, `Limits`, `DecodeError`, `EncodeError`
 //! - `Decoder::new(Limits)`, `Decoder::feed(&mut self, &[u8]) -> Result<Vec<Message>, DecodeError>`,
@@ -72,4 +72,39 @@ pub enum DecodeError {
 pub enum EncodeError {
     #[error("invalid event-stream message: {0}")]
     Invalid(String),
+}
+
+/// Incremental decoder: feed bytes in any split, get complete messages.
+#[derive(Debug, Default)]
+pub struct Decoder {
+    _limits: Limits,
+}
+
+impl Decoder {
+    pub fn new(limits: Limits) -> Decoder {
+        Decoder { _limits: limits }
+    }
+    pub fn feed(&mut self, _data: &[u8]) -> Result<Vec<Message>, DecodeError> {
+        todo!()
+    }
+    /// End of input: an error if a frame was started and not finished.
+    pub fn finish(&self) -> Result<(), DecodeError> {
+        todo!()
+    }
+}
+
+/// Decodes exactly one frame (trailing bytes are an error).
+pub fn decode_message(_data: &[u8]) -> Result<Message, DecodeError> {
+    todo!()
+}
+
+pub fn encode_message(headers: &[Header], payload: &[u8]) -> Result<Vec<u8>, EncodeError> {
+    let mut out = Vec::new();
+    encode_message_into(&mut out, headers, payload)?;
+    Ok(out)
+}
+
+/// Appends one encoded frame to `out`.
+pub fn encode_message_into(_out: &mut Vec<u8>, _headers: &[Header], _payload: &[u8]) -> Result<(), EncodeError> {
+    todo!()
 }
