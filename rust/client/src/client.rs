@@ -1,0 +1,191 @@
+//! The client: one endpoint, one region, a connection pool, a retry policy.
+//! Async throughout (the sync Python binding drives it with `block_on`; an
+//! async binding can await the same methods).
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use http::HeaderValue;
+use hyper::body::Incoming;
+use sagerun_core::sigv4::Credentials;
+
+use crate::error::ClientError;
+use crate::events::EventReader;
+use crate::request::{self, Endpoint, Invocation, PreparedRequest};
+use crate::response::{self, Head, Response};
+use crate::retry::{Outcome, RetryConfig, RetryPolicy};
+use crate::tls;
+use crate::transport::{Transport, TransportConfig};
+
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// The resolved endpoint URL (botocore's endpoint resolver decides it).
+    pub endpoint_url: String,
+    pub region: String,
+    pub user_agent: String,
+    pub transport: TransportConfig,
+    pub retry: RetryConfig,
+}
+
+/// The start of a response stream: either events are coming, or the service
+/// answered with an error (read in full).
+pub enum StreamStart {
+    Events { head: Head, attempts: u32, reader: EventReader },
+    Complete(Response),
+}
+
+pub struct Client {
+    endpoint: Endpoint,
+    region: String,
+    user_agent: HeaderValue,
+    transport_config: TransportConfig,
+    /// The pool belongs to the process that made it: a forked child builds
+    /// its own instead of sharing the parent's sockets.
+    transport: Mutex<Option<(u32, Arc<Transport>)>>,
+    retry: RetryPolicy,
+}
+
+impl Client {
+    pub fn new(config: ClientConfig) -> Result<Client, ClientError> {
+        let endpoint = Endpoint::parse(&config.endpoint_url)?;
+        let user_agent = request::header_value("User-Agent", &config.user_agent)
+            .map_err(|e| ClientError::Config(e.to_string()))?;
+        // Surface a bad CA bundle now, not on the first request.
+        if endpoint.is_https() {
+            tls::client_config(&config.transport.verify)?;
+        }
+        Ok(Client {
+            endpoint,
+            region: config.region,
+            user_agent,
+            transport_config: config.transport,
+            transport: Mutex::new(None),
+            retry: RetryPolicy::new(config.retry),
+        })
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    fn transport(&self) -> Result<Arc<Transport>, ClientError> {
+        let pid = std::process::id();
+        let mut slot = self.transport.lock().unwrap_or_else(|p| p.into_inner());
+        match slot.as_ref() {
+            Some((owner, transport)) if *owner == pid => Ok(transport.clone()),
+            _ => {
+                if let Some((_, stale)) = slot.take() {
+                    // Its connections belong to the parent process.
+                    std::mem::forget(stale);
+                }
+                let transport = Arc::new(Transport::new(&self.transport_config)?);
+                *slot = Some((pid, transport.clone()));
+                Ok(transport)
+            }
+        }
+    }
+
+    /// Sends an invocation and reads the whole response (success or error).
+    pub async fn invoke(&self, call: Invocation, credentials: &Credentials) -> Result<Response, ClientError> {
+        let prepared = PreparedRequest::new(&self.endpoint, call)?;
+        let url = prepared.uri().to_string();
+        let (result, _) = self
+            .with_retries(&prepared, credentials, |head, body, attempts| {
+                let url = url.clone();
+                async move {
+                    let body = response::read_body(&url, body).await?;
+                    Ok(Response { head, body, attempts })
+                }
+            })
+            .await;
+        result.map(|answer| answer.unwrap_or_else(|error_response| error_response))
+    }
+
+    /// Sends an invocation whose success is an event stream. Retries stop as
+    /// soon as the stream has started.
+    pub async fn invoke_stream(&self, call: Invocation, credentials: &Credentials) -> Result<StreamStart, ClientError> {
+        let prepared = PreparedRequest::new(&self.endpoint, call)?;
+        let url = prepared.uri().to_string();
+        let (result, _) = self
+            .with_retries(&prepared, credentials, |head, body, attempts| {
+                let reader = EventReader::new(url.clone(), body);
+                async move { Ok(StreamStart::Events { head, attempts, reader }) }
+            })
+            .await;
+        result.map(|answer| answer.unwrap_or_else(StreamStart::Complete))
+    }
+
+    /// Runs attempts until one succeeds (`Ok(Ok(_))`), the service answers
+    /// with an error that is not retried (`Ok(Err(response))`), or a failure
+    /// that is not retried (`Err`). Returns the attempts made too.
+    async fn with_retries<T, F, Fut>(
+        &self,
+        prepared: &PreparedRequest,
+        credentials: &Credentials,
+        on_success: F,
+    ) -> (Result<Result<T, Response>, ClientError>, u32)
+    where
+        F: Fn(Head, Incoming, u32) -> Fut,
+        Fut: Future<Output = Result<T, ClientError>>,
+    {
+        let mut attempt = 1;
+        let mut last_retry_cost = None;
+        loop {
+            let result = self.attempt(prepared, credentials, attempt, &on_success).await;
+            let outcome = match &result {
+                Ok(Ok(_)) => {
+                    self.retry.on_success(last_retry_cost);
+                    return (result, attempt);
+                }
+                Ok(Err(error)) => {
+                    let code = response::error_code(&error.head, &error.body);
+                    match self.retry.decide(attempt, &Outcome::Response { status: error.head.status, code: code.as_deref() }) {
+                        Some(retry) => retry,
+                        None => return (result, attempt),
+                    }
+                }
+                Err(failure) => match self.retry.decide(attempt, &Outcome::Failed(failure)) {
+                    Some(retry) => retry,
+                    None => return (result, attempt),
+                },
+            };
+            log::debug!("attempt {attempt} failed; retrying in {:?}", outcome.delay);
+            tokio::time::sleep(outcome.delay).await;
+            last_retry_cost = Some(outcome.quota_taken);
+            attempt += 1;
+        }
+    }
+
+    async fn attempt<T, F, Fut>(
+        &self,
+        prepared: &PreparedRequest,
+        credentials: &Credentials,
+        attempt: u32,
+        on_success: &F,
+    ) -> Result<Result<T, Response>, ClientError>
+    where
+        F: Fn(Head, Incoming, u32) -> Fut,
+        Fut: Future<Output = Result<T, ClientError>>,
+    {
+        let transport = self.transport()?;
+        let proxy_auth = match &self.transport_config.proxy {
+            // Only a forwarding proxy (plain http target) sees our headers.
+            Some(proxy) if !self.endpoint.is_https() => proxy.authorization.as_ref(),
+            _ => None,
+        };
+        let request = prepared.signed(credentials, &self.region, &self.user_agent, proxy_auth)?;
+        let answer = transport.send(request).await?;
+        let head = Head::of(&answer);
+        let body = answer.into_body();
+        if head.is_success() {
+            return on_success(head, body, attempt).await.map(Ok);
+        }
+        let url = prepared.uri().to_string();
+        let body = response::read_body(&url, body).await?;
+        Ok(Err(Response { head, body, attempts: attempt }))
+    }
+}

@@ -1,0 +1,205 @@
+//! Turns one invocation (operation, endpoint name, header members, body)
+//! into a signed HTTP request. The member -> header mapping comes from
+//! `sagerun_core::protocol`, the one place that knows it.
+
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue, CONTENT_LENGTH, HOST, USER_AGENT};
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{Method, Request, Uri};
+use http_body_util::Full;
+use sagerun_core::protocol::{self, Operation};
+use sagerun_core::sigv4::Credentials;
+
+use crate::error::ClientError;
+use crate::signing;
+
+/// Where requests go: the resolved endpoint URL (botocore's resolver picks
+/// it; a custom `endpoint_url` may carry a base path).
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    scheme: Scheme,
+    authority: Authority,
+    /// Without a trailing slash; "" for none.
+    base_path: String,
+    /// The `Host` header: the authority without a default port.
+    host: String,
+}
+
+impl Endpoint {
+    pub fn parse(url: &str) -> Result<Endpoint, ClientError> {
+        let bad = |why: &str| ClientError::Config(format!("invalid endpoint URL {url:?}: {why}"));
+        let uri: Uri = url.parse().map_err(|_| bad("not a URL"))?;
+        let scheme = uri.scheme().cloned().ok_or_else(|| bad("no scheme"))?;
+        if scheme != Scheme::HTTP && scheme != Scheme::HTTPS {
+            return Err(bad("the scheme must be http or https"));
+        }
+        let authority = uri.authority().cloned().ok_or_else(|| bad("no host"))?;
+        if authority.as_str().contains('@') {
+            return Err(bad("credentials in the URL are not supported"));
+        }
+        if uri.query().is_some() {
+            return Err(bad("a query string is not supported"));
+        }
+        let default_port = if scheme == Scheme::HTTPS { 443 } else { 80 };
+        let host = match authority.port_u16() {
+            Some(port) if port == default_port => authority.host().to_string(),
+            _ => authority.as_str().to_string(),
+        };
+        let base_path = uri.path().trim_end_matches('/').to_string();
+        Ok(Endpoint { scheme, authority, base_path, host })
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.scheme == Scheme::HTTPS
+    }
+
+    fn path(&self, op: Operation, endpoint_name: &str) -> String {
+        format!("{}{}", self.base_path, protocol::request_path(op, endpoint_name))
+    }
+}
+
+/// One call's inputs, as the caller gave them (already validated by the
+/// Python layer; checked again here where it matters for safety).
+#[derive(Clone, Debug)]
+pub struct Invocation {
+    pub op: Operation,
+    pub endpoint_name: String,
+    /// (member name, value) for the members bound to headers.
+    pub members: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+/// An invocation turned into wire headers once; signed again per attempt.
+pub struct PreparedRequest {
+    path: PathAndQuery,
+    uri: Uri,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: Bytes,
+    payload_sha256: String,
+}
+
+impl PreparedRequest {
+    pub fn new(endpoint: &Endpoint, call: Invocation) -> Result<PreparedRequest, ClientError> {
+        if call.endpoint_name.is_empty() {
+            return Err(ClientError::InvalidRequest("EndpointName must not be empty".into()));
+        }
+        let bindings = call.op.request_headers();
+        let mut headers = Vec::with_capacity(call.members.len() + 1);
+        headers.push((HOST, header_value("Host", &endpoint.host)?));
+        for (member, value) in &call.members {
+            let binding = bindings.iter().find(|b| b.member == member).ok_or_else(|| {
+                ClientError::InvalidRequest(format!(
+                    "{member} is not a header member of {}",
+                    call.op.name()
+                ))
+            })?;
+            let name = HeaderName::from_bytes(binding.header.as_bytes())
+                .map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
+            headers.push((name, header_value(member, value)?));
+        }
+        let path = endpoint.path(call.op, &call.endpoint_name);
+        let path: PathAndQuery = path
+            .parse()
+            .map_err(|_| ClientError::InvalidRequest(format!("bad request path {path:?}")))?;
+        let uri = Uri::builder()
+            .scheme(endpoint.scheme.clone())
+            .authority(endpoint.authority.clone())
+            .path_and_query(path.clone())
+            .build()
+            .map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
+        let payload_sha256 = signing::sha256_hex(&call.body);
+        Ok(PreparedRequest { path, uri, headers, body: call.body, payload_sha256 })
+    }
+
+    pub fn uri(&self) -> &Uri {
+        &self.uri
+    }
+
+    /// A freshly signed request for one attempt.
+    pub fn signed(
+        &self,
+        credentials: &Credentials,
+        region: &str,
+        user_agent: &HeaderValue,
+        proxy_authorization: Option<&HeaderValue>,
+    ) -> Result<Request<Full<Bytes>>, ClientError> {
+        let added = signing::sign(
+            self.path.as_str(),
+            &self.headers,
+            &self.payload_sha256,
+            credentials,
+            region,
+        )?;
+        let mut builder = Request::builder().method(Method::POST).uri(self.uri.clone());
+        let headers = builder.headers_mut().expect("a fresh builder has headers");
+        headers.reserve(self.headers.len() + added.len() + 3);
+        for (name, value) in &self.headers {
+            headers.append(name.clone(), value.clone());
+        }
+        for (name, value) in added {
+            headers.append(name, value);
+        }
+        headers.insert(USER_AGENT, user_agent.clone());
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(self.body.len()));
+        if let Some(auth) = proxy_authorization {
+            headers.insert(http::header::PROXY_AUTHORIZATION, auth.clone());
+        }
+        builder
+            .body(Full::new(self.body.clone()))
+            .map_err(|e| ClientError::InvalidRequest(e.to_string()))
+    }
+}
+
+/// Header values with control characters would let a caller inject headers
+/// or split the request: refuse them (tabs included) rather than send them.
+pub fn header_value(member: &str, value: &str) -> Result<HeaderValue, ClientError> {
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        return Err(ClientError::InvalidRequest(format!(
+            "{member} contains the control character {c:?}, which is not allowed in an HTTP header"
+        )));
+    }
+    HeaderValue::from_str(value)
+        .map_err(|_| ClientError::InvalidRequest(format!("{member} is not a valid header value")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(members: &[(&str, &str)]) -> Invocation {
+        Invocation {
+            op: Operation::InvokeEndpoint,
+            endpoint_name: "ep".into(),
+            members: members.iter().map(|(m, v)| (m.to_string(), v.to_string())).collect(),
+            body: Bytes::from_static(b"{}"),
+        }
+    }
+
+    #[test]
+    fn endpoint_keeps_base_path_and_drops_default_port() {
+        let e = Endpoint::parse("https://example.com:443/base/").unwrap();
+        assert_eq!(e.host, "example.com");
+        assert_eq!(e.path(Operation::InvokeEndpoint, "x"), "/base/endpoints/x/invocations");
+        let e = Endpoint::parse("http://127.0.0.1:8080").unwrap();
+        assert_eq!(e.host, "127.0.0.1:8080");
+        assert!(Endpoint::parse("ftp://x").is_err());
+        assert!(Endpoint::parse("http://u:p@x").is_err());
+    }
+
+    #[test]
+    fn members_map_to_the_protocol_headers() {
+        let e = Endpoint::parse("http://h").unwrap();
+        let p = PreparedRequest::new(&e, call(&[("Accept", "a/b"), ("TargetModel", "m")])).unwrap();
+        let names: Vec<&str> = p.headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["host", "accept", "x-amzn-sagemaker-target-model"]);
+    }
+
+    #[test]
+    fn unknown_members_and_control_characters_are_refused() {
+        let e = Endpoint::parse("http://h").unwrap();
+        assert!(PreparedRequest::new(&e, call(&[("InputLocation", "s3://b/k")])).is_err());
+        for bad in ["a\r\nX-Evil: 1", "a\nb", "a\u{0}b", "a\tb", "a\u{7f}"] {
+            assert!(PreparedRequest::new(&e, call(&[("CustomAttributes", bad)])).is_err(), "{bad:?}");
+        }
+    }
+}

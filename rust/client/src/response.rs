@@ -1,0 +1,142 @@
+//! Reading responses: the head as botocore reports it (lower-cased header
+//! names), whole bodies with a size cap, and the error code of an error
+//! response (for retry decisions; the Python layer parses errors in full).
+
+use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use sagerun_core::protocol;
+
+use crate::error::ClientError;
+use crate::transport;
+
+/// A response body larger than this is refused rather than buffered
+/// (SageMaker answers at most a few MiB; a hostile server could send more).
+pub const MAX_RESPONSE_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Head {
+    pub status: u16,
+    /// Lower-cased names in arrival order; repeated names joined with ", "
+    /// (as urllib3 and so botocore report them).
+    pub headers: Vec<(String, String)>,
+}
+
+impl Head {
+    pub fn of<B>(response: &http::Response<B>) -> Head {
+        let mut headers: Vec<(String, String)> = Vec::with_capacity(response.headers().len());
+        for (name, value) in response.headers() {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            match headers.iter_mut().find(|(n, _)| n == name.as_str()) {
+                Some((_, joined)) => {
+                    joined.push_str(", ");
+                    joined.push_str(&value);
+                }
+                None => headers.push((name.as_str().to_string(), value.into_owned())),
+            }
+        }
+        Head { status: response.status().as_u16(), headers }
+    }
+
+    /// Looks a header up by name, case-insensitively.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// A complete response: its head, its whole body and how many attempts it took.
+#[derive(Clone, Debug)]
+pub struct Response {
+    pub head: Head,
+    pub body: Bytes,
+    /// Attempts made (1 = no retry).
+    pub attempts: u32,
+}
+
+/// Reads a whole body, failing cleanly past `MAX_RESPONSE_BODY_BYTES`.
+pub async fn read_body(url: &str, mut body: Incoming) -> Result<Bytes, ClientError> {
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| transport::classify(url, &e))?;
+        if let Ok(data) = frame.into_data() {
+            total += data.len();
+            if total > MAX_RESPONSE_BODY_BYTES {
+                return Err(ClientError::ConnectionClosed {
+                    url: url.to_string(),
+                    reason: format!("response body larger than {MAX_RESPONSE_BODY_BYTES} bytes"),
+                });
+            }
+            chunks.push(data);
+        }
+    }
+    // A body that arrived in one piece keeps its buffer (no copy).
+    if chunks.len() == 1 {
+        return Ok(chunks.pop().unwrap_or_default());
+    }
+    let mut out = BytesMut::with_capacity(total);
+    for chunk in chunks {
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out.freeze())
+}
+
+/// The error code of an error response, as botocore's rest-json parser finds
+/// it: the `x-amzn-ErrorType` header, else the body's `code`, `Code` or
+/// `__type`; sanitised (`ns#Code:uri` -> `Code`).
+pub fn error_code(head: &Head, body: &[u8]) -> Option<String> {
+    if let Some(raw) = head.get(protocol::header::ERROR_TYPE) {
+        let code = protocol::sanitize_error_code(raw);
+        if !code.is_empty() {
+            return Some(code.to_string());
+        }
+    }
+    let json: serde_json::Value = serde_json::from_slice(body).ok()?;
+    ["code", "Code", "__type"]
+        .iter()
+        .find_map(|key| json.get(key).and_then(|v| v.as_str()))
+        .map(|raw| protocol::sanitize_error_code(raw).to_string())
+        .filter(|code| !code.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(headers: &[(&str, &str)]) -> Head {
+        Head {
+            status: 400,
+            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+        }
+    }
+
+    #[test]
+    fn error_code_prefers_the_header_and_sanitises() {
+        let h = head(&[("x-amzn-errortype", "ModelError:http://internal/")]);
+        assert_eq!(error_code(&h, b"{\"code\":\"Other\"}").as_deref(), Some("ModelError"));
+        let h = head(&[]);
+        assert_eq!(
+            error_code(&h, b"{\"__type\":\"com.amazon#ThrottlingException\"}").as_deref(),
+            Some("ThrottlingException")
+        );
+        assert_eq!(error_code(&h, b"not json"), None);
+    }
+
+    #[test]
+    fn repeated_headers_are_joined() {
+        let response = http::Response::builder()
+            .status(200)
+            .header("X-A", "1")
+            .header("x-a", "2")
+            .header("B", "3")
+            .body(())
+            .unwrap();
+        let h = Head::of(&response);
+        assert_eq!(h.headers, vec![("x-a".into(), "1, 2".into()), ("b".into(), "3".into())]);
+        assert_eq!(h.get("X-A"), Some("1, 2"));
+    }
+}

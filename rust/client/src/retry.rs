@@ -1,0 +1,224 @@
+//! Retries as botocore does them.
+//!
+//! - legacy mode (botocore's `_retry.json` `__default__` policies): HTTP 429,
+//!   500, 502, 503, 504, 509; 400 with Throttling, ThrottlingException,
+//!   ThrottledException, RequestThrottledException or
+//!   ProvisionedThroughputExceededException; connection errors (timeouts
+//!   included). Delay `rand() * 2^(attempt-1)` seconds; no quota.
+//! - standard mode (`botocore/retries/standard.py`): transient codes
+//!   (RequestTimeout, RequestTimeoutException, PriorRequestNotComplete),
+//!   HTTP 500/502/503/504, connection errors, throttling codes; delay
+//!   `rand() * min(scale * 2^(attempt-1), 20)`; a retry quota of 500 shared by
+//!   the client (a retry costs 5, 10 after a timeout; a first-try success
+//!   gives 1 back; a success after retries gives back what its last retry took).
+//!   With `new_retries` (AWS_NEW_RETRIES_2026), throttling retries cost 5 and
+//!   others 14, and non-throttling delays are scaled by 0.05.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::error::ClientError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetryMode {
+    Legacy,
+    /// Also used for `adaptive` (its client-side rate limiter is not built).
+    Standard,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryConfig {
+    pub mode: RetryMode,
+    /// Total attempts, the first one included (botocore's total_max_attempts).
+    pub max_attempts: u32,
+    pub new_retries: bool,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig { mode: RetryMode::Legacy, max_attempts: 5, new_retries: false }
+    }
+}
+
+/// How an attempt ended, as far as retrying is concerned.
+pub enum Outcome<'a> {
+    /// An HTTP response with this status (and error code, for errors).
+    Response { status: u16, code: Option<&'a str> },
+    Failed(&'a ClientError),
+}
+
+const LEGACY_STATUS: [u16; 6] = [429, 500, 502, 503, 504, 509];
+const LEGACY_CODES_ON_400: [&str; 5] = [
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "ProvisionedThroughputExceededException",
+];
+const TRANSIENT_STATUS: [u16; 4] = [500, 502, 503, 504];
+const TRANSIENT_CODES: [&str; 3] = ["RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete"];
+const THROTTLING_CODES: [&str; 14] = [
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+];
+
+const MAX_BACKOFF_SECS: f64 = 20.0;
+const QUOTA_CAPACITY: u32 = 500;
+
+/// Decides retries and keeps the client's retry quota (standard mode).
+pub struct RetryPolicy {
+    config: RetryConfig,
+    quota: Mutex<u32>,
+}
+
+/// A decision to retry: how long to wait and what quota it took.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Retry {
+    pub delay: Duration,
+    pub quota_taken: u32,
+}
+
+impl RetryPolicy {
+    pub fn new(config: RetryConfig) -> RetryPolicy {
+        RetryPolicy { config, quota: Mutex::new(QUOTA_CAPACITY) }
+    }
+
+    pub fn config(&self) -> RetryConfig {
+        self.config
+    }
+
+    /// Whether this kind of outcome is retryable at all (attempts aside).
+    pub fn is_retryable(&self, outcome: &Outcome<'_>) -> bool {
+        match (self.config.mode, outcome) {
+            (_, Outcome::Failed(e)) => e.is_connection_error(),
+            (RetryMode::Legacy, Outcome::Response { status, code }) => {
+                LEGACY_STATUS.contains(status)
+                    || (*status == 400 && code.is_some_and(|c| LEGACY_CODES_ON_400.contains(&c)))
+            }
+            (RetryMode::Standard, Outcome::Response { status, code }) => {
+                TRANSIENT_STATUS.contains(status)
+                    || code.is_some_and(|c| TRANSIENT_CODES.contains(&c) || THROTTLING_CODES.contains(&c))
+            }
+        }
+    }
+
+    fn is_throttling(outcome: &Outcome<'_>) -> bool {
+        matches!(outcome, Outcome::Response { code: Some(c), .. } if THROTTLING_CODES.contains(c))
+    }
+
+    /// Called after attempt number `attempt` (1-based) ended with `outcome`.
+    pub fn decide(&self, attempt: u32, outcome: &Outcome<'_>) -> Option<Retry> {
+        if attempt >= self.config.max_attempts || !self.is_retryable(outcome) {
+            return None;
+        }
+        let jitter: f64 = rand::random();
+        let exp = 2f64.powi(attempt.saturating_sub(1).min(62) as i32);
+        match self.config.mode {
+            RetryMode::Legacy => Some(Retry { delay: Duration::from_secs_f64(jitter * exp), quota_taken: 0 }),
+            RetryMode::Standard => {
+                let throttling = Self::is_throttling(outcome);
+                let cost = match (self.config.new_retries, outcome) {
+                    (true, _) if throttling => 5,
+                    (true, _) => 14,
+                    (false, Outcome::Failed(e)) if e.is_timeout() => 10,
+                    (false, _) => 5,
+                };
+                {
+                    let mut quota = self.quota.lock().unwrap_or_else(|p| p.into_inner());
+                    if *quota < cost {
+                        return None;
+                    }
+                    *quota -= cost;
+                }
+                let scale = if self.config.new_retries && !throttling { 0.05 } else { 1.0 };
+                let delay = jitter * (scale * exp).min(MAX_BACKOFF_SECS);
+                Some(Retry { delay: Duration::from_secs_f64(delay), quota_taken: cost })
+            }
+        }
+    }
+
+    /// A call ended with a 2xx response: give quota back (standard mode).
+    pub fn on_success(&self, last_retry_cost: Option<u32>) {
+        if self.config.mode != RetryMode::Standard {
+            return;
+        }
+        let mut quota = self.quota.lock().unwrap_or_else(|p| p.into_inner());
+        *quota = (*quota + last_retry_cost.unwrap_or(1)).min(QUOTA_CAPACITY);
+    }
+
+    pub fn quota(&self) -> u32 {
+        *self.quota.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(mode: RetryMode, max_attempts: u32) -> RetryPolicy {
+        RetryPolicy::new(RetryConfig { mode, max_attempts, new_retries: false })
+    }
+
+    fn resp(status: u16, code: Option<&str>) -> Outcome<'_> {
+        Outcome::Response { status, code }
+    }
+
+    #[test]
+    fn legacy_follows_the_default_policies() {
+        let p = policy(RetryMode::Legacy, 5);
+        for status in [429, 500, 502, 503, 504, 509] {
+            assert!(p.is_retryable(&resp(status, None)), "{status}");
+        }
+        assert!(p.is_retryable(&resp(400, Some("ThrottlingException"))));
+        assert!(!p.is_retryable(&resp(400, Some("ValidationError"))));
+        assert!(!p.is_retryable(&resp(424, Some("ModelError"))));
+        assert!(!p.is_retryable(&resp(530, Some("InternalDependencyException"))));
+        let e = ClientError::ReadTimeout { url: "u".into() };
+        assert!(p.is_retryable(&Outcome::Failed(&e)));
+        let e = ClientError::InvalidRequest("x".into());
+        assert!(!p.is_retryable(&Outcome::Failed(&e)));
+    }
+
+    #[test]
+    fn standard_does_not_retry_429_without_a_throttling_code() {
+        let p = policy(RetryMode::Standard, 3);
+        assert!(!p.is_retryable(&resp(429, Some("ModelNotReadyException"))));
+        assert!(p.is_retryable(&resp(400, Some("ThrottlingException"))));
+        assert!(p.is_retryable(&resp(503, Some("ServiceUnavailable"))));
+    }
+
+    #[test]
+    fn attempts_are_capped_and_delays_bounded() {
+        let p = policy(RetryMode::Legacy, 3);
+        let d1 = p.decide(1, &resp(500, None)).unwrap().delay;
+        let d2 = p.decide(2, &resp(500, None)).unwrap().delay;
+        assert!(d1 < Duration::from_secs(1) && d2 < Duration::from_secs(2));
+        assert_eq!(p.decide(3, &resp(500, None)), None);
+    }
+
+    #[test]
+    fn standard_quota_drains_and_refills() {
+        let p = policy(RetryMode::Standard, 1000);
+        let mut retries = 0;
+        while p.decide(1, &resp(500, None)).is_some() {
+            retries += 1;
+        }
+        assert_eq!(retries, 100); // 500 / 5
+        assert_eq!(p.quota(), 0);
+        p.on_success(Some(5));
+        p.on_success(None);
+        assert_eq!(p.quota(), 6);
+    }
+}

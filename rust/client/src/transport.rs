@@ -1,0 +1,117 @@
+//! The HTTP/1.1 keep-alive pool: hyper-util's client over the connector
+//! stack in [`crate::connect`], and the mapping of its failures onto
+//! [`ClientError`].
+
+use std::error::Error as StdError;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+use crate::connect::{ConnectTimedOut, Dialer, Proxy, ReadTimedOut, WithConnectTimeout};
+use crate::error::ClientError;
+use crate::tls::{self, Verify};
+
+/// Connection settings (botocore's Config: timeouts, pool size, proxies,
+/// `verify`).
+#[derive(Clone, Debug)]
+pub struct TransportConfig {
+    pub connect_timeout: Option<Duration>,
+    pub read_timeout: Option<Duration>,
+    /// Idle connections kept per host (urllib3's `maxsize`, non-blocking:
+    /// more may be open at once; the extra ones are closed when done).
+    pub max_pool_connections: usize,
+    pub verify: Verify,
+    pub proxy: Option<Proxy>,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        TransportConfig {
+            connect_timeout: Some(Duration::from_secs(60)),
+            read_timeout: Some(Duration::from_secs(70)),
+            max_pool_connections: 128,
+            verify: Verify::System,
+            proxy: None,
+        }
+    }
+}
+
+type Connector = WithConnectTimeout<hyper_rustls::HttpsConnector<Dialer>>;
+
+pub struct Transport {
+    http: HyperClient<Connector, Full<Bytes>>,
+}
+
+impl Transport {
+    /// Must be called inside the Tokio runtime that will drive it.
+    pub fn new(config: &TransportConfig) -> Result<Transport, ClientError> {
+        let tls = tls::client_config(&config.verify)?;
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(Dialer::new(config.proxy.clone(), config.read_timeout));
+        let connector = WithConnectTimeout::new(https, config.connect_timeout);
+        let http = HyperClient::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(Duration::from_secs(55))
+            .pool_max_idle_per_host(config.max_pool_connections)
+            .build(connector);
+        Ok(Transport { http })
+    }
+
+    pub async fn send(&self, request: http::Request<Full<Bytes>>) -> Result<http::Response<Incoming>, ClientError> {
+        let url = request.uri().to_string();
+        self.http.request(request).await.map_err(|e| classify(&url, &e))
+    }
+}
+
+/// Maps a failure of the HTTP stack to what botocore would raise for it.
+pub fn classify(url: &str, error: &(dyn StdError + 'static)) -> ClientError {
+    let url = url.to_string();
+    if chain_has::<ConnectTimedOut>(error) {
+        return ClientError::ConnectTimeout { url };
+    }
+    if chain_has::<ReadTimedOut>(error) {
+        return ClientError::ReadTimeout { url };
+    }
+    let reason = describe(error);
+    let is_connect = chain(error).any(|e| {
+        e.downcast_ref::<hyper_util::client::legacy::Error>().is_some_and(|e| e.is_connect())
+    });
+    if is_connect {
+        ClientError::Connect { url, reason }
+    } else {
+        ClientError::ConnectionClosed { url, reason }
+    }
+}
+
+fn chain<'a>(error: &'a (dyn StdError + 'static)) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+    std::iter::successors(Some(error), |e: &&'a (dyn StdError + 'static)| (*e).source())
+}
+
+/// Finds a marker error anywhere in the chain, including inside `io::Error`s.
+fn chain_has<T: StdError + 'static>(error: &(dyn StdError + 'static)) -> bool {
+    chain(error).any(|e| {
+        e.is::<T>()
+            || e.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .is_some_and(|inner| inner.is::<T>())
+    })
+}
+
+/// "outer: inner: innermost", skipping repeats.
+fn describe(error: &(dyn StdError + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for e in chain(error) {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
+}
