@@ -4,6 +4,7 @@
 
 use pyo3::prelude::*;
 
+mod client;
 mod eventstream;
 mod local;
 mod sigv4;
@@ -14,5 +15,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     eventstream::register(m)?;
     sigv4::register(m)?;
     local::register(m)?;
+    client::register(m)?;
     Ok(())
 }

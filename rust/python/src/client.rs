@@ -1,0 +1,295 @@
+//! Bindings for sagerun-client: converts Python values to an invocation and
+//! the results back to Python objects, and maps client errors onto one
+//! exception type the Python layer turns into botocore's classes.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use bytes::Bytes;
+use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use sagerun_client::{
+    runtime, Client, ClientConfig, ClientError, EventReader, Invocation, Response, RetryConfig,
+    RetryMode, StreamEvent, StreamFault, StreamStart, TransportConfig, Verify,
+};
+use sagerun_core::protocol::{ErrorCode, HeaderMember, Operation};
+use sagerun_core::sigv4::Credentials;
+
+pyo3::create_exception!(
+    sagerun._native,
+    TransportError,
+    PyException,
+    "A failure of the client itself: args are (kind, message, url)."
+);
+
+fn to_py_err(error: ClientError) -> PyErr {
+    let (kind, url) = match &error {
+        ClientError::InvalidRequest(_) => ("invalid_request", ""),
+        ClientError::Config(_) => ("config", ""),
+        ClientError::Connect { url, .. } => ("connect", url.as_str()),
+        ClientError::ConnectTimeout { url } => ("connect_timeout", url.as_str()),
+        ClientError::ReadTimeout { url } => ("read_timeout", url.as_str()),
+        ClientError::ConnectionClosed { url, .. } => ("connection_closed", url.as_str()),
+        ClientError::Stream(StreamFault::Decode(_)) => ("stream_corrupt", ""),
+        ClientError::Stream(StreamFault::Truncated(_)) => ("stream_truncated", ""),
+    };
+    TransportError::new_err((kind, error.to_string(), url.to_string()))
+}
+
+fn operation(name: &str) -> PyResult<Operation> {
+    Operation::ALL
+        .into_iter()
+        .find(|op| op.name() == name)
+        .ok_or_else(|| PyValueError::new_err(format!("unknown operation {name:?}")))
+}
+
+fn seconds(value: Option<f64>) -> PyResult<Option<Duration>> {
+    value
+        .map(|s| Duration::try_from_secs_f64(s).map_err(|e| PyValueError::new_err(format!("bad timeout {s}: {e}"))))
+        .transpose()
+}
+
+/// The Rust client: one endpoint, pool and retry policy, shared by threads.
+#[pyclass(frozen, module = "sagerun._native")]
+pub struct NativeClient {
+    client: Client,
+}
+
+#[pymethods]
+impl NativeClient {
+    #[new]
+    #[pyo3(signature = (*, endpoint_url, region, user_agent, connect_timeout, read_timeout,
+                        max_pool_connections, verify, ca_bundle, proxy_url, proxy_authorization,
+                        retry_mode, max_attempts, new_retries))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        endpoint_url: String,
+        region: String,
+        user_agent: String,
+        connect_timeout: Option<f64>,
+        read_timeout: Option<f64>,
+        max_pool_connections: usize,
+        verify: bool,
+        ca_bundle: Option<String>,
+        proxy_url: Option<String>,
+        proxy_authorization: Option<String>,
+        retry_mode: &str,
+        max_attempts: u32,
+        new_retries: bool,
+    ) -> PyResult<Self> {
+        let verify = match (verify, ca_bundle) {
+            (false, _) => Verify::Off,
+            (true, Some(path)) => Verify::SystemAndBundle(path.into()),
+            (true, None) => Verify::System,
+        };
+        let proxy = proxy_url
+            .map(|url| -> PyResult<_> {
+                Ok(sagerun_client::connect::Proxy {
+                    uri: url.parse().map_err(|_| PyValueError::new_err(format!("invalid proxy URL {url:?}")))?,
+                    authorization: proxy_authorization
+                        .map(|v| v.parse().map_err(|_| PyValueError::new_err("invalid proxy credentials")))
+                        .transpose()?,
+                })
+            })
+            .transpose()?;
+        let mode = match retry_mode {
+            "legacy" => RetryMode::Legacy,
+            "standard" | "adaptive" => RetryMode::Standard,
+            other => return Err(PyValueError::new_err(format!("unknown retry mode {other:?}"))),
+        };
+        let config = ClientConfig {
+            endpoint_url,
+            region,
+            user_agent,
+            transport: TransportConfig {
+                connect_timeout: seconds(connect_timeout)?,
+                read_timeout: seconds(read_timeout)?,
+                max_pool_connections,
+                verify,
+                proxy,
+            },
+            retry: RetryConfig { mode, max_attempts: max_attempts.max(1), new_retries },
+        };
+        Ok(NativeClient { client: Client::new(config).map_err(to_py_err)? })
+    }
+
+    /// Sends one call and reads the whole response:
+    /// `(status, headers, body, attempts)`; service errors are returned too.
+    #[pyo3(signature = (operation_name, endpoint_name, members, body, access_key, secret_key, session_token=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn invoke<'py>(
+        &self,
+        py: Python<'py>,
+        operation_name: &str,
+        endpoint_name: String,
+        members: Vec<(String, String)>,
+        body: PyBackedBytes,
+        access_key: String,
+        secret_key: String,
+        session_token: Option<String>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let call = invocation(operation(operation_name)?, endpoint_name, members, body);
+        let credentials = Credentials { access_key, secret_key, session_token };
+        let response = py
+            .detach(|| runtime::get().block_on(self.client.invoke(call, &credentials)))
+            .map_err(to_py_err)?;
+        response_tuple(py, &response)
+    }
+
+    /// Like `invoke`, but a successful answer is an event stream:
+    /// `(status, headers, EventStreamReader, attempts)`; an error answer
+    /// comes back like `invoke`'s, with its body as bytes.
+    #[pyo3(signature = (operation_name, endpoint_name, members, body, access_key, secret_key, session_token=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn invoke_stream<'py>(
+        &self,
+        py: Python<'py>,
+        operation_name: &str,
+        endpoint_name: String,
+        members: Vec<(String, String)>,
+        body: PyBackedBytes,
+        access_key: String,
+        secret_key: String,
+        session_token: Option<String>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let call = invocation(operation(operation_name)?, endpoint_name, members, body);
+        let credentials = Credentials { access_key, secret_key, session_token };
+        let start = py
+            .detach(|| runtime::get().block_on(self.client.invoke_stream(call, &credentials)))
+            .map_err(to_py_err)?;
+        match start {
+            StreamStart::Complete(response) => response_tuple(py, &response),
+            StreamStart::Events { head, attempts, reader } => {
+                let headers = headers_dict(py, &head.headers)?;
+                let reader = Bound::new(py, EventStreamReader { reader: Mutex::new(Some(reader)) })?;
+                PyTuple::new(py, [head.status.into_pyobject(py)?.into_any(), headers.into_any(), reader.into_any(), attempts.into_pyobject(py)?.into_any()])
+            }
+        }
+    }
+
+    /// Retry quota left (standard mode), for tests and diagnostics.
+    #[getter]
+    fn retry_quota(&self) -> u32 {
+        self.client.retry_policy().quota()
+    }
+}
+
+fn invocation(op: Operation, endpoint_name: String, members: Vec<(String, String)>, body: PyBackedBytes) -> Invocation {
+    // The Python bytes object stays alive (and unmoved) as the buffer's owner.
+    Invocation { op, endpoint_name, members, body: Bytes::from_owner(body) }
+}
+
+fn headers_dict<'py>(py: Python<'py>, headers: &[(String, String)]) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    for (name, value) in headers {
+        dict.set_item(name, value)?;
+    }
+    Ok(dict)
+}
+
+fn response_tuple<'py>(py: Python<'py>, response: &Response) -> PyResult<Bound<'py, PyTuple>> {
+    PyTuple::new(
+        py,
+        [
+            response.head.status.into_pyobject(py)?.into_any(),
+            headers_dict(py, &response.head.headers)?.into_any(),
+            PyBytes::new(py, &response.body).into_any(),
+            response.attempts.into_pyobject(py)?.into_any(),
+        ],
+    )
+}
+
+/// Reads a response stream's events as they arrive.
+#[pyclass(frozen, module = "sagerun._native")]
+pub struct EventStreamReader {
+    reader: Mutex<Option<EventReader>>,
+}
+
+#[pymethods]
+impl EventStreamReader {
+    /// The events decodable now (waits for at least one); `[]` at the end.
+    /// A PayloadPart comes as `{"PayloadPart": {"Bytes": b"..."}}`; an
+    /// in-stream exception as `("exception", type, payload)`; an unmodeled
+    /// error message as `("error", code, message)`.
+    fn next_batch<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let events = py.detach(|| {
+            let mut slot = self.reader.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(reader) = slot.as_mut() else { return Ok(Vec::new()) };
+            let result = runtime::get().block_on(reader.next_batch());
+            if !matches!(&result, Ok(events) if !events.is_empty()) {
+                // The end, or an error: the stream is over either way.
+                *slot = None;
+            }
+            result
+        });
+        let events = events.map_err(to_py_err)?;
+        let list = PyList::empty(py);
+        for event in events {
+            match event {
+                StreamEvent::PayloadPart(bytes) => {
+                    let part = PyDict::new(py);
+                    part.set_item("Bytes", PyBytes::new(py, &bytes))?;
+                    let wrapper = PyDict::new(py);
+                    wrapper.set_item("PayloadPart", part)?;
+                    list.append(wrapper)?;
+                }
+                StreamEvent::Exception { exception_type, payload } => {
+                    list.append(("exception", exception_type, PyBytes::new(py, &payload)))?;
+                }
+                StreamEvent::Error { code, message } => list.append(("error", code, message))?,
+            }
+        }
+        Ok(list)
+    }
+
+    /// Stops reading and drops the connection.
+    fn close(&self, py: Python<'_>) {
+        py.detach(|| {
+            self.reader.lock().unwrap_or_else(|p| p.into_inner()).take();
+        });
+    }
+}
+
+fn members_list<'py>(py: Python<'py>, members: &[HeaderMember]) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    for m in members {
+        list.append((m.member, m.header, m.is_integer))?;
+    }
+    Ok(list)
+}
+
+/// The protocol tables of `sagerun_core::protocol`, for the Python layer:
+/// `{"operations": {name: {"path_suffix", "success_status", "request_headers",
+/// "response_headers", "errors"}}, "error_codes": [(code, status, modeled)]}`.
+#[pyfunction]
+fn protocol_tables(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let operations = PyDict::new(py);
+    for op in Operation::ALL {
+        let entry = PyDict::new(py);
+        entry.set_item("path_suffix", op.path_suffix())?;
+        entry.set_item("success_status", op.success_status())?;
+        entry.set_item("request_headers", members_list(py, op.request_headers())?)?;
+        entry.set_item("response_headers", members_list(py, op.response_headers())?)?;
+        let errors: Vec<&str> = op.errors().iter().map(|e| e.as_str()).collect();
+        entry.set_item("errors", errors)?;
+        operations.set_item(op.name(), entry)?;
+    }
+    let codes: Vec<(&str, u16, bool)> =
+        ErrorCode::ALL.iter().map(|c| (c.as_str(), c.http_status(), c.is_modeled())).collect();
+    let tables = PyDict::new(py);
+    tables.set_item("operations", operations)?;
+    tables.set_item("error_codes", codes)?;
+    tables.set_item("max_body_bytes", sagerun_core::protocol::MAX_BODY_BYTES)?;
+    tables.set_item("max_async_inline_body_bytes", sagerun_core::protocol::MAX_ASYNC_INLINE_BODY_BYTES)?;
+    Ok(tables)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<NativeClient>()?;
+    m.add_class::<EventStreamReader>()?;
+    m.add("TransportError", m.py().get_type::<TransportError>())?;
+    m.add_function(wrap_pyfunction!(protocol_tables, m)?)?;
+    Ok(())
+}
