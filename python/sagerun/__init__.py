@@ -1,5 +1,6 @@
 """sagerun: a fast Amazon SageMaker Runtime client with its hot paths in Rust."""
 
 from sagerun._native import __version__
+from sagerun.client import Client
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "Client"]

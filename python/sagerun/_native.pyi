@@ -1,2 +1,57 @@
 # Type stubs for the Rust extension module. Each part adds its own names.
 __version__: str
+
+# --- client (rust/python/src/client.rs) ---
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+class TransportError(Exception):
+    """args: (kind, message, url); kind is one of invalid_request, config,
+    connect, tls, connect_timeout, read_timeout, connection_closed,
+    stream_corrupt, stream_truncated."""
+
+class EventStreamReader:
+    def next_batch(self) -> List[Union[Dict[str, Dict[str, bytes]], Tuple[str, str, Any]]]: ...
+    def close(self) -> None: ...
+
+class NativeClient:
+    def __init__(
+        self,
+        *,
+        endpoint_url: str,
+        region: str,
+        user_agent: str,
+        connect_timeout: Optional[float],
+        read_timeout: Optional[float],
+        max_pool_connections: int,
+        verify: bool,
+        ca_bundle: Optional[str],
+        proxy_url: Optional[str],
+        proxy_authorization: Optional[str],
+        retry_mode: str,
+        max_attempts: int,
+        new_retries: bool,
+    ) -> None: ...
+    def invoke(
+        self,
+        operation_name: str,
+        endpoint_name: str,
+        members: List[Tuple[str, str]],
+        body: bytes,
+        access_key: str,
+        secret_key: str,
+        session_token: Optional[str] = None,
+    ) -> Tuple[int, Dict[str, str], bytes, int]: ...
+    def invoke_stream(
+        self,
+        operation_name: str,
+        endpoint_name: str,
+        members: List[Tuple[str, str]],
+        body: bytes,
+        access_key: str,
+        secret_key: str,
+        session_token: Optional[str] = None,
+    ) -> Tuple[int, Dict[str, str], Union[bytes, EventStreamReader], int]: ...
+    @property
+    def retry_quota(self) -> int: ...
+
+def protocol_tables() -> Dict[str, Any]: ...

@@ -16,6 +16,9 @@ pub enum ClientError {
     /// No connection could be made to the endpoint (refused, DNS, TLS, proxy).
     #[error("could not connect to the endpoint URL {url:?}: {reason}")]
     Connect { url: String, reason: String },
+    /// The TLS handshake failed (untrusted certificate, wrong host, ...).
+    #[error("SSL validation failed for {url:?}: {reason}")]
+    Tls { url: String, reason: String },
     /// Connecting took longer than the connect timeout.
     #[error("connect timeout on endpoint URL {url:?}")]
     ConnectTimeout { url: String },
@@ -55,6 +58,7 @@ impl ClientError {
         matches!(
             self,
             ClientError::Connect { .. }
+                | ClientError::Tls { .. }
                 | ClientError::ConnectTimeout { .. }
                 | ClientError::ReadTimeout { .. }
                 | ClientError::ConnectionClosed { .. }

@@ -80,6 +80,9 @@ pub fn classify(url: &str, error: &(dyn StdError + 'static)) -> ClientError {
         return ClientError::ReadTimeout { url };
     }
     let reason = describe(error);
+    if chain_has::<rustls::Error>(error) {
+        return ClientError::Tls { url, reason };
+    }
     let is_connect = chain(error).any(|e| {
         e.downcast_ref::<hyper_util::client::legacy::Error>().is_some_and(|e| e.is_connect())
     });

@@ -29,6 +29,7 @@ fn to_py_err(error: ClientError) -> PyErr {
         ClientError::InvalidRequest(_) => ("invalid_request", ""),
         ClientError::Config(_) => ("config", ""),
         ClientError::Connect { url, .. } => ("connect", url.as_str()),
+        ClientError::Tls { url, .. } => ("tls", url.as_str()),
         ClientError::ConnectTimeout { url } => ("connect_timeout", url.as_str()),
         ClientError::ReadTimeout { url } => ("read_timeout", url.as_str()),
         ClientError::ConnectionClosed { url, .. } => ("connection_closed", url.as_str()),

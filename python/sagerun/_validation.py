@@ -1,0 +1,177 @@
+"""Parameter validation compiled once from botocore's service model.
+
+It raises botocore's ``ParamValidationError`` for everything botocore's own
+validator reports (missing required members, unknown members, wrong types,
+minimum lengths and ranges), with the same report lines, and in addition
+checks what botocore leaves to the service: maximum lengths and ranges, the
+model's patterns, the 6 MiB body limit, and control characters in any member
+sent as an HTTP header (header injection). Nothing is sent before it passes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from botocore.exceptions import ParamValidationError
+from botocore.validate import ValidationErrors
+
+from sagerun import _protocol
+
+# Smithy patterns are Java regular expressions, searched (not anchored).
+_JAVA_TO_PYTHON = (
+    (r"\p{ASCII}", r"\x00-\x7f"),
+    (r"\p{Print}", r"\x20-\x7e"),
+    (r"\z", r"\Z"),
+)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _python_pattern(java: str) -> "re.Pattern[str]":
+    out = java
+    for src, dst in _JAVA_TO_PYTHON:
+        if src.startswith(r"\p"):
+            # \p{X} may stand alone or inside a class: [\p{Print}] / \p{ASCII}*
+            out = out.replace("[" + src + "]", "[" + dst + "]").replace(src, "[" + dst + "]")
+        else:
+            out = out.replace(src, dst)
+    return re.compile(out, re.DOTALL)
+
+
+class _Member:
+    __slots__ = ("name", "kind", "min", "max", "pattern", "header", "is_uri")
+
+    def __init__(self, name: str, shape: Any, header: Optional[str]):
+        self.name = name
+        self.kind: str = shape.type_name
+        meta = shape.metadata
+        self.min: Optional[int] = meta.get("min")
+        self.max: Optional[int] = meta.get("max")
+        pattern = meta.get("pattern")
+        self.pattern = _python_pattern(pattern) if pattern else None
+        self.header = header
+        self.is_uri = shape.serialization.get("location") == "uri"
+
+
+class Validated:
+    """A call's parameters, ready for the wire."""
+
+    __slots__ = ("endpoint_name", "members", "body")
+
+    def __init__(self, endpoint_name: str, members: List[Tuple[str, str]], body: bytes):
+        self.endpoint_name = endpoint_name
+        self.members = members
+        self.body = body
+
+
+def _body_bytes(value: Any) -> Optional[bytes]:
+    """botocore accepts bytes, bytearray, str and file-like objects for blobs."""
+    if type(value) is bytes:
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    read: Optional[Callable[[], Any]] = getattr(value, "read", None)
+    if read is not None:
+        data = read()
+        return data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    return None
+
+
+class OperationValidator:
+    """Validates and converts one operation's keyword arguments."""
+
+    def __init__(self, operation_model: Any):
+        self.name: str = operation_model.name
+        shape = operation_model.input_shape
+        table = _protocol.OPERATIONS[self.name]
+        headers = {b.member: b.header for b in table.request_headers}
+        self._members: Dict[str, _Member] = {
+            name: _Member(name, member_shape, headers.get(name))
+            for name, member_shape in shape.members.items()
+        }
+        self._required: Tuple[str, ...] = tuple(shape.required_members)
+        self._body_limit = (
+            _protocol.MAX_ASYNC_INLINE_BODY_BYTES
+            if self.name == "InvokeEndpointAsync"
+            else _protocol.MAX_BODY_BYTES
+        )
+        unmapped = [
+            m.name for m in self._members.values()
+            if m.header is None and not m.is_uri and m.kind != "blob"
+        ]
+        if unmapped:
+            # The Rust protocol table and botocore's model disagree.
+            raise RuntimeError(f"{self.name}: no wire binding for {unmapped}")
+
+    def __call__(self, params: Dict[str, Any]) -> Validated:
+        errors = ValidationErrors()
+        extra: List[str] = []
+        # botocore's order: required members, unknown members, then values.
+        for name in self._required:
+            if name not in params:
+                errors.report("", "missing required field", required_name=name, user_params=params)
+        for name in params:
+            if name not in self._members:
+                errors.report("", "unknown field", unknown_param=name, valid_names=list(self._members))
+        members: List[Tuple[str, str]] = []
+        endpoint_name = ""
+        body = b""
+        for name, value in params.items():
+            member = self._members.get(name)
+            if member is None:
+                continue
+            kind = member.kind
+            if kind == "blob":
+                data = _body_bytes(value)
+                if data is None:
+                    errors.report(name, "invalid type", param=value,
+                                  valid_types=[str(bytes), str(bytearray), "file-like object"])
+                    continue
+                if len(data) > self._body_limit:
+                    extra.append(f"Invalid length for parameter {name}: {len(data)} bytes, "
+                                 f"valid max length: {self._body_limit}")
+                body = data
+                continue
+            if kind == "integer":
+                if not isinstance(value, int):
+                    errors.report(name, "invalid type", param=value, valid_types=[str(int)])
+                    continue
+                if member.min is not None and value < member.min:
+                    errors.report(name, "invalid range", param=value, min_allowed=member.min)
+                    continue
+                if isinstance(value, bool):
+                    # botocore lets a bool through and sends "True".
+                    extra.append(f"Invalid type for parameter {name}, value: {value}, "
+                                 f"type: {type(value)}, valid types: {int}")
+                elif member.max is not None and value > member.max:
+                    extra.append(f"Invalid value for parameter {name}, value: {value}, "
+                                 f"valid max value: {member.max}")
+                text = str(value)
+            else:
+                if not isinstance(value, str):
+                    errors.report(name, "invalid type", param=value, valid_types=[str(str)])
+                    continue
+                if member.min is not None and len(value) < member.min:
+                    errors.report(name, "invalid length", param=value, min_allowed=member.min)
+                    continue
+                if member.max is not None and len(value) > member.max:
+                    extra.append(f"Invalid length for parameter {name}, length: {len(value)}, "
+                                 f"valid max length: {member.max}")
+                if member.header is not None and _CONTROL.search(value):
+                    extra.append(f"Invalid value for parameter {name}: control characters "
+                                 "(CR, LF, ...) are not allowed in an HTTP header")
+                elif member.pattern is not None and not member.pattern.search(value):
+                    extra.append(f"Invalid value for parameter {name}: does not match the "
+                                 f"pattern {member.pattern.pattern!r}")
+                text = value
+            if member.is_uri:
+                endpoint_name = text
+            else:
+                members.append((name, text))
+        if errors.has_errors() or extra:
+            report = errors.generate_report() if errors.has_errors() else ""
+            report = "\n".join(filter(None, [report] + extra))
+            raise ParamValidationError(report=report)
+        return Validated(endpoint_name, members, body)
