@@ -171,12 +171,12 @@ fn timestamp_to_datetime<'py>(py: Python<'py>, millis: i64) -> PyResult<Bound<'p
     let timedelta = TIMEDELTA.import(py, "datetime", "timedelta")?;
     let kwargs = PyDict::new(py);
     kwargs.set_item("milliseconds", millis)?;
-    let delta = timedelta.call((), Some(&kwargs))?;
-    epoch.bind(py).add(delta).map_err(|_| {
-        InvalidFrame::new_err(format!(
-            "timestamp header of {millis} ms is outside the range of datetime"
-        ))
-    })
+    // Either step overflows for values outside datetime's years 1-9999.
+    let out_of_range = |_| {
+        InvalidFrame::new_err(format!("timestamp header of {millis} ms is outside the range of datetime"))
+    };
+    let delta = timedelta.call((), Some(&kwargs)).map_err(out_of_range)?;
+    epoch.bind(py).add(delta).map_err(out_of_range)
 }
 
 fn py_header_value<'py>(
