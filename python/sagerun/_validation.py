@@ -97,13 +97,12 @@ class OperationValidator:
             if self.name == "InvokeEndpointAsync"
             else _protocol.MAX_BODY_BYTES
         )
-        unmapped = [
+        # Members a newer botocore knows but sagerun's protocol table does
+        # not: refused when used, never silently dropped.
+        self._unsupported = frozenset(
             m.name for m in self._members.values()
             if m.header is None and not m.is_uri and m.kind != "blob"
-        ]
-        if unmapped:
-            # The Rust protocol table and botocore's model disagree.
-            raise RuntimeError(f"{self.name}: no wire binding for {unmapped}")
+        )
 
     def __call__(self, params: Dict[str, Any]) -> Validated:
         errors = ValidationErrors()
@@ -121,6 +120,9 @@ class OperationValidator:
         for name, value in params.items():
             member = self._members.get(name)
             if member is None:
+                continue
+            if name in self._unsupported:
+                extra.append(f"Parameter {name} is not supported by this version of sagerun")
                 continue
             kind = member.kind
             if kind == "blob":

@@ -49,7 +49,7 @@ pub fn client_config(verify: &Verify) -> Result<ClientConfig, ClientError> {
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| ClientError::Config(e.to_string()))?;
-    let mut config = match verify {
+    let config = match verify {
         Verify::Off => builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate))
@@ -69,7 +69,7 @@ pub fn client_config(verify: &Verify) -> Result<ClientConfig, ClientError> {
             builder.with_root_certificates(roots).with_no_client_auth()
         }
     };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // ALPN (http/1.1) is set by hyper-rustls's builder.
     Ok(config)
 }
 

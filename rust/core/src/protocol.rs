@@ -190,6 +190,7 @@ const INVOKE_ENDPOINT_REQUEST: &[HeaderMember] = &[
     hm("EnableExplanations", "X-Amzn-SageMaker-Enable-Explanations"),
     hm("InferenceComponentName", "X-Amzn-SageMaker-Inference-Component"),
     hm("SessionId", "X-Amzn-SageMaker-Session-Id"),
+    hm("PrefixAwareId", "X-Amzn-SageMaker-Prefix-Aware-Id"),
 ];
 
 const INVOKE_STREAM_REQUEST: &[HeaderMember] = &[
@@ -201,6 +202,7 @@ const INVOKE_STREAM_REQUEST: &[HeaderMember] = &[
     hm("InferenceId", "X-Amzn-SageMaker-Inference-Id"),
     hm("InferenceComponentName", "X-Amzn-SageMaker-Inference-Component"),
     hm("SessionId", "X-Amzn-SageMaker-Session-Id"),
+    hm("PrefixAwareId", "X-Amzn-SageMaker-Prefix-Aware-Id"),
 ];
 
 const INVOKE_ENDPOINT_ASYNC_REQUEST: &[HeaderMember] = &[
