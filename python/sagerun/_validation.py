@@ -156,7 +156,7 @@ class OperationValidator:
                     errors.report(name, "invalid type", param=value, valid_types=[str(str)])
                     continue
                 if member.min is not None and len(value) < member.min:
-                    errors.report(name, "invalid length", param=value, min_allowed=member.min)
+                    errors.report(name, "invalid length", param=len(value), min_allowed=member.min)
                     continue
                 if member.max is not None and len(value) > member.max:
                     extra.append(f"Invalid length for parameter {name}, length: {len(value)}, "
