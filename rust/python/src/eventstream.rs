@@ -1,5 +1,374 @@
-use pyo3::prelude::*;
+//! Bindings for the event-stream codec: converts between `sagerun_core`'s
+//! borrowed messages and Python objects, and maps errors. No framing logic
+//! lives here.
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+use pyo3::create_exception;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyMemoryView, PyString};
+use sagerun_core::eventstream::{
+    self as es, DecodeError, HeaderValue, HeaderValueRef, Limits, MessageRef,
+};
+
+create_exception!(
+    sagerun.eventstream,
+    EventStreamError,
+    PyValueError,
+    "A malformed event stream or message (a ValueError)."
+);
+create_exception!(
+    sagerun.eventstream,
+    ChecksumMismatch,
+    EventStreamError,
+    "A prelude or message CRC did not match; `.which` is 'prelude' or 'message'."
+);
+create_exception!(
+    sagerun.eventstream,
+    InvalidFrame,
+    EventStreamError,
+    "A frame breaks the format: lengths, limits, header types, names or values."
+);
+create_exception!(
+    sagerun.eventstream,
+    TruncatedStream,
+    EventStreamError,
+    "The input ended inside a frame."
+);
+
+/// Inputs at least this large are checked with the GIL released; below it
+/// the release/re-acquire would cost more than it frees.
+const DETACH_MIN_INPUT: usize = 64 * 1024;
+/// Strings repeated across messages (header names, `:event-type` values...)
+/// are kept as Python objects, up to this many per decoder...
+const CACHE_ENTRIES: usize = 64;
+/// ...and only if this short.
+const CACHE_MAX_LEN: usize = 64;
+
+fn decode_err(py: Python<'_>, err: &DecodeError) -> PyErr {
+    let text = err.to_string();
+    match err {
+        DecodeError::ChecksumMismatch { which, expected, computed } => {
+            let e = ChecksumMismatch::new_err(text);
+            let value = e.value(py);
+            let which = match which {
+                es::Checksum::Prelude => "prelude",
+                es::Checksum::Message => "message",
+            };
+            // Attributes are a convenience; failing to set them must not mask the error.
+            let _ = value.setattr("which", which);
+            let _ = value.setattr("expected", expected);
+            let _ = value.setattr("computed", computed);
+            e
+        }
+        DecodeError::InvalidFrame(_) => InvalidFrame::new_err(text),
+        DecodeError::TruncatedStream { .. } => TruncatedStream::new_err(text),
+    }
+}
+
+/// An error while feeding: from the codec, or from building Python objects.
+enum FeedError {
+    Decode(DecodeError),
+    Python(PyErr),
+}
+
+impl From<DecodeError> for FeedError {
+    fn from(e: DecodeError) -> Self {
+        FeedError::Decode(e)
+    }
+}
+
+impl From<PyErr> for FeedError {
+    fn from(e: PyErr) -> Self {
+        FeedError::Python(e)
+    }
+}
+
+impl FeedError {
+    fn into_py(self, py: Python<'_>) -> PyErr {
+        match self {
+            FeedError::Decode(e) => decode_err(py, &e),
+            FeedError::Python(e) => e,
+        }
+    }
+}
+
+/// One decoded message. `headers` maps names to Python values (in wire
+/// order), `header_types` maps names to wire type codes, `payload` is bytes.
+#[pyclass(frozen, module = "sagerun.eventstream", name = "Message")]
+pub struct Message {
+    #[pyo3(get)]
+    headers: Py<PyDict>,
+    #[pyo3(get)]
+    payload: Py<PyBytes>,
+    /// (name, type code) in wire order; `header_types` is built on first use.
+    types: Box<[(Py<PyString>, u8)]>,
+    header_types: PyOnceLock<Py<PyDict>>,
+}
+
+#[pymethods]
+impl Message {
+    #[getter]
+    fn header_types(&self, py: Python<'_>) -> PyResult<Py<PyDict>> {
+        let dict = self.header_types.get_or_try_init(py, || {
+            let dict = PyDict::new(py);
+            for (name, code) in self.types.iter() {
+                dict.set_item(name, code)?;
+            }
+            Ok::<_, PyErr>(dict.unbind())
+        })?;
+        Ok(dict.clone_ref(py))
+    }
+
+    fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let Ok(other) = other.cast::<Message>() else { return Ok(false) };
+        let other = other.get();
+        Ok(self.payload.bind(py).as_bytes() == other.payload.bind(py).as_bytes()
+            && PyAnyMethods::eq(self.headers.bind(py).as_any(), other.headers.bind(py))?
+            && self.types.iter().map(|t| t.1).eq(other.types.iter().map(|t| t.1)))
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "Message(headers={}, payload={})",
+            self.headers.bind(py).repr()?,
+            self.payload.bind(py).repr()?
+        ))
+    }
+}
+
+/// Short strings seen before, as ready Python objects.
+#[derive(Default)]
+struct StringCache {
+    entries: Vec<(Box<str>, Py<PyString>)>,
+}
+
+impl StringCache {
+    fn get<'py>(&mut self, py: Python<'py>, s: &str) -> Bound<'py, PyString> {
+        if let Some((_, obj)) = self.entries.iter().find(|(k, _)| &**k == s) {
+            return obj.bind(py).clone();
+        }
+        let obj = PyString::new(py, s);
+        if s.len() <= CACHE_MAX_LEN && self.entries.len() < CACHE_ENTRIES {
+            self.entries.push((s.into(), obj.clone().unbind()));
+        }
+        obj
+    }
+}
+
+/// `datetime(1970, 1, 1, tzinfo=timezone.utc)` and `timedelta`, looked up once.
+static EPOCH: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static TIMEDELTA: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+fn timestamp_to_datetime<'py>(py: Python<'py>, millis: i64) -> PyResult<Bound<'py, PyAny>> {
+    let epoch = EPOCH.get_or_try_init(py, || {
+        let datetime = py.import("datetime")?;
+        let utc = datetime.getattr("timezone")?.getattr("utc")?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("tzinfo", utc)?;
+        Ok::<_, PyErr>(datetime.getattr("datetime")?.call((1970, 1, 1), Some(&kwargs))?.unbind())
+    })?;
+    let timedelta = TIMEDELTA.import(py, "datetime", "timedelta")?;
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("milliseconds", millis)?;
+    // Either step overflows for values outside datetime's years 1-9999.
+    let out_of_range = |_| {
+        InvalidFrame::new_err(format!("timestamp header of {millis} ms is outside the range of datetime"))
+    };
+    let delta = timedelta.call((), Some(&kwargs)).map_err(out_of_range)?;
+    epoch.bind(py).add(delta).map_err(out_of_range)
+}
+
+fn py_header_value<'py>(
+    py: Python<'py>,
+    value: &HeaderValueRef<'_>,
+    cache: &mut StringCache,
+) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match *value {
+        HeaderValueRef::Bool(v) => v.into_pyobject(py)?.to_owned().into_any(),
+        HeaderValueRef::Byte(v) => v.into_pyobject(py)?.into_any(),
+        HeaderValueRef::Short(v) => v.into_pyobject(py)?.into_any(),
+        HeaderValueRef::Int(v) => v.into_pyobject(py)?.into_any(),
+        HeaderValueRef::Long(v) => v.into_pyobject(py)?.into_any(),
+        HeaderValueRef::Bytes(v) => PyBytes::new(py, v).into_any(),
+        HeaderValueRef::String(v) => cache.get(py, v).into_any(),
+        HeaderValueRef::Timestamp(v) => timestamp_to_datetime(py, v)?,
+        // Raw 16 bytes, as botocore gives them.
+        HeaderValueRef::Uuid(v) => PyBytes::new(py, &v).into_any(),
+    })
+}
+
+fn build_message(py: Python<'_>, message: &MessageRef<'_>, cache: &mut StringCache) -> PyResult<Message> {
+    let headers = PyDict::new(py);
+    let mut types = Vec::with_capacity(message.headers.len());
+    for header in message.headers {
+        let name = cache.get(py, header.name);
+        headers.set_item(&name, py_header_value(py, &header.value, cache)?)?;
+        types.push((name.unbind(), header.value.type_code()));
+    }
+    Ok(Message {
+        headers: headers.unbind(),
+        // The one copy of the payload: from the input straight into bytes.
+        payload: PyBytes::new(py, message.payload).unbind(),
+        types: types.into_boxed_slice(),
+        header_types: PyOnceLock::new(),
+    })
+}
+
+/// bytes are used in place; bytearray and memoryview are snapshotted once.
+fn input_bytes<'py>(data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    if let Ok(bytes) = data.cast::<PyBytes>() {
+        return Ok(bytes.clone());
+    }
+    if data.is_instance_of::<PyByteArray>() || data.is_instance_of::<PyMemoryView>() {
+        return Ok(data.py().get_type::<PyBytes>().call1((data,))?.cast_into::<PyBytes>()?);
+    }
+    Err(PyTypeError::new_err(format!(
+        "expected bytes, bytearray or memoryview, not {}",
+        data.get_type().name()?
+    )))
+}
+
+fn limit_arg(name: &str, value: Option<i64>, default: usize) -> PyResult<usize> {
+    match value {
+        None => Ok(default),
+        Some(v) => usize::try_from(v)
+            .map_err(|_| PyValueError::new_err(format!("{name} must be >= 0, not {v}"))),
+    }
+}
+
+/// Incremental decoder: `feed` any split of the stream, get whole messages.
+#[pyclass(module = "sagerun.eventstream", name = "EventStreamDecoder")]
+pub struct EventStreamDecoder {
+    inner: es::Decoder,
+    cache: StringCache,
+}
+
+#[pymethods]
+impl EventStreamDecoder {
+    #[new]
+    #[pyo3(signature = (max_headers_len=None, max_payload_len=None))]
+    fn new(max_headers_len: Option<i64>, max_payload_len: Option<i64>) -> PyResult<Self> {
+        let default = Limits::default();
+        let limits = Limits {
+            max_headers_len: limit_arg("max_headers_len", max_headers_len, default.max_headers_len)?,
+            max_payload_len: limit_arg("max_payload_len", max_payload_len, default.max_payload_len)?,
+        };
+        Ok(EventStreamDecoder { inner: es::Decoder::new(limits), cache: StringCache::default() })
+    }
+
+    #[getter]
+    fn max_headers_len(&self) -> usize {
+        self.inner.limits().max_headers_len
+    }
+
+    #[getter]
+    fn max_payload_len(&self) -> usize {
+        self.inner.limits().max_payload_len
+    }
+
+    /// Bytes held for an unfinished frame.
+    #[getter]
+    fn buffered(&self) -> usize {
+        self.inner.buffered_len()
+    }
+
+    /// Returns the messages `data` completes. On an error, the messages
+    /// decoded before it are on the exception as `.messages`.
+    fn feed<'py>(&mut self, py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+        let input = input_bytes(data)?;
+        let bytes = input.as_bytes();
+        let out = PyList::empty(py);
+        let cache = &mut self.cache;
+        let result = if bytes.len() >= DETACH_MIN_INPUT {
+            let inner = &mut self.inner;
+            let (frames, checked) = py.detach(|| inner.feed_verified(bytes));
+            frames
+                .iter()
+                .try_for_each(|frame| -> Result<(), FeedError> {
+                    let message = frame.with_message(bytes, |m| build_message(py, &m, cache))??;
+                    out.append(message)?;
+                    Ok(())
+                })
+                .and(checked.map_err(FeedError::from))
+        } else {
+            self.inner.feed_with(bytes, |m| -> Result<(), FeedError> {
+                out.append(build_message(py, &m, cache)?)?;
+                Ok(())
+            })
+        };
+        match result {
+            Ok(()) => Ok(out),
+            Err(e) => {
+                let err = e.into_py(py);
+                let _ = err.value(py).setattr("messages", out);
+                Err(err)
+            }
+        }
+    }
+
+    /// End of input: raises `TruncatedStream` if a frame was left unfinished.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        self.inner.finish().map_err(|e| decode_err(py, &e))
+    }
+}
+
+/// Decodes exactly one frame.
+#[pyfunction]
+fn decode_message(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Message> {
+    let input = input_bytes(data)?;
+    let mut cache = StringCache::default();
+    es::decode_message_with(input.as_bytes(), &Limits::default(), |m| build_message(py, &m, &mut cache))
+        .map_err(|e| decode_err(py, &e))?
+}
+
+/// Encodes `headers` — `(name, type_code, value)` triples whose values the
+/// Python layer has already normalised (ints, bytes, str) — and `payload`.
+#[pyfunction]
+fn encode_message_raw<'py>(
+    py: Python<'py>,
+    headers: Vec<(String, u8, Bound<'py, PyAny>)>,
+    payload: &[u8],
+) -> PyResult<Bound<'py, PyBytes>> {
+    let headers = headers
+        .into_iter()
+        .map(|(name, code, value)| Ok(es::Header { name, value: header_value(code, &value)? }))
+        .collect::<PyResult<Vec<_>>>()?;
+    let frame = es::encode_message(&headers, payload).map_err(|e| EventStreamError::new_err(e.to_string()))?;
+    Ok(PyBytes::new(py, &frame))
+}
+
+fn header_value(code: u8, value: &Bound<'_, PyAny>) -> PyResult<HeaderValue> {
+    use es::type_code as t;
+    Ok(match code {
+        t::TRUE => HeaderValue::Bool(true),
+        t::FALSE => HeaderValue::Bool(false),
+        t::BYTE => HeaderValue::Byte(value.extract()?),
+        t::SHORT => HeaderValue::Short(value.extract()?),
+        t::INT => HeaderValue::Int(value.extract()?),
+        t::LONG => HeaderValue::Long(value.extract()?),
+        t::BYTES => HeaderValue::Bytes(value.cast::<PyBytes>()?.as_bytes().to_vec().into()),
+        t::STRING => HeaderValue::String(value.extract()?),
+        t::TIMESTAMP => HeaderValue::Timestamp(value.extract()?),
+        t::UUID => HeaderValue::Uuid(value.cast::<PyBytes>()?.as_bytes().try_into().map_err(|_| {
+            PyValueError::new_err("a uuid header value must be exactly 16 bytes")
+        })?),
+        other => return Err(PyValueError::new_err(format!("unknown header type code {other}"))),
+    })
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("EventStreamError", py.get_type::<EventStreamError>())?;
+    m.add("ChecksumMismatch", py.get_type::<ChecksumMismatch>())?;
+    m.add("InvalidFrame", py.get_type::<InvalidFrame>())?;
+    m.add("TruncatedStream", py.get_type::<TruncatedStream>())?;
+    m.add_class::<Message>()?;
+    m.add_class::<EventStreamDecoder>()?;
+    m.add_function(wrap_pyfunction!(decode_message, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_message_raw, m)?)?;
+    let defaults = Limits::default();
+    m.add("EVENTSTREAM_MAX_HEADERS_LEN", defaults.max_headers_len)?;
+    m.add("EVENTSTREAM_MAX_PAYLOAD_LEN", defaults.max_payload_len)?;
     Ok(())
 }

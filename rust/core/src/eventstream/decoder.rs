@@ -1,0 +1,263 @@
+//! The incremental decoder. Whole frames are decoded straight from the fed
+//! slice; only the unfinished frame at the end of a chunk is copied into the
+//! decoder's buffer (once), so any split costs linear time.
+
+use std::ops::Range;
+
+use super::error::{invalid, DecodeError};
+use super::frame::{Prelude, PRELUDE_LEN};
+use super::header::parse_headers;
+use super::types::{Limits, Message, MessageRef};
+
+/// A buffer grown past this for one large frame is released afterwards.
+const KEEP_BUFFER_CAPACITY: usize = 1 << 20;
+
+/// Incremental decoder: feed bytes in any split, get complete messages.
+///
+/// After an error the stream is over: every later call returns an error of
+/// the same kind.
+#[derive(Debug, Default)]
+pub struct Decoder {
+    limits: Limits,
+    /// Bytes of the one unfinished frame (empty between frames).
+    buf: Vec<u8>,
+    /// The unfinished frame's prelude, checked as soon as its 12 bytes arrived.
+    pending: Option<Prelude>,
+    poisoned: Option<DecodeError>,
+}
+
+/// Where a whole, not yet verified frame sits while the walk hands it out.
+enum Whole<'a> {
+    /// Completed in the decoder's buffer; the receiver may take the Vec.
+    Buffered(&'a mut Vec<u8>),
+    /// Entirely inside the fed slice, at this range.
+    Input(Range<usize>),
+}
+
+/// Why a walk stopped early.
+enum Stop<E> {
+    Decode(DecodeError),
+    Consumer(E),
+}
+
+impl<E> From<DecodeError> for Stop<E> {
+    fn from(e: DecodeError) -> Self {
+        Stop::Decode(e)
+    }
+}
+
+/// Where a verified frame's bytes are (see `Decoder::feed_verified`).
+#[derive(Debug)]
+pub enum FrameBytes {
+    /// This range of the slice passed to `feed_verified`.
+    Input(Range<usize>),
+    /// The whole frame, assembled from earlier chunks (ownership moved out
+    /// of the decoder, so it is never copied again).
+    Owned(Vec<u8>),
+}
+
+/// A frame whose CRCs, lengths and headers have been checked.
+#[derive(Debug)]
+pub struct VerifiedFrame {
+    pub bytes: FrameBytes,
+    prelude: Prelude,
+}
+
+impl VerifiedFrame {
+    /// Borrows the message; `input` must be the slice given to `feed_verified`.
+    pub fn with_message<R>(&self, input: &[u8], f: impl FnOnce(MessageRef<'_>) -> R) -> Result<R, DecodeError> {
+        let frame = match &self.bytes {
+            FrameBytes::Input(range) => input
+                .get(range.clone())
+                .ok_or_else(|| invalid("verified frame does not belong to this input"))?,
+            FrameBytes::Owned(bytes) => bytes.as_slice(),
+        };
+        // Already verified, so only the header block needs walking again.
+        let mut scratch = Vec::new();
+        let start = PRELUDE_LEN;
+        let end = start + self.prelude.headers_len;
+        parse_headers(&frame[start..end], &mut scratch)?;
+        let payload = &frame[end..frame.len() - 4];
+        Ok(f(MessageRef { headers: &scratch, payload }))
+    }
+}
+
+impl Decoder {
+    pub fn new(limits: Limits) -> Decoder {
+        Decoder { limits, ..Decoder::default() }
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Bytes held for an unfinished frame.
+    pub fn buffered_len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Bytes reserved for the buffer (tests check it stays bounded).
+    #[cfg(test)]
+    pub(super) fn buffer_capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Decodes every message completed by `data` into owned messages.
+    pub fn feed(&mut self, data: &[u8]) -> Result<Vec<Message>, DecodeError> {
+        let mut out = Vec::new();
+        self.feed_with(data, |m| {
+            out.push(m.to_owned_message());
+            Ok::<_, DecodeError>(())
+        })?;
+        Ok(out)
+    }
+
+    /// Hands each message completed by `data` to `on_message`, borrowing
+    /// from `data` (or from the buffer, for a frame that straddled chunks).
+    /// Messages before a bad frame are delivered, then the error returns.
+    /// An error from `on_message` ends the stream too.
+    pub fn feed_with<E, F>(&mut self, data: &[u8], mut on_message: F) -> Result<(), E>
+    where
+        E: From<DecodeError>,
+        F: FnMut(MessageRef<'_>) -> Result<(), E>,
+    {
+        // Reused for every frame inside `data`; a frame completed in the
+        // buffer (at most one per call) gets its own.
+        let mut scratch = Vec::new();
+        self.walk(data, |whole, prelude| {
+            let message = match whole {
+                Whole::Input(range) => prelude.verify(&data[range], &mut scratch)?,
+                Whole::Buffered(buf) => {
+                    let mut own_scratch = Vec::new();
+                    let message = prelude.verify(buf, &mut own_scratch)?;
+                    return on_message(message).map_err(Stop::Consumer);
+                }
+            };
+            on_message(message).map_err(Stop::Consumer)
+        })
+    }
+
+    /// Checks every frame completed by `data` (CRCs, lengths, headers)
+    /// without building messages, so that the expensive part can run while
+    /// the caller holds no locks; `VerifiedFrame::with_message` then borrows
+    /// each message. Returns the frames before any error, and the error.
+    pub fn feed_verified(&mut self, data: &[u8]) -> (Vec<VerifiedFrame>, Result<(), DecodeError>) {
+        let mut frames = Vec::new();
+        let mut scratch = Vec::new();
+        let result = self.walk(data, |whole, prelude| {
+            let bytes = match whole {
+                Whole::Input(range) => {
+                    prelude.verify(&data[range.clone()], &mut scratch)?;
+                    FrameBytes::Input(range)
+                }
+                Whole::Buffered(buf) => {
+                    let owned = std::mem::take(buf);
+                    prelude.verify(&owned, &mut Vec::new())?;
+                    FrameBytes::Owned(owned)
+                }
+            };
+            frames.push(VerifiedFrame { bytes, prelude });
+            Ok::<_, Stop<DecodeError>>(())
+        });
+        (frames, result)
+    }
+
+    /// End of input: an error if a frame was started and not finished.
+    pub fn finish(&self) -> Result<(), DecodeError> {
+        if let Some(err) = &self.poisoned {
+            return Err(err.clone());
+        }
+        if !self.buf.is_empty() {
+            return Err(DecodeError::TruncatedStream { buffered: self.buf.len() });
+        }
+        Ok(())
+    }
+
+    /// Runs `on_frame` on every whole frame, poisoning the decoder on any error.
+    fn walk<E, F>(&mut self, data: &[u8], mut on_frame: F) -> Result<(), E>
+    where
+        E: From<DecodeError>,
+        F: FnMut(Whole<'_>, Prelude) -> Result<(), Stop<E>>,
+    {
+        if let Some(err) = &self.poisoned {
+            return Err(err.clone().into());
+        }
+        match self.walk_frames(data, &mut on_frame) {
+            Ok(()) => Ok(()),
+            Err(Stop::Decode(e)) => {
+                self.poisoned = Some(e.clone());
+                Err(e.into())
+            }
+            Err(Stop::Consumer(e)) => {
+                self.poisoned = Some(invalid("the stream was abandoned after a message could not be delivered"));
+                Err(e)
+            }
+        }
+    }
+
+    fn walk_frames<E, F>(&mut self, data: &[u8], on_frame: &mut F) -> Result<(), Stop<E>>
+    where
+        F: FnMut(Whole<'_>, Prelude) -> Result<(), Stop<E>>,
+    {
+        let mut pos = 0;
+        if !self.buf.is_empty() {
+            pos = self.fill_buffer(data)?;
+            let Some(prelude) = self.pending.take_if(|p| p.total_len == self.buf.len()) else {
+                return Ok(()); // all of `data` went into the unfinished frame
+            };
+            let result = on_frame(Whole::Buffered(&mut self.buf), prelude);
+            self.reset_buffer();
+            result?;
+        }
+        while data.len() - pos >= PRELUDE_LEN {
+            let prelude = Prelude::parse(&data[pos..], &self.limits)?;
+            let end = pos + prelude.total_len;
+            if end > data.len() {
+                self.pending = Some(prelude);
+                break;
+            }
+            on_frame(Whole::Input(pos..end), prelude)?;
+            pos = end;
+        }
+        self.append(&data[pos..]);
+        Ok(())
+    }
+
+    /// Moves bytes of `data` into the unfinished frame (checking its prelude
+    /// once 12 bytes are in); returns how many bytes were taken.
+    fn fill_buffer(&mut self, data: &[u8]) -> Result<usize, DecodeError> {
+        let mut taken = 0;
+        if self.pending.is_none() {
+            taken = (PRELUDE_LEN - self.buf.len()).min(data.len());
+            self.append(&data[..taken]);
+            if self.buf.len() < PRELUDE_LEN {
+                return Ok(taken);
+            }
+            self.pending = Some(Prelude::parse(&self.buf, &self.limits)?);
+        }
+        let total = self.pending.as_ref().map_or(0, |p| p.total_len);
+        let more = (total - self.buf.len()).min(data.len() - taken);
+        self.append(&data[taken..taken + more]);
+        Ok(taken + more)
+    }
+
+    /// Appends to the buffer, growing it by doubling but never past the
+    /// pending frame's declared (already limit-checked) length.
+    fn append(&mut self, bytes: &[u8]) {
+        let needed = self.buf.len() + bytes.len();
+        if needed > self.buf.capacity() {
+            let cap = self.pending.as_ref().map_or(PRELUDE_LEN, |p| p.total_len);
+            let target = needed.max((self.buf.capacity() * 2).min(cap));
+            self.buf.reserve_exact(target - self.buf.len());
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    fn reset_buffer(&mut self) {
+        if self.buf.capacity() > KEEP_BUFFER_CAPACITY {
+            self.buf = Vec::new();
+        } else {
+            self.buf.clear();
+        }
+    }
+}
