@@ -1,0 +1,260 @@
+//! The request pipeline: route, read the body (bounded), verify the
+//! signature, find the endpoint, apply faults and sessions, run the model,
+//! and answer in the operation's shape.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::response::Builder;
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use sagerun_core::protocol::{header, ErrorCode, Operation, EVENTSTREAM_CONTENT_TYPE, MAX_ASYNC_INLINE_BODY_BYTES, MAX_BODY_BYTES};
+use serde_json::json;
+
+use crate::async_invocations::{write_result, AsyncStore};
+use crate::auth::Verifier;
+use crate::body::ResponseBody;
+use crate::config::EndpointConfig;
+use crate::errors::ApiError;
+use crate::faults::FaultState;
+use crate::ids::uuid_v4;
+use crate::invocation::{response_header, RequestMembers};
+use crate::models::{collect_whole, Invocation, Model, ModelContext};
+use crate::routing::route;
+use crate::sessions::{SessionOutcome, Sessions};
+
+/// The variant every local endpoint reports.
+const DEFAULT_VARIANT: &str = "AllTraffic";
+
+pub struct Endpoint {
+    model: Model,
+    faults: FaultState,
+}
+
+/// Everything a request needs; shared by all connections.
+pub struct Runtime {
+    endpoints: HashMap<String, Arc<Endpoint>>,
+    verifier: Option<Verifier>,
+    sessions: Sessions,
+    store: AsyncStore,
+    account_id: String,
+}
+
+impl Runtime {
+    pub fn new(
+        configs: Vec<EndpointConfig>,
+        ctx: ModelContext,
+        verifier: Option<Verifier>,
+        sessions: Sessions,
+        store: AsyncStore,
+    ) -> Runtime {
+        let endpoints = configs
+            .into_iter()
+            .map(|c| {
+                let ep = Endpoint { model: Model::new(&c.model, ctx.clone()), faults: FaultState::new(c.faults) };
+                (c.name, Arc::new(ep))
+            })
+            .collect();
+        Runtime { endpoints, verifier, sessions, store, account_id: ctx.account_id }
+    }
+}
+
+pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>) -> Result<Response<ResponseBody>, Infallible> {
+    let mut response = serve(&rt, req).await.unwrap_or_else(|e| error_response(&e));
+    if let Ok(id) = HeaderValue::from_str(&uuid_v4()) {
+        response.headers_mut().insert(header::REQUEST_ID, id);
+    }
+    Ok(response)
+}
+
+fn error_response(e: &ApiError) -> Response<ResponseBody> {
+    let mut b = Response::builder().status(e.status).header(CONTENT_TYPE, "application/json");
+    if let Some(t) = e.error_type_header() {
+        b = b.header(header::ERROR_TYPE, t);
+    }
+    b.body(ResponseBody::whole(e.body())).unwrap_or_else(|_| internal_error())
+}
+
+fn internal_error() -> Response<ResponseBody> {
+    let mut r = Response::new(ResponseBody::whole(Bytes::new()));
+    *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    r
+}
+
+async fn serve(rt: &Runtime, req: Request<Incoming>) -> Result<Response<ResponseBody>, ApiError> {
+    let (op, name) = route(req.method(), req.uri().path())?;
+    let (parts, body) = req.into_parts();
+    let body = read_body(&parts.headers, body).await?;
+    if let Some(verifier) = &rt.verifier {
+        let uri = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+        verifier.check(parts.method.as_str(), uri, &parts.headers, &body, unix_now())?;
+    }
+    let endpoint = rt.endpoints.get(&name).cloned().ok_or_else(|| {
+        ApiError::validation(format!("Endpoint {name} of account {} not found.", rt.account_id))
+    })?;
+    let members = RequestMembers::read(op, &parts.headers)?;
+    match op {
+        Operation::InvokeEndpointAsync => invoke_async(rt, endpoint, name, members, body),
+        Operation::InvokeEndpoint | Operation::InvokeEndpointWithResponseStream => {
+            invoke(rt, &endpoint, op, name, members, body).await
+        }
+    }
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Reads the body, refusing more than 6 MiB before buffering it.
+async fn read_body(headers: &http::HeaderMap, body: Incoming) -> Result<Bytes, ApiError> {
+    let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(ApiError::payload_too_large());
+    }
+    match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::payload_too_large()),
+        Err(e) => Err(ApiError::validation(format!("Could not read the request body: {e}"))),
+    }
+}
+
+async fn invoke(
+    rt: &Runtime,
+    endpoint: &Endpoint,
+    op: Operation,
+    name: String,
+    m: RequestMembers,
+    body: Bytes,
+) -> Result<Response<ResponseBody>, ApiError> {
+    let streaming = op == Operation::InvokeEndpointWithResponseStream;
+    endpoint.faults.before_invoke().await?;
+    let session = rt.sessions.apply(m.get("SessionId"), &body, !streaming)?;
+    let inv = Invocation {
+        endpoint: name,
+        body,
+        content_type: m.owned("ContentType"),
+        accept: m.owned("Accept"),
+        custom_attributes: m.owned("CustomAttributes"),
+        inference_id: m.owned("InferenceId"),
+        target_model: m.owned("TargetModel"),
+        session_id: m.owned("SessionId"),
+        streaming,
+    };
+    let output = endpoint.model.invoke(&inv).await?;
+    let faults = endpoint.faults.faults();
+    let variant = m.get("TargetVariant").unwrap_or(DEFAULT_VARIANT);
+    let mut b = Response::builder().status(op.success_status());
+    b = opt_header(b, response_header(op, "InvokedProductionVariant"), Some(variant));
+    b = opt_header(b, response_header(op, "CustomAttributes"), output.custom_attributes.as_deref());
+    let body = if streaming {
+        b = b.header(CONTENT_TYPE, EVENTSTREAM_CONTENT_TYPE);
+        b = opt_header(b, response_header(op, "ContentType"), output.content_type.as_deref());
+        ResponseBody::events(output.parts, faults)
+    } else {
+        b = opt_header(b, CONTENT_TYPE.as_str(), output.content_type.as_deref());
+        b = match &session {
+            SessionOutcome::Opened(v) => opt_header(b, response_header(op, "NewSessionId"), Some(v)),
+            SessionOutcome::Closed(id) => opt_header(b, response_header(op, "ClosedSessionId"), Some(id)),
+            SessionOutcome::None => b,
+        };
+        let whole = collect_whole(output.parts).await.map_err(|msg| {
+            ApiError::model_error(msg, None, None, None)
+        })?;
+        ResponseBody::whole(whole)
+    };
+    b.body(body.cut_after(faults.cut_after_bytes))
+        .map_err(|e| ApiError::new(ErrorCode::InternalFailure, format!("could not build the response: {e}")))
+}
+
+fn opt_header(b: Builder, name: &str, value: Option<&str>) -> Builder {
+    match value.and_then(|v| HeaderValue::from_str(v).ok()) {
+        Some(v) => b.header(name, v),
+        None => b,
+    }
+}
+
+/// Accepts the request (202) and runs the model in the background, writing
+/// its output or failure where the answer says.
+fn invoke_async(
+    rt: &Runtime,
+    endpoint: Arc<Endpoint>,
+    name: String,
+    m: RequestMembers,
+    body: Bytes,
+) -> Result<Response<ResponseBody>, ApiError> {
+    let input = match (m.get("InputLocation"), body.is_empty()) {
+        (Some(_), false) => {
+            return Err(ApiError::validation("InputLocation and Body are mutually exclusive; send one of them."))
+        }
+        (None, true) => return Err(ApiError::validation("One of InputLocation or Body is required.")),
+        (Some(loc), true) => AsyncInput::File(rt.store.input_path(loc)?),
+        (None, false) if body.len() > MAX_ASYNC_INLINE_BODY_BYTES => {
+            return Err(ApiError::validation(format!(
+                "The inline Body of InvokeEndpointAsync is limited to {MAX_ASYNC_INLINE_BODY_BYTES} bytes."
+            )))
+        }
+        (None, false) => AsyncInput::Inline(body),
+    };
+    check_int_range(&m, "RequestTTLSeconds", 60, 21600)?;
+    check_int_range(&m, "InvocationTimeoutSeconds", 1, 3600)?;
+    let inference_id = m.owned("InferenceId").unwrap_or_else(uuid_v4);
+    let loc = rt.store.result_locations(&name, &inference_id, m.get("S3OutputPathExtension"), m.get("Filename"))?;
+    let inv = Invocation {
+        endpoint: name,
+        content_type: m.owned("ContentType"),
+        accept: m.owned("Accept"),
+        custom_attributes: m.owned("CustomAttributes"),
+        inference_id: Some(inference_id.clone()),
+        ..Invocation::default()
+    };
+    let (output_path, failure_path) = (loc.output_path.clone(), loc.failure_path.clone());
+    tokio::spawn(async move {
+        let result = run_async(&endpoint, inv, input).await;
+        let written = match result {
+            Ok(out) => write_result(&output_path, &out).await,
+            Err(e) => write_result(&failure_path, &e.body()).await,
+        };
+        if let Err(e) = written {
+            eprintln!("sagerun local runtime: could not write an async result: {e}");
+        }
+    });
+    let op = Operation::InvokeEndpointAsync;
+    let mut b = Response::builder().status(op.success_status()).header(CONTENT_TYPE, "application/json");
+    b = opt_header(b, response_header(op, "OutputLocation"), Some(&loc.output_uri));
+    b = opt_header(b, response_header(op, "FailureLocation"), Some(&loc.failure_uri));
+    let body = Bytes::from(json!({"InferenceId": inference_id}).to_string());
+    b.body(ResponseBody::whole(body))
+        .map_err(|e| ApiError::new(ErrorCode::InternalFailure, format!("could not build the response: {e}")))
+}
+
+enum AsyncInput {
+    File(std::path::PathBuf),
+    Inline(Bytes),
+}
+
+async fn run_async(endpoint: &Endpoint, mut inv: Invocation, input: AsyncInput) -> Result<Bytes, ApiError> {
+    inv.body = match input {
+        AsyncInput::Inline(b) => b,
+        AsyncInput::File(path) => tokio::fs::read(&path).await.map(Bytes::from).map_err(|e| {
+            ApiError::validation(format!("Could not read the input {}: {e}", path.display()))
+        })?,
+    };
+    endpoint.faults.before_invoke().await?;
+    let output = endpoint.model.invoke(&inv).await?;
+    collect_whole(output.parts).await.map_err(|msg| ApiError::model_error(msg, None, None, None))
+}
+
+fn check_int_range(m: &RequestMembers, member: &str, min: i64, max: i64) -> Result<(), ApiError> {
+    let Some(raw) = m.get(member) else { return Ok(()) };
+    match raw.parse::<i64>() {
+        Ok(v) if (min..=max).contains(&v) => Ok(()),
+        _ => Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{raw}' at '{member}' failed to satisfy constraint: Member must be an integer between {min} and {max}"
+        ))),
+    }
+}

@@ -1,0 +1,154 @@
+//! `tokens`: streams a text as LLM servers do (raw, LMI jsonl, TGI sse,
+//! OpenAI sse), one formatted token per PayloadPart, or cut at arbitrary
+//! byte offsets so clients must reassemble lines and UTF-8.
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use super::{Invocation, ModelOutput, Part, Parts};
+use crate::config::{SplitMode, TokenFormat, TokensConfig};
+
+#[derive(Debug)]
+pub struct Tokens {
+    config: TokensConfig,
+}
+
+impl Tokens {
+    pub fn new(config: TokensConfig) -> Tokens {
+        Tokens { config }
+    }
+
+    pub fn invoke(&self, inv: &Invocation) -> ModelOutput {
+        let c = &self.config;
+        let text = match &c.text {
+            Some(t) => t.clone(),
+            None => String::from_utf8_lossy(&inv.body).into_owned(),
+        };
+        let pieces = render(&text, c.parts, c.format, c.split);
+        let parts = if inv.streaming && c.delay_ms > 0 {
+            paced(pieces, Duration::from_millis(c.delay_ms))
+        } else {
+            Parts::Ready(pieces.into())
+        };
+        ModelOutput {
+            content_type: Some(content_type(c.format).to_owned()),
+            custom_attributes: inv.custom_attributes.clone(),
+            parts,
+        }
+    }
+}
+
+fn content_type(format: TokenFormat) -> &'static str {
+    match format {
+        TokenFormat::Raw => "text/plain; charset=utf-8",
+        TokenFormat::Jsonl => "application/jsonlines",
+        TokenFormat::Sse | TokenFormat::Openai => "text/event-stream",
+    }
+}
+
+/// Sends the pieces one by one, `delay` apart, as a producer would.
+fn paced(pieces: Vec<Bytes>, delay: Duration) -> Parts {
+    let (tx, rx) = mpsc::channel(4);
+    tokio::spawn(async move {
+        for (i, piece) in pieces.into_iter().enumerate() {
+            if i > 0 {
+                tokio::time::sleep(delay).await;
+            }
+            if tx.send(Part::Data(piece)).await.is_err() {
+                return; // the client went away
+            }
+        }
+    });
+    Parts::Live(rx)
+}
+
+/// The formatted output, already divided into parts.
+pub fn render(text: &str, parts: usize, format: TokenFormat, split: SplitMode) -> Vec<Bytes> {
+    let tokens = split_chars(text, parts.max(1));
+    let pieces = format_tokens(&tokens, text, format);
+    match split {
+        SplitMode::Chars => pieces.into_iter().map(Bytes::from).collect(),
+        SplitMode::Bytes => split_bytes(pieces.concat().into_bytes(), parts.max(1)),
+    }
+}
+
+/// Splits text into at most `n` groups of (nearly) equal character counts.
+fn split_chars(text: &str, n: usize) -> Vec<&str> {
+    let bounds: Vec<usize> = text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
+    let chars = bounds.len() - 1;
+    let n = n.min(chars).max(1);
+    (0..n).map(|k| &text[bounds[k * chars / n]..bounds[(k + 1) * chars / n]]).collect()
+}
+
+fn split_bytes(data: Vec<u8>, n: usize) -> Vec<Bytes> {
+    let data = Bytes::from(data);
+    let n = n.min(data.len()).max(1);
+    (0..n).map(|k| data.slice(k * data.len() / n..(k + 1) * data.len() / n)).collect()
+}
+
+fn format_tokens(tokens: &[&str], full: &str, format: TokenFormat) -> Vec<String> {
+    let last = tokens.len() - 1;
+    let mut out: Vec<String> = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let generated = if i == last { json!(full) } else { json!(null) };
+            match format {
+                TokenFormat::Raw => (*t).to_owned(),
+                TokenFormat::Jsonl if i == last => {
+                    format!("{}\n", json!({"token": {"text": t}, "generated_text": generated}))
+                }
+                TokenFormat::Jsonl => format!("{}\n", json!({"token": {"text": t}})),
+                TokenFormat::Sse => {
+                    format!("data:{}\n\n", json!({"token": {"text": t}, "generated_text": generated}))
+                }
+                TokenFormat::Openai => format!("data: {}\n\n", json!({"choices": [{"delta": {"content": t}}]})),
+            }
+        })
+        .collect();
+    if format == TokenFormat::Openai {
+        out.push("data: [DONE]\n\n".to_owned());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(v: Vec<Bytes>) -> Vec<String> {
+        v.into_iter().map(|b| String::from_utf8(b.to_vec()).unwrap()).collect()
+    }
+
+    #[test]
+    fn raw_parts_rejoin_to_the_text() {
+        let parts = strings(render("héllo wörld", 4, TokenFormat::Raw, SplitMode::Chars));
+        assert_eq!(parts.len(), 4);
+        assert_eq!(parts.concat(), "héllo wörld");
+        // More parts than characters: one character each.
+        assert_eq!(render("ab", 10, TokenFormat::Raw, SplitMode::Chars).len(), 2);
+    }
+
+    #[test]
+    fn jsonl_ends_with_generated_text() {
+        let parts = strings(render("ab", 2, TokenFormat::Jsonl, SplitMode::Chars));
+        let last: serde_json::Value = serde_json::from_str(parts[1].trim_end()).unwrap();
+        assert_eq!(last["generated_text"], "ab");
+        assert_eq!(last["token"]["text"], "b");
+    }
+
+    #[test]
+    fn openai_ends_with_done() {
+        let parts = strings(render("ab", 2, TokenFormat::Openai, SplitMode::Chars));
+        assert_eq!(parts.last().unwrap(), "data: [DONE]\n\n");
+    }
+
+    #[test]
+    fn byte_split_cuts_inside_characters() {
+        let parts = render("ééé", 3, TokenFormat::Raw, SplitMode::Bytes);
+        assert!(parts.iter().any(|p| std::str::from_utf8(p).is_err()));
+        assert_eq!(parts.concat(), "ééé".as_bytes());
+    }
+}

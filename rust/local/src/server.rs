@@ -1,0 +1,192 @@
+//! The HTTP/1.1 server: its own Tokio runtime on background threads,
+//! keep-alive connections, optional TLS, stopped on demand.
+
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+use crate::async_invocations::AsyncStore;
+use crate::auth::Verifier;
+use crate::config::{parse_endpoints_json, ConfigError};
+use crate::handler::{handle, Runtime};
+use crate::models::ModelContext;
+use crate::sessions::Sessions;
+use crate::tls;
+
+/// How the runtime is started (the endpoints come separately, as JSON).
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    pub host: String,
+    /// 0 picks a free port.
+    pub port: u16,
+    pub region: String,
+    /// Accepted (access key, secret key) pairs.
+    pub credentials: Vec<(String, String)>,
+    pub verify_signatures: bool,
+    /// PEM certificate chain and private key; HTTPS when set.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Stands in for S3 in InvokeEndpointAsync.
+    pub data_dir: Option<PathBuf>,
+    pub session_ttl: Duration,
+    pub account_id: String,
+    pub worker_threads: usize,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            host: "127.0.0.1".to_owned(),
+            port: 0,
+            region: "us-east-1".to_owned(),
+            credentials: Vec::new(),
+            verify_signatures: true,
+            tls: None,
+            data_dir: None,
+            session_ttl: Duration::from_secs(20 * 60),
+            account_id: "123456789012".to_owned(),
+            worker_threads: 2,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Tls(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("cannot start the server runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// A running local runtime; stops when [`LocalServer::stop`] is called or
+/// when dropped.
+pub struct LocalServer {
+    addr: SocketAddr,
+    tls: bool,
+    shutdown: watch::Sender<bool>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl LocalServer {
+    pub fn start(endpoints_json: &str, opts: ServerOptions) -> Result<LocalServer, StartError> {
+        let endpoints = parse_endpoints_json(endpoints_json)?;
+        let acceptor = match &opts.tls {
+            Some((cert, key)) => Some(tls::acceptor(cert, key).map_err(StartError::Tls)?),
+            None => None,
+        };
+        if opts.verify_signatures && opts.credentials.is_empty() {
+            return Err(ConfigError("signature checks are on but no credentials were given".into()).into());
+        }
+        let addr = format!("{}:{}", opts.host, opts.port);
+        let std_listener = StdListener::bind(&addr).map_err(|source| StartError::Bind { addr: addr.clone(), source })?;
+        std_listener.set_nonblocking(true).map_err(|source| StartError::Bind { addr: addr.clone(), source })?;
+        let local_addr = std_listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
+
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(opts.worker_threads.max(1))
+            .thread_name("sagerun-local")
+            .enable_all()
+            .build()
+            .map_err(StartError::Runtime)?;
+        let ctx = ModelContext { region: opts.region.clone(), account_id: opts.account_id.clone() };
+        let verifier = opts.verify_signatures.then(|| Verifier::new(&opts.region, &opts.credentials));
+        let state = Arc::new(Runtime::new(
+            endpoints,
+            ctx,
+            verifier,
+            Sessions::new(opts.session_ttl),
+            AsyncStore::new(opts.data_dir.clone()),
+        ));
+        let (shutdown, stop_rx) = watch::channel(false);
+        let listener = {
+            let _guard = runtime.enter();
+            TcpListener::from_std(std_listener).map_err(StartError::Runtime)?
+        };
+        runtime.spawn(accept_loop(listener, acceptor, state, stop_rx));
+        Ok(LocalServer { addr: local_addr, tls: opts.tls.is_some(), shutdown, runtime: Some(runtime) })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn url(&self) -> String {
+        format!("{}://{}", if self.tls { "https" } else { "http" }, self.addr)
+    }
+
+    /// Stops accepting, drops open connections and joins the threads.
+    /// Idempotent.
+    pub fn stop(&mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_timeout(Duration::from_secs(2));
+        }
+    }
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    acceptor: Option<TlsAcceptor>,
+    state: Arc<Runtime>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.changed() => return,
+            r = listener.accept() => r,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                // Out of file descriptors and the like: back off, keep serving.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let state = state.clone();
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            match acceptor {
+                None => serve_connection(stream, state).await,
+                Some(acceptor) => {
+                    if let Ok(tls_stream) = acceptor.accept(stream).await {
+                        serve_connection(tls_stream, state).await;
+                    }
+                }
+            }
+        });
+    }
+}
+
+async fn serve_connection<S>(io: S, state: Arc<Runtime>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| handle(state.clone(), req));
+    // Errors here are the client's doing (reset, bad HTTP); the connection
+    // simply ends, as on a real server.
+    let _ = http1::Builder::new()
+        .keep_alive(true)
+        .timer(TokioTimer::new())
+        .serve_connection(TokioIo::new(io), service)
+        .await;
+}
