@@ -8,13 +8,22 @@ from typing import Any, Dict
 
 import botocore.exceptions as bex
 from botocore.awsrequest import HeadersDict
-from botocore.eventstream import ParserError
+from botocore.eventstream import ChecksumMismatch, ParserError
 from botocore.parsers import EventStreamJSONParser, create_parser
 
 
 class EventStreamCorruptError(ParserError):
     """The response stream held a frame that failed its checks (checksum,
     framing, size limits). botocore raises ParserError subclasses for these."""
+
+
+class EventStreamChecksumError(EventStreamCorruptError, ChecksumMismatch):
+    """A frame's prelude or message CRC did not match (botocore raises
+    ChecksumMismatch for these)."""
+
+    def __init__(self, message: str) -> None:
+        # ChecksumMismatch's own __init__ wants (expected, calculated).
+        Exception.__init__(self, message)
 
 
 class EventStreamTruncatedError(bex.ResponseStreamingError):
@@ -81,6 +90,8 @@ def transport_error(error: BaseException) -> Exception:
         return bex.ReadTimeoutError(endpoint_url=url, error=message)
     if kind == "connection_closed":
         return bex.ConnectionClosedError(endpoint_url=url, error=message)
+    if kind == "stream_checksum":
+        return EventStreamChecksumError(message)
     if kind == "stream_corrupt":
         return EventStreamCorruptError(message)
     if kind == "stream_truncated":

@@ -24,7 +24,7 @@ use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
 use tower_service::Service;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -51,15 +51,27 @@ pub struct Proxy {
 pub struct TimedStream {
     io: TokioIo<TcpStream>,
     read_timeout: Option<Duration>,
-    /// Armed when a read first goes pending; cleared when bytes move.
+    /// The timer of the read now waiting (allocated once, then reset).
     read_deadline: Option<Pin<Box<Sleep>>>,
+    /// A read is waiting and `read_deadline` counts for it. The clock only
+    /// runs while a read waits (like a socket timeout), never while the
+    /// caller is slow to consume what already arrived.
+    armed: bool,
     /// The peer is an HTTP proxy forwarding absolute-form requests.
     forwarding_proxy: bool,
 }
 
 impl TimedStream {
     fn new(io: TokioIo<TcpStream>, read_timeout: Option<Duration>, forwarding_proxy: bool) -> Self {
-        TimedStream { io, read_timeout, read_deadline: None, forwarding_proxy }
+        TimedStream { io, read_timeout, read_deadline: None, armed: false, forwarding_proxy }
+    }
+
+    /// Bytes went out: a waiting read waits for their answer from now on,
+    /// not from when the connection went idle in the pool.
+    fn restart_wait(&mut self) {
+        if let (true, Some(timeout), Some(deadline)) = (self.armed, self.read_timeout, self.read_deadline.as_mut()) {
+            deadline.as_mut().reset(Instant::now() + timeout);
+        }
     }
 }
 
@@ -78,16 +90,20 @@ impl Read for TimedStream {
         let this = &mut *self;
         match Pin::new(&mut this.io).poll_read(cx, buf) {
             Poll::Ready(result) => {
-                this.read_deadline = None;
+                this.armed = false;
                 Poll::Ready(result)
             }
             Poll::Pending => {
                 let Some(timeout) = this.read_timeout else { return Poll::Pending };
                 let deadline =
                     this.read_deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                if !this.armed {
+                    deadline.as_mut().reset(Instant::now() + timeout);
+                    this.armed = true;
+                }
                 match deadline.as_mut().poll(cx) {
                     Poll::Ready(()) => {
-                        this.read_deadline = None;
+                        this.armed = false;
                         Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, ReadTimedOut)))
                     }
                     Poll::Pending => Poll::Pending,
@@ -103,9 +119,7 @@ impl Write for TimedStream {
         let result = Pin::new(&mut this.io).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = result {
             if n > 0 {
-                // A new request went out: the wait for its answer starts now,
-                // not when the connection went idle in the pool.
-                this.read_deadline = None;
+                this.restart_wait();
             }
         }
         result
@@ -132,7 +146,7 @@ impl Write for TimedStream {
         let result = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
         if let Poll::Ready(Ok(n)) = result {
             if n > 0 {
-                this.read_deadline = None;
+                this.restart_wait();
             }
         }
         result

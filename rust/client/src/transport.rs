@@ -97,13 +97,20 @@ fn chain<'a>(error: &'a (dyn StdError + 'static)) -> impl Iterator<Item = &'a (d
     std::iter::successors(Some(error), |e: &&'a (dyn StdError + 'static)| (*e).source())
 }
 
-/// Finds a marker error anywhere in the chain, including inside `io::Error`s.
+/// Finds a marker error anywhere in the chain, including inside (nested)
+/// `io::Error`s, whose `source()` skips the error they wrap.
 fn chain_has<T: StdError + 'static>(error: &(dyn StdError + 'static)) -> bool {
     chain(error).any(|e| {
-        e.is::<T>()
-            || e.downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .is_some_and(|inner| inner.is::<T>())
+        let mut current: &(dyn StdError + 'static) = e;
+        loop {
+            if current.is::<T>() {
+                return true;
+            }
+            match current.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+                Some(inner) => current = inner,
+                None => return false,
+            }
+        }
     })
 }
 

@@ -14,6 +14,7 @@ use sagerun_client::{
     runtime, Client, ClientConfig, ClientError, EventReader, Invocation, Response, RetryConfig,
     RetryMode, StreamEvent, StreamFault, StreamStart, TransportConfig, Verify,
 };
+use sagerun_core::eventstream::DecodeError;
 use sagerun_core::protocol::{ErrorCode, HeaderMember, Operation};
 use sagerun_core::sigv4::Credentials;
 
@@ -33,6 +34,7 @@ fn to_py_err(error: ClientError) -> PyErr {
         ClientError::ConnectTimeout { url } => ("connect_timeout", url.as_str()),
         ClientError::ReadTimeout { url } => ("read_timeout", url.as_str()),
         ClientError::ConnectionClosed { url, .. } => ("connection_closed", url.as_str()),
+        ClientError::Stream(StreamFault::Decode(DecodeError::ChecksumMismatch { .. })) => ("stream_checksum", ""),
         ClientError::Stream(StreamFault::Decode(_)) => ("stream_corrupt", ""),
         ClientError::Stream(StreamFault::Truncated(_)) => ("stream_truncated", ""),
     };

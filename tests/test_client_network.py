@@ -1,0 +1,439 @@
+"""Transport behaviour over real loopback sockets: timeouts, refused
+connections, retries (beside boto3 on the same server), TLS with a private
+CA, HTTP proxies (forwarding and CONNECT), threads, fork, logging."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import select
+import socket
+import ssl
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import boto3
+import botocore.exceptions as bex
+import pytest
+from botocore.config import Config
+
+import sagerun
+from sagerun.local import LocalRuntime
+
+KEYS = {"region_name": "us-east-1", "aws_access_key_id": "AKIDTEST", "aws_secret_access_key": "s3cr3t-key"}
+
+
+@pytest.fixture(autouse=True)
+def no_proxy_env(monkeypatch):
+    for name in ["HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy",
+                 "AWS_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"]:
+        monkeypatch.delenv(name, raising=False)
+
+
+class Recorder(BaseHTTPRequestHandler):
+    """Answers every POST from the server's `script`: a list of
+    (status, headers, body) used in turn (the last one repeats)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        server = self.server
+        server.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
+        if server.delay:
+            server.release.wait(server.delay)
+        index = min(len(server.requests), len(server.script)) - 1
+        status, headers, out = server.script[index]
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("x-amzn-RequestId", f"req-{len(server.requests)}")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+
+@pytest.fixture
+def server():
+    made = []
+
+    def start(script, delay=0.0, tls_context=None):
+        srv = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+        srv.daemon_threads = True
+        srv.requests, srv.script, srv.delay, srv.release = [], script, delay, threading.Event()
+        if tls_context is not None:
+            srv.socket = tls_context.wrap_socket(srv.socket, server_side=True)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        scheme = "https" if tls_context else "http"
+        srv.url = f"{scheme}://127.0.0.1:{srv.server_address[1]}"
+        srv.tls_url = f"https://localhost:{srv.server_address[1]}"
+        made.append(srv)
+        return srv
+
+    yield start
+    for srv in made:
+        srv.release.set()
+        srv.shutdown()
+        srv.server_close()
+
+
+OK = (200, {"Content-Type": "application/json"}, b'{"ok": true}')
+UNAVAILABLE = (503, {"x-amzn-ErrorType": "ServiceUnavailable"}, b'{"message": "busy"}')
+THROTTLED = (400, {"x-amzn-ErrorType": "ThrottlingException"}, b'{"message": "slow down"}')
+NOT_READY = (429, {"x-amzn-ErrorType": "ModelNotReadyException"}, b'{"message": "warming"}')
+
+
+def closed_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_connection_refused_is_endpoint_connection_error():
+    client = sagerun.Client(endpoint_url=f"http://127.0.0.1:{closed_port()}", **KEYS,
+                            config=Config(retries={"total_max_attempts": 1}))
+    with pytest.raises(bex.EndpointConnectionError) as info:
+        client.invoke_endpoint(EndpointName="ep", Body=b"{}")
+    assert "127.0.0.1" in str(info.value)
+
+
+def test_read_timeout(server):
+    srv = server([OK], delay=5)
+    client = sagerun.Client(endpoint_url=srv.url, **KEYS,
+                            config=Config(read_timeout=0.3, retries={"total_max_attempts": 1}))
+    with pytest.raises(bex.ReadTimeoutError):
+        client.invoke_endpoint(EndpointName="ep", Body=b"{}")
+
+
+def test_connect_timeout():
+    # A listener whose accept queue is full leaves new SYNs unanswered.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    try:
+        for _ in range(8):
+            s = socket.socket()
+            s.setblocking(False)
+            s.connect_ex(("127.0.0.1", port))
+            fillers.append(s)
+        probe = socket.socket()
+        probe.settimeout(0.3)
+        try:
+            probe.connect(("127.0.0.1", port))
+            pytest.skip("this kernel accepts connections past a full backlog")
+        except (socket.timeout, OSError):
+            pass
+        finally:
+            probe.close()
+        client = sagerun.Client(endpoint_url=f"http://127.0.0.1:{port}", **KEYS,
+                                config=Config(connect_timeout=0.3, retries={"total_max_attempts": 1}))
+        with pytest.raises(bex.ConnectTimeoutError):
+            client.invoke_endpoint(EndpointName="ep", Body=b"{}")
+    finally:
+        for s in fillers:
+            s.close()
+        listener.close()
+
+
+@pytest.mark.parametrize(
+    "mode, script, expect_attempts, expect_error",
+    [
+        ("legacy", [UNAVAILABLE, UNAVAILABLE, OK], 3, None),
+        ("legacy", [NOT_READY, OK], 2, None),
+        ("legacy", [UNAVAILABLE], 3, "ServiceUnavailable"),
+        ("standard", [THROTTLED, OK], 2, None),
+        ("standard", [NOT_READY, OK], 1, "ModelNotReadyException"),
+        ("standard", [UNAVAILABLE], 3, "ServiceUnavailable"),
+    ],
+)
+def test_retries_like_boto3(server, mode, script, expect_attempts, expect_error):
+    config = Config(retries={"mode": mode, "total_max_attempts": 3})
+    results = {}
+    for name, make in [("sagerun", sagerun.Client), ("boto3", lambda **kw: boto3.client("sagemaker-runtime", **kw))]:
+        srv = server(script)
+        client = make(endpoint_url=srv.url, config=config, **KEYS)
+        try:
+            r = client.invoke_endpoint(EndpointName="ep", Body=b"{}")
+            results[name] = (len(srv.requests), None, r["ResponseMetadata"]["RetryAttempts"])
+        except bex.ClientError as e:
+            results[name] = (len(srv.requests), e.response["Error"]["Code"],
+                             e.response["ResponseMetadata"]["RetryAttempts"])
+    assert results["sagerun"] == results["boto3"]
+    assert results["sagerun"] == (expect_attempts, expect_error, expect_attempts - 1)
+
+
+def test_retries_on_connection_errors():
+    port = closed_port()
+    client = sagerun.Client(endpoint_url=f"http://127.0.0.1:{port}", **KEYS,
+                            config=Config(retries={"mode": "standard", "total_max_attempts": 2}))
+    with pytest.raises(bex.EndpointConnectionError):
+        client.invoke_endpoint(EndpointName="ep", Body=b"{}")
+    # Two attempts were paid for out of the standard retry quota.
+    native = client._invoke_endpoint_op.native
+    assert native.retry_quota < 500
+
+
+def test_no_retry_once_a_stream_has_started(local_runtime_factory=None):
+    endpoints = {"cut": {"model": "tokens", "text": "abcdefghij" * 5, "parts": 10,
+                         "faults": {"cut_after_bytes": 200}}}
+    with LocalRuntime(endpoints) as rt:
+        client = sagerun.Client(config=Config(retries={"mode": "legacy", "total_max_attempts": 5}),
+                                **rt.client_kwargs())
+        r = client.invoke_endpoint_with_response_stream(EndpointName="cut", Body=b"{}")
+        assert r["ResponseMetadata"]["RetryAttempts"] == 0
+        with pytest.raises(bex.ResponseStreamingError):
+            list(r["Body"])
+
+
+def test_not_ready_first_then_ready_with_local_runtime():
+    with LocalRuntime({"warm": {"model": "echo", "faults": {"not_ready_first": 2}}}) as rt:
+        client = sagerun.Client(config=Config(retries={"mode": "legacy", "total_max_attempts": 4}),
+                                **rt.client_kwargs())
+        r = client.invoke_endpoint(EndpointName="warm", Body=b"hi")
+        assert r["Body"].read() == b"hi"
+        assert r["ResponseMetadata"]["RetryAttempts"] == 2
+
+
+# -- TLS --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ca():
+    trustme = pytest.importorskip("trustme")
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_server(server, ca, tmp_path):
+    cert = ca.issue_cert("localhost", "127.0.0.1")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    cert.configure_cert(context)
+    srv = server([OK], tls_context=context)
+    ca_path = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_path))
+    return srv, str(ca_path)
+
+
+def test_tls_with_a_private_ca_bundle(tls_server):
+    srv, ca_path = tls_server
+    client = sagerun.Client(endpoint_url=srv.tls_url, verify=ca_path, **KEYS)
+    r = client.invoke_endpoint(EndpointName="ep", Body=b"{}")
+    assert r["Body"].read() == b'{"ok": true}'
+
+
+def test_tls_ca_bundle_from_env(tls_server, monkeypatch):
+    srv, ca_path = tls_server
+    monkeypatch.setenv("AWS_CA_BUNDLE", ca_path)
+    client = sagerun.Client(endpoint_url=srv.tls_url, **KEYS)
+    assert client.invoke_endpoint(EndpointName="ep", Body=b"{}")["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def test_tls_without_the_ca_fails_clearly(tls_server):
+    srv, _ = tls_server
+    client = sagerun.Client(endpoint_url=srv.tls_url, **KEYS, config=Config(retries={"total_max_attempts": 1}))
+    with pytest.raises(bex.SSLError) as info:
+        client.invoke_endpoint(EndpointName="ep", Body=b"{}")
+    assert "certificate" in str(info.value).lower()
+    assert srv.requests == []
+
+
+def test_tls_verify_false(tls_server):
+    srv, _ = tls_server
+    client = sagerun.Client(endpoint_url=srv.tls_url, verify=False, **KEYS)
+    assert client.invoke_endpoint(EndpointName="ep", Body=b"{}")["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def test_tls_against_local_runtime(ca, tmp_path):
+    cert = ca.issue_cert("localhost", "127.0.0.1")
+    cert_path, key_path, ca_path = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    cert.cert_chain_pems[0].write_to_path(str(cert_path))
+    cert.private_key_pem.write_to_path(str(key_path))
+    ca.cert_pem.write_to_path(str(ca_path))
+    with LocalRuntime({"echo": {"model": "echo"}}, tls_cert=cert_path, tls_key=key_path) as rt:
+        kwargs = rt.client_kwargs()
+        ours = sagerun.Client(verify=str(ca_path), **kwargs)
+        theirs = boto3.client("sagemaker-runtime", verify=str(ca_path), **kwargs)
+        a = ours.invoke_endpoint(EndpointName="echo", Body=b"tls")
+        b = theirs.invoke_endpoint(EndpointName="echo", Body=b"tls")
+        assert a["Body"].read() == b["Body"].read() == b"tls"
+
+
+# -- proxies ------------------------------------------------------------------
+
+
+class Proxy:
+    """A minimal HTTP proxy: absolute-form forwarding and CONNECT tunnels.
+    Records each request line and its Proxy-Authorization header."""
+
+    def __init__(self):
+        self.seen = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn):
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                conn.close()
+                return
+            data += chunk
+        head, rest = data.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        method, target, _ = lines[0].split(" ", 2)
+        headers = {k.lower(): v.strip() for k, v in (l.split(":", 1) for l in lines[1:])}
+        self.seen.append((method, target, headers.get("proxy-authorization")))
+        if method == "CONNECT":
+            host, port = target.rsplit(":", 1)
+            upstream = socket.create_connection((host, int(port)))
+            conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        else:
+            from urllib.parse import urlsplit
+
+            parts = urlsplit(target)
+            upstream = socket.create_connection((parts.hostname, parts.port))
+            origin = parts.path + (f"?{parts.query}" if parts.query else "")
+            kept = [l for l in lines[1:] if not l.lower().startswith("proxy-authorization")]
+            upstream.sendall(f"{method} {origin} HTTP/1.1\r\n".encode() + "\r\n".join(kept).encode()
+                             + b"\r\n\r\n" + rest)
+        self._pipe(conn, upstream)
+
+    @staticmethod
+    def _pipe(a, b):
+        socks = [a, b]
+        try:
+            while True:
+                ready, _, _ = select.select(socks, [], [], 10)
+                if not ready:
+                    return
+                for s in ready:
+                    data = s.recv(65536)
+                    if not data:
+                        return
+                    (b if s is a else a).sendall(data)
+        finally:
+            a.close()
+            b.close()
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.fixture
+def proxy():
+    p = Proxy()
+    yield p
+    p.close()
+
+
+def test_http_proxy_from_env_forwards_with_credentials(server, proxy, monkeypatch):
+    srv = server([OK])
+    user_proxy = proxy.url.replace("http://", "http://alice:s%40cret@")
+    monkeypatch.setenv("HTTP_PROXY", user_proxy)
+    client = sagerun.Client(endpoint_url=srv.url, **KEYS)
+    assert client.invoke_endpoint(EndpointName="ep", Body=b"{}")["Body"].read() == b'{"ok": true}'
+    method, target, auth = proxy.seen[0]
+    assert (method, target) == ("POST", f"{srv.url}/endpoints/ep/invocations")
+    assert base64.b64decode(auth.split()[1]) == b"alice:s@cret"
+    assert len(srv.requests) == 1
+
+
+def test_https_through_a_connect_tunnel_from_config(tls_server, proxy):
+    srv, ca_path = tls_server
+    client = sagerun.Client(endpoint_url=srv.tls_url, verify=ca_path, **KEYS,
+                            config=Config(proxies={"https": proxy.url}))
+    assert client.invoke_endpoint(EndpointName="ep", Body=b"{}")["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert proxy.seen[0][:2] == ("CONNECT", srv.tls_url.split("://")[1])
+
+
+def test_no_proxy_bypasses_the_proxy(server, proxy, monkeypatch):
+    srv = server([OK])
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    client = sagerun.Client(endpoint_url=srv.url, **KEYS)
+    client.invoke_endpoint(EndpointName="ep", Body=b"{}")
+    assert proxy.seen == [] and len(srv.requests) == 1
+
+
+# -- sharing, fork, logging, user agent -----------------------------------------
+
+
+def test_one_client_shared_by_16_threads():
+    with LocalRuntime({"echo": {"model": "echo"}}) as rt:
+        client = sagerun.Client(**rt.client_kwargs())
+        errors, results = [], []
+
+        def work(i):
+            try:
+                for j in range(20):
+                    body = f"{i}-{j}".encode()
+                    results.append(client.invoke_endpoint(EndpointName="echo", Body=body)["Body"].read() == body)
+            except Exception as e:  # noqa: BLE001
+                errors.append(e)
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == [] and len(results) == 320 and all(results)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_client_works_in_a_forked_child():
+    with LocalRuntime({"echo": {"model": "echo"}}) as rt:
+        client = sagerun.Client(**rt.client_kwargs())
+        assert client.invoke_endpoint(EndpointName="echo", Body=b"parent")["Body"].read() == b"parent"
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child: same client object, fresh runtime and pool
+            ok = b"0"
+            try:
+                ok = b"1" if client.invoke_endpoint(EndpointName="echo", Body=b"child")["Body"].read() == b"child" else b"0"
+            finally:
+                os.write(write_end, ok)
+                os._exit(0)
+        os.close(write_end)
+        assert os.read(read_end, 1) == b"1"
+        os.waitpid(pid, 0)
+        assert client.invoke_endpoint(EndpointName="echo", Body=b"again")["Body"].read() == b"again"
+
+
+def test_debug_logging_never_shows_secrets(server, caplog):
+    srv = server([OK])
+    with caplog.at_level(logging.DEBUG, logger="sagerun"):
+        client = sagerun.Client(endpoint_url=srv.url, aws_session_token="session-t0ken", **KEYS)
+        client.invoke_endpoint(EndpointName="ep", Body=b"secret-body", CustomAttributes="secret-attr")
+    text = caplog.text
+    assert "InvokeEndpoint" in text and "HTTP 200" in text
+    for secret in ("s3cr3t-key", "session-t0ken", "secret-body", "secret-attr"):
+        assert secret not in text
+        assert secret not in repr(client)
+
+
+def test_user_agent_names_sagerun_beside_botocore(server):
+    srv = server([OK])
+    client = sagerun.Client(endpoint_url=srv.url, **KEYS, config=Config(user_agent_extra="myapp/2"))
+    client.invoke_endpoint(EndpointName="ep", Body=b"{}")
+    ua = srv.requests[0]["headers"]["user-agent"]
+    assert f"sagerun/{sagerun.__version__}" in ua and "Botocore/" in ua and "myapp/2" in ua
