@@ -1,0 +1,160 @@
+"""sagerun.Client beside boto3's sagemaker-runtime client, same server, same run.
+
+The LocalRuntime runs in a separate process (a multiprocessing child), so the
+CPU measured here is the client's alone. Run with ``bash scripts/bench.sh
+benches/bench_client.py -s`` (release build); the ratio table is printed at
+the end and each case's figures are in pytest-benchmark's extra_info.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from typing import Any, Callable, Dict
+
+import boto3
+import pytest
+from botocore.config import Config
+
+import sagerun
+
+SMALL_JSON = b'{"inputs": [[0.1, 0.2, 0.3, 0.4]], "parameters": {"top_k": 3}}'
+BIG_PART = 64 * 1024
+ENDPOINTS = {
+    "echo": {"model": "echo"},
+    "tokens200": {"model": "tokens", "text": "tok " * 200, "parts": 200, "format": "raw"},
+    "big": {"model": "tokens", "text": "x" * (BIG_PART * 32), "parts": 32, "format": "raw"},
+}
+CONFIG = Config(retries={"total_max_attempts": 1}, max_pool_connections=32)
+RESULTS: Dict[str, Dict[str, float]] = {}
+
+
+def _serve(endpoints: Dict[str, Any], conn: Any) -> None:
+    from sagerun.local import LocalRuntime
+
+    with LocalRuntime(endpoints, worker_threads=2) as rt:
+        conn.send(rt.client_kwargs())
+        conn.recv()  # wait for the stop word
+
+
+@pytest.fixture(scope="module")
+def server_kwargs():
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_serve, args=(ENDPOINTS, child), daemon=True)
+    proc.start()
+    kwargs = parent.recv()
+    yield kwargs
+    parent.send("stop")
+    proc.join(10)
+
+
+@pytest.fixture(scope="module")
+def clients(server_kwargs):
+    return {
+        "sagerun": sagerun.Client(config=CONFIG, **server_kwargs),
+        "boto3": boto3.client("sagemaker-runtime", config=CONFIG, **server_kwargs),
+    }
+
+
+def record(case: str, who: str, **figures: float) -> None:
+    RESULTS.setdefault(case, {}).update({f"{who}:{k}": v for k, v in figures.items()})
+
+
+def measure(fn: Callable[[], Any], seconds: float = 2.0) -> "tuple[int, float, float]":
+    """Runs fn repeatedly for about `seconds`: (calls, wall, process CPU)."""
+    fn()
+    calls, wall0, cpu0 = 0, time.perf_counter(), time.process_time()
+    while time.perf_counter() - wall0 < seconds:
+        fn()
+        calls += 1
+    return calls, time.perf_counter() - wall0, time.process_time() - cpu0
+
+
+@pytest.mark.parametrize("who", ["sagerun", "boto3"])
+def test_invoke_small_json_one_thread(benchmark, clients, who):
+    client = clients[who]
+
+    def call():
+        return client.invoke_endpoint(EndpointName="echo", Body=SMALL_JSON,
+                                      ContentType="application/json")["Body"].read()
+
+    assert call() == SMALL_JSON
+    calls, wall, cpu = measure(call)
+    record("invoke 1 thread", who, rps=calls / wall, cpu_us=cpu / calls * 1e6)
+    benchmark.extra_info.update(rps=calls / wall, cpu_us_per_call=cpu / calls * 1e6)
+    benchmark(call)
+
+
+@pytest.mark.parametrize("who", ["sagerun", "boto3"])
+def test_invoke_16_threads_one_client(benchmark, clients, who):
+    client = clients[who]
+    per_thread = 150 if who == "sagerun" else 40
+
+    def burst():
+        def work():
+            for _ in range(per_thread):
+                client.invoke_endpoint(EndpointName="echo", Body=SMALL_JSON)["Body"].read()
+
+        threads = [threading.Thread(target=work) for _ in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    burst()
+    t0 = time.perf_counter()
+    burst()
+    rps = 16 * per_thread / (time.perf_counter() - t0)
+    record("invoke 16 threads", who, rps=rps)
+    benchmark.extra_info.update(rps=rps)
+    benchmark.pedantic(burst, rounds=2, iterations=1)
+
+
+@pytest.mark.parametrize("who", ["sagerun", "boto3"])
+def test_stream_200_small_parts(benchmark, clients, who):
+    client = clients[who]
+
+    def stream():
+        r = client.invoke_endpoint_with_response_stream(EndpointName="tokens200", Body=b"{}")
+        return sum(1 for _ in r["Body"])
+
+    assert stream() == 200
+    calls, wall, cpu = measure(stream)
+    record("stream 200 parts", who, events_per_s=calls * 200 / wall, cpu_us_per_event=cpu / calls / 200 * 1e6)
+    benchmark.extra_info.update(events_per_s=calls * 200 / wall)
+    benchmark(stream)
+
+
+@pytest.mark.parametrize("who", ["sagerun", "boto3"])
+def test_stream_64k_parts(benchmark, clients, who):
+    client = clients[who]
+
+    def stream():
+        r = client.invoke_endpoint_with_response_stream(EndpointName="big", Body=b"{}")
+        return sum(len(e["PayloadPart"]["Bytes"]) for e in r["Body"])
+
+    assert stream() == BIG_PART * 32
+    calls, wall, _ = measure(stream)
+    mb_s = calls * BIG_PART * 32 / wall / 1e6
+    record("stream 64 KiB parts", who, mb_per_s=mb_s)
+    benchmark.extra_info.update(mb_per_s=mb_s)
+    benchmark(stream)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ratio_report():
+    """Prints sagerun/boto3 ratios of everything measured (at module end, so
+    it also runs under --benchmark-only; use -s to see it)."""
+    yield
+    lines = ["", f"{'case':20} | {'figure':18} | {'sagerun':>12} | {'boto3':>12} | ratio"]
+    for case, figures in RESULTS.items():
+        for key in sorted({k.split(":", 1)[1] for k in figures}):
+            ours, theirs = figures.get(f"sagerun:{key}"), figures.get(f"boto3:{key}")
+            if ours is None or theirs is None:
+                continue
+            # Less CPU is better; more throughput is better.
+            ratio = theirs / ours if "cpu" in key else ours / theirs
+            lines.append(f"{case:20} | {key:18} | {ours:12.1f} | {theirs:12.1f} | {ratio:5.1f}x")
+    print("\n".join(lines))
