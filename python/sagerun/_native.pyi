@@ -99,3 +99,29 @@ class NativeClient:
     def retry_quota(self) -> int: ...
 
 def protocol_tables() -> Dict[str, Any]: ...
+
+# --- local runtime (public API: sagerun.local) ---
+class _LocalServer:
+    def __init__(
+        self,
+        endpoints_json: str,
+        *,
+        host: str,
+        port: int,
+        region: str,
+        credentials: List[Tuple[str, str]],
+        verify_signatures: bool,
+        tls_cert: Optional[str] = ...,
+        tls_key: Optional[str] = ...,
+        data_dir: Optional[str] = ...,
+        session_ttl_seconds: float = ...,
+        account_id: str = ...,
+        worker_threads: int = ...,
+    ) -> None: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def running(self) -> bool: ...
+    def stop(self) -> None: ...

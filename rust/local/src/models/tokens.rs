@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::{Invocation, ModelOutput, Part, Parts};
@@ -82,29 +81,47 @@ fn split_chars(text: &str, n: usize) -> Vec<&str> {
     (0..n).map(|k| &text[bounds[k * chars / n]..bounds[(k + 1) * chars / n]]).collect()
 }
 
+/// Cuts `data` into `n` pieces near evenly spaced offsets, moving each cut
+/// (within its stretch) into the middle of a UTF-8 character when there is
+/// one, so that clients really have to reassemble characters.
 fn split_bytes(data: Vec<u8>, n: usize) -> Vec<Bytes> {
     let data = Bytes::from(data);
     let n = n.min(data.len()).max(1);
-    (0..n).map(|k| data.slice(k * data.len() / n..(k + 1) * data.len() / n)).collect()
+    let even = |k: usize| k * data.len() / n;
+    let mut cuts = vec![0];
+    for k in 1..n {
+        let (start, end) = (even(k), even(k + 1));
+        // A continuation byte (10xxxxxx) at p means cutting at p splits a character.
+        let inside_char = (start..end).find(|&p| data[p] & 0xC0 == 0x80);
+        cuts.push(inside_char.unwrap_or(start));
+    }
+    cuts.push(data.len());
+    cuts.windows(2).map(|w| data.slice(w[0]..w[1])).collect()
 }
 
+/// JSON string literal (escaped) for `s`.
+fn js(s: &str) -> String {
+    serde_json::Value::from(s).to_string()
+}
+
+/// Formats each token as the server kind would. The JSON is written by hand
+/// so its keys come in the servers' order (`token` first).
 fn format_tokens(tokens: &[&str], full: &str, format: TokenFormat) -> Vec<String> {
     let last = tokens.len() - 1;
     let mut out: Vec<String> = tokens
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let generated = if i == last { json!(full) } else { json!(null) };
+            let generated = if i == last { js(full) } else { "null".to_owned() };
+            let (t, tok) = (js(t), *t);
             match format {
-                TokenFormat::Raw => (*t).to_owned(),
+                TokenFormat::Raw => tok.to_owned(),
                 TokenFormat::Jsonl if i == last => {
-                    format!("{}\n", json!({"token": {"text": t}, "generated_text": generated}))
+                    format!("{{\"token\":{{\"text\":{t}}},\"generated_text\":{generated}}}\n")
                 }
-                TokenFormat::Jsonl => format!("{}\n", json!({"token": {"text": t}})),
-                TokenFormat::Sse => {
-                    format!("data:{}\n\n", json!({"token": {"text": t}, "generated_text": generated}))
-                }
-                TokenFormat::Openai => format!("data: {}\n\n", json!({"choices": [{"delta": {"content": t}}]})),
+                TokenFormat::Jsonl => format!("{{\"token\":{{\"text\":{t}}}}}\n"),
+                TokenFormat::Sse => format!("data:{{\"token\":{{\"text\":{t}}},\"generated_text\":{generated}}}\n\n"),
+                TokenFormat::Openai => format!("data: {{\"choices\":[{{\"delta\":{{\"content\":{t}}}}}]}}\n\n"),
             }
         })
         .collect();
@@ -133,21 +150,25 @@ mod tests {
 
     #[test]
     fn jsonl_ends_with_generated_text() {
-        let parts = strings(render("ab", 2, TokenFormat::Jsonl, SplitMode::Chars));
+        let parts = strings(render("a\"b", 2, TokenFormat::Jsonl, SplitMode::Chars));
+        assert_eq!(parts[0], "{\"token\":{\"text\":\"a\"}}\n");
         let last: serde_json::Value = serde_json::from_str(parts[1].trim_end()).unwrap();
-        assert_eq!(last["generated_text"], "ab");
-        assert_eq!(last["token"]["text"], "b");
+        assert_eq!(last["generated_text"], "a\"b");
+        assert_eq!(last["token"]["text"], "\"b");
     }
 
     #[test]
-    fn openai_ends_with_done() {
+    fn sse_and_openai_events() {
+        let parts = strings(render("ab", 2, TokenFormat::Sse, SplitMode::Chars));
+        assert_eq!(parts[0], "data:{\"token\":{\"text\":\"a\"},\"generated_text\":null}\n\n");
         let parts = strings(render("ab", 2, TokenFormat::Openai, SplitMode::Chars));
+        assert_eq!(parts[0], "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n");
         assert_eq!(parts.last().unwrap(), "data: [DONE]\n\n");
     }
 
     #[test]
     fn byte_split_cuts_inside_characters() {
-        let parts = render("ééé", 3, TokenFormat::Raw, SplitMode::Bytes);
+        let parts = render("ééé", 4, TokenFormat::Raw, SplitMode::Bytes);
         assert!(parts.iter().any(|p| std::str::from_utf8(p).is_err()));
         assert_eq!(parts.concat(), "ééé".as_bytes());
     }
