@@ -4,6 +4,8 @@ with the credentials the chain resolved (and a wrong one is refused)."""
 
 from __future__ import annotations
 
+import datetime
+
 import boto3
 import botocore.session
 import pytest
@@ -31,7 +33,11 @@ def isolated_env(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "")
+    # Nothing outside loopback may be asked for credentials.
+    for name in ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                 "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+                 "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN"]:
+        monkeypatch.delenv(name, raising=False)
 
 
 def works(client) -> bool:
@@ -81,9 +87,11 @@ def test_refreshable_credentials_are_frozen_per_request(rt):
     calls = []
 
     def refresh():
+        # Inside botocore's advisory refresh window (15 min): every use refreshes.
         calls.append(1)
+        expiry = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=12)
         return {"access_key": ACCESS, "secret_key": SECRET, "token": None,
-                "expiry_time": "2000-01-01T00:00:00Z"}  # always expired: refresh every time
+                "expiry_time": expiry.isoformat()}
 
     session = botocore.session.Session()
     session._credentials = RefreshableCredentials.create_from_metadata(

@@ -31,6 +31,8 @@ def clean_env(monkeypatch, tmp_path):
         "AWS_PROFILE", "AWS_DEFAULT_REGION", "AWS_REGION", "HTTPS_PROXY", "HTTP_PROXY",
         "NO_PROXY", "https_proxy", "http_proxy", "no_proxy", "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "REQUESTS_CA_BUNDLE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
     ]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none-config"))

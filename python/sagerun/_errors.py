@@ -4,7 +4,7 @@ parsed by botocore's own rest-json and event-stream parsers so that
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, Tuple
 
 import botocore.exceptions as bex
 from botocore.awsrequest import HeadersDict
@@ -39,7 +39,8 @@ class ErrorTranslator:
         self._event_parser = EventStreamJSONParser()
 
     def service_error(
-        self, operation_model: Any, status: int, headers: Dict[str, str], body: bytes, attempts: int
+        self, operation_model: Any, status: int, headers: Dict[str, str], body: bytes,
+        retries: Tuple[int, bool, bool],
     ) -> Exception:
         """What botocore's client raises for an HTTP error response."""
         response = {
@@ -54,7 +55,13 @@ class ErrorTranslator:
         error_shape = self._service_model.shape_for_error_code(code) if code else None
         if error_shape is not None:
             parsed.update(self._parser.parse(response, error_shape))
-        parsed.setdefault("ResponseMetadata", {})["RetryAttempts"] = attempts - 1
+        metadata = parsed.setdefault("ResponseMetadata", {})
+        attempts, max_attempts_reached, retry_quota_reached = retries
+        if max_attempts_reached:
+            metadata["MaxAttemptsReached"] = True
+        if retry_quota_reached:
+            metadata["RetryQuotaReached"] = True
+        metadata["RetryAttempts"] = attempts - 1
         error_class = self._exceptions.from_code(code)
         return error_class(parsed, operation_model.name)
 

@@ -84,7 +84,7 @@ class NativeClient:
         access_key: str,
         secret_key: str,
         session_token: Optional[str] = None,
-    ) -> Tuple[int, Dict[str, str], bytes, int]: ...
+    ) -> Tuple[int, Dict[str, str], bytes, Tuple[int, bool, bool]]: ...
     def invoke_stream(
         self,
         operation_name: str,
@@ -94,7 +94,7 @@ class NativeClient:
         access_key: str,
         secret_key: str,
         session_token: Optional[str] = None,
-    ) -> Tuple[int, Dict[str, str], Union[bytes, EventStreamReader], int]: ...
+    ) -> Tuple[int, Dict[str, str], Union[bytes, EventStreamReader], Tuple[int, bool, bool]]: ...
     @property
     def retry_quota(self) -> int: ...
 

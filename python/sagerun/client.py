@@ -38,13 +38,20 @@ class _Operation:
         )
 
 
-def _response_metadata(status: int, headers: Dict[str, str], attempts: int) -> Dict[str, Any]:
+def _response_metadata(status: int, headers: Dict[str, str], retries: Tuple[int, bool, bool]) -> Dict[str, Any]:
+    """ResponseMetadata as botocore builds it (its retry handlers add the
+    MaxAttemptsReached / RetryQuotaReached flags)."""
     metadata: Dict[str, Any] = {}
     request_id = headers.get("x-amzn-requestid")
     if request_id is not None:
         metadata["RequestId"] = request_id
     metadata["HTTPStatusCode"] = status
     metadata["HTTPHeaders"] = headers
+    attempts, max_attempts_reached, retry_quota_reached = retries
+    if max_attempts_reached:
+        metadata["MaxAttemptsReached"] = True
+    if retry_quota_reached:
+        metadata["RetryQuotaReached"] = True
     metadata["RetryAttempts"] = attempts - 1
     return metadata
 
@@ -132,8 +139,8 @@ class Client:
         if args:
             raise TypeError("invoke_endpoint() only accepts keyword arguments.")
         op = self._invoke_endpoint_op
-        status, headers, body, attempts = self._send(op, kwargs, op.native.invoke)
-        response = self._shape(op, status, headers, attempts)
+        status, headers, body, retries = self._send(op, kwargs, op.native.invoke)
+        response = self._shape(op, status, headers, retries)
         response["Body"] = StreamingBody(io.BytesIO(body), len(body))
         return response
 
@@ -141,8 +148,8 @@ class Client:
         if args:
             raise TypeError("invoke_endpoint_async() only accepts keyword arguments.")
         op = self._invoke_async_op
-        status, headers, body, attempts = self._send(op, kwargs, op.native.invoke)
-        response = self._shape(op, status, headers, attempts)
+        status, headers, body, retries = self._send(op, kwargs, op.native.invoke)
+        response = self._shape(op, status, headers, retries)
         if body:
             try:
                 document = json.loads(body)
@@ -158,21 +165,23 @@ class Client:
                 "invoke_endpoint_with_response_stream() only accepts keyword arguments."
             )
         op = self._invoke_stream_op
-        status, headers, reader, attempts = self._send(op, kwargs, op.native.invoke_stream)
-        response = self._shape(op, status, headers, attempts)
+        status, headers, reader, retries = self._send(op, kwargs, op.native.invoke_stream)
+        response = self._shape(op, status, headers, retries)
         response["Body"] = EventStream(reader, partial(self._errors.stream_event_error, op.model))
         return response
 
     # -- internals --------------------------------------------------------------
 
-    def _send(self, op: _Operation, kwargs: Dict[str, Any], send: Any) -> Tuple[int, Dict[str, str], Any, int]:
+    def _send(
+        self, op: _Operation, kwargs: Dict[str, Any], send: Any
+    ) -> Tuple[int, Dict[str, str], Any, Tuple[int, bool, bool]]:
         call = op.validate(kwargs)
         credentials = self._credentials
         if credentials is None:
             raise NoCredentialsError()
         frozen = credentials.get_frozen_credentials()
         try:
-            status, headers, body, attempts = send(
+            status, headers, body, retries = send(
                 op.name, call.endpoint_name, call.members, call.body,
                 frozen.access_key, frozen.secret_key, frozen.token,
             )
@@ -183,15 +192,17 @@ class Client:
         if logger.isEnabledFor(_DEBUG):
             logger.debug(
                 "%s %s -> HTTP %d after %d attempt(s), request id %s",
-                op.name, call.endpoint_name, status, attempts, headers.get("x-amzn-requestid"),
+                op.name, call.endpoint_name, status, retries[0], headers.get("x-amzn-requestid"),
             )
         if status >= 300:
-            raise self._errors.service_error(op.model, status, headers, body, attempts)
-        return status, headers, body, attempts
+            raise self._errors.service_error(op.model, status, headers, body, retries)
+        return status, headers, body, retries
 
     @staticmethod
-    def _shape(op: _Operation, status: int, headers: Dict[str, str], attempts: int) -> Dict[str, Any]:
-        response: Dict[str, Any] = {"ResponseMetadata": _response_metadata(status, headers, attempts)}
+    def _shape(
+        op: _Operation, status: int, headers: Dict[str, str], retries: Tuple[int, bool, bool]
+    ) -> Dict[str, Any]:
+        response: Dict[str, Any] = {"ResponseMetadata": _response_metadata(status, headers, retries)}
         for member, header, is_integer in op.response_headers:
             value = headers.get(header)
             if value is not None:

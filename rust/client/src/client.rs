@@ -12,7 +12,7 @@ use sagerun_core::sigv4::Credentials;
 use crate::error::ClientError;
 use crate::events::EventReader;
 use crate::request::{self, Endpoint, Invocation, PreparedRequest};
-use crate::response::{self, Head, Response};
+use crate::response::{self, Head, Response, RetryReport};
 use crate::retry::{Outcome, RetryConfig, RetryPolicy};
 use crate::tls;
 use crate::transport::{Transport, TransportConfig};
@@ -30,7 +30,7 @@ pub struct ClientConfig {
 /// The start of a response stream: either events are coming, or the service
 /// answered with an error (read in full).
 pub enum StreamStart {
-    Events { head: Head, attempts: u32, reader: EventReader },
+    Events { head: Head, retries: RetryReport, reader: EventReader },
     Complete(Response),
 }
 
@@ -94,11 +94,11 @@ impl Client {
         let prepared = PreparedRequest::new(&self.endpoint, call)?;
         let url = prepared.uri().to_string();
         let (result, _) = self
-            .with_retries(&prepared, credentials, |head, body, attempts| {
+            .with_retries(&prepared, credentials, |head, body, retries| {
                 let url = url.clone();
                 async move {
                     let body = response::read_body(&url, body).await?;
-                    Ok(Response { head, body, attempts })
+                    Ok(Response { head, body, retries })
                 }
             })
             .await;
@@ -111,9 +111,9 @@ impl Client {
         let prepared = PreparedRequest::new(&self.endpoint, call)?;
         let url = prepared.uri().to_string();
         let (result, _) = self
-            .with_retries(&prepared, credentials, |head, body, attempts| {
+            .with_retries(&prepared, credentials, |head, body, retries| {
                 let reader = EventReader::new(url.clone(), body);
-                async move { Ok(StreamStart::Events { head, attempts, reader }) }
+                async move { Ok(StreamStart::Events { head, retries, reader }) }
             })
             .await;
         result.map(|answer| answer.unwrap_or_else(StreamStart::Complete))
@@ -129,33 +129,34 @@ impl Client {
         on_success: F,
     ) -> (Result<Result<T, Response>, ClientError>, u32)
     where
-        F: Fn(Head, Incoming, u32) -> Fut,
+        F: Fn(Head, Incoming, RetryReport) -> Fut,
         Fut: Future<Output = Result<T, ClientError>>,
     {
         let mut attempt = 1;
         let mut last_retry_cost = None;
         loop {
-            let result = self.attempt(prepared, credentials, attempt, &on_success).await;
-            let outcome = match &result {
+            let mut result = self.attempt(prepared, credentials, attempt, &on_success).await;
+            let (retry, flags) = match &mut result {
                 Ok(Ok(_)) => {
                     self.retry.on_success(last_retry_cost);
                     return (result, attempt);
                 }
                 Ok(Err(error)) => {
                     let code = response::error_code(&error.head, &error.body);
-                    match self.retry.decide(attempt, &Outcome::Response { status: error.head.status, code: code.as_deref() }) {
-                        Some(retry) => retry,
-                        None => return (result, attempt),
-                    }
+                    let outcome = Outcome::Response { status: error.head.status, code: code.as_deref() };
+                    let (retry, flags) = self.retry.decide_with_flags(attempt, &outcome);
+                    error.retries.flags = flags;
+                    (retry, flags)
                 }
-                Err(failure) => match self.retry.decide(attempt, &Outcome::Failed(failure)) {
-                    Some(retry) => retry,
-                    None => return (result, attempt),
-                },
+                Err(failure) => self.retry.decide_with_flags(attempt, &Outcome::Failed(failure)),
             };
-            log::debug!("attempt {attempt} failed; retrying in {:?}", outcome.delay);
-            tokio::time::sleep(outcome.delay).await;
-            last_retry_cost = Some(outcome.quota_taken);
+            let Some(retry) = retry else {
+                log::debug!("attempt {attempt} is the last ({flags:?})");
+                return (result, attempt);
+            };
+            log::debug!("attempt {attempt} failed; retrying in {:?}", retry.delay);
+            tokio::time::sleep(retry.delay).await;
+            last_retry_cost = Some(retry.quota_taken);
             attempt += 1;
         }
     }
@@ -168,7 +169,7 @@ impl Client {
         on_success: &F,
     ) -> Result<Result<T, Response>, ClientError>
     where
-        F: Fn(Head, Incoming, u32) -> Fut,
+        F: Fn(Head, Incoming, RetryReport) -> Fut,
         Fut: Future<Output = Result<T, ClientError>>,
     {
         let transport = self.transport()?;
@@ -182,10 +183,12 @@ impl Client {
         let head = Head::of(&answer);
         let body = answer.into_body();
         if head.is_success() {
-            return on_success(head, body, attempt).await.map(Ok);
+            let retries = RetryReport { attempts: attempt, flags: self.retry.success_flags(attempt) };
+            return on_success(head, body, retries).await.map(Ok);
         }
         let url = prepared.uri().to_string();
         let body = response::read_body(&url, body).await?;
-        Ok(Err(Response { head, body, attempts: attempt }))
+        // Flags are filled in once the retry decision is made.
+        Ok(Err(Response { head, body, retries: RetryReport { attempts: attempt, ..Default::default() } }))
     }
 }

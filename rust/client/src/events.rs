@@ -55,7 +55,16 @@ impl EventReader {
                 }
                 Some(Err(e)) => {
                     self.body = None;
-                    return Err(transport::classify(&self.url, &e));
+                    // A connection that breaks mid-stream truncates it;
+                    // timeouts stay timeouts.
+                    return Err(match transport::classify(&self.url, &e) {
+                        ClientError::ConnectionClosed { reason, .. } => ClientError::Stream(
+                            StreamFault::Truncated(DecodeError::InvalidFrame(format!(
+                                "the connection closed mid-stream: {reason}"
+                            ))),
+                        ),
+                        other => other,
+                    });
                 }
                 Some(Ok(frame)) => {
                     let Ok(data) = frame.into_data() else { continue };

@@ -48,13 +48,20 @@ impl Head {
     }
 }
 
-/// A complete response: its head, its whole body and how many attempts it took.
+/// How a call's attempts went, as botocore reports it in ResponseMetadata.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RetryReport {
+    /// Attempts made (1 = no retry).
+    pub attempts: u32,
+    pub flags: crate::retry::Flags,
+}
+
+/// A complete response: its head, its whole body and how its attempts went.
 #[derive(Clone, Debug)]
 pub struct Response {
     pub head: Head,
     pub body: Bytes,
-    /// Attempts made (1 = no retry).
-    pub attempts: u32,
+    pub retries: RetryReport,
 }
 
 /// Reads a whole body, failing cleanly past `MAX_RESPONSE_BODY_BYTES`.

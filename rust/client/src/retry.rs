@@ -90,6 +90,17 @@ pub struct Retry {
     pub quota_taken: u32,
 }
 
+/// What botocore reports about a decision in `ResponseMetadata`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Flags {
+    /// `MaxAttemptsReached`: standard mode sets it whenever the attempt
+    /// limit is reached (even on success); legacy mode only when a
+    /// retryable answer hits the limit.
+    pub max_attempts_reached: bool,
+    /// `RetryQuotaReached`: a retry was due but the quota was spent.
+    pub retry_quota_reached: bool,
+}
+
 impl RetryPolicy {
     pub fn new(config: RetryConfig) -> RetryPolicy {
         RetryPolicy { config, quota: Mutex::new(QUOTA_CAPACITY) }
@@ -120,9 +131,36 @@ impl RetryPolicy {
 
     /// Called after attempt number `attempt` (1-based) ended with `outcome`.
     pub fn decide(&self, attempt: u32, outcome: &Outcome<'_>) -> Option<Retry> {
-        if attempt >= self.config.max_attempts || !self.is_retryable(outcome) {
-            return None;
+        self.decide_with_flags(attempt, outcome).0
+    }
+
+    /// `decide`, plus the flags botocore would add to the response metadata.
+    pub fn decide_with_flags(&self, attempt: u32, outcome: &Outcome<'_>) -> (Option<Retry>, Flags) {
+        let at_max = attempt >= self.config.max_attempts;
+        let retryable = self.is_retryable(outcome);
+        let mut flags = Flags {
+            max_attempts_reached: at_max && (retryable || self.config.mode == RetryMode::Standard),
+            retry_quota_reached: false,
+        };
+        if at_max || !retryable {
+            return (None, flags);
         }
+        let retry = self.next_retry(attempt, outcome);
+        flags.retry_quota_reached = retry.is_none();
+        (retry, flags)
+    }
+
+    /// Flags for a successful attempt (standard mode checks the attempt
+    /// limit before anything else, so a success on the last attempt is
+    /// reported as having reached it).
+    pub fn success_flags(&self, attempt: u32) -> Flags {
+        Flags {
+            max_attempts_reached: self.config.mode == RetryMode::Standard && attempt >= self.config.max_attempts,
+            retry_quota_reached: false,
+        }
+    }
+
+    fn next_retry(&self, attempt: u32, outcome: &Outcome<'_>) -> Option<Retry> {
         let jitter: f64 = rand::random();
         let exp = 2f64.powi(attempt.saturating_sub(1).min(62) as i32);
         match self.config.mode {
@@ -206,6 +244,18 @@ mod tests {
         let d2 = p.decide(2, &resp(500, None)).unwrap().delay;
         assert!(d1 < Duration::from_secs(1) && d2 < Duration::from_secs(2));
         assert_eq!(p.decide(3, &resp(500, None)), None);
+    }
+
+    #[test]
+    fn flags_follow_each_mode() {
+        let legacy = policy(RetryMode::Legacy, 2);
+        assert_eq!(legacy.decide_with_flags(2, &resp(500, None)).1.max_attempts_reached, true);
+        assert_eq!(legacy.decide_with_flags(2, &resp(400, Some("ValidationError"))).1.max_attempts_reached, false);
+        assert!(!legacy.success_flags(2).max_attempts_reached);
+        let standard = policy(RetryMode::Standard, 2);
+        assert!(standard.decide_with_flags(2, &resp(400, Some("ValidationError"))).1.max_attempts_reached);
+        assert!(standard.success_flags(2).max_attempts_reached);
+        assert!(!standard.success_flags(1).max_attempts_reached);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use sagerun_client::{
-    runtime, Client, ClientConfig, ClientError, EventReader, Invocation, Response, RetryConfig,
+    runtime, Client, ClientConfig, ClientError, EventReader, Invocation, Response, RetryConfig, RetryReport,
     RetryMode, StreamEvent, StreamFault, StreamStart, TransportConfig, Verify,
 };
 use sagerun_core::eventstream::DecodeError;
@@ -119,7 +119,8 @@ impl NativeClient {
     }
 
     /// Sends one call and reads the whole response:
-    /// `(status, headers, body, attempts)`; service errors are returned too.
+    /// `(status, headers, body, (attempts, max_attempts_reached,
+    /// retry_quota_reached))`; service errors are returned too.
     #[pyo3(signature = (operation_name, endpoint_name, members, body, access_key, secret_key, session_token=None))]
     #[allow(clippy::too_many_arguments)]
     fn invoke<'py>(
@@ -164,10 +165,18 @@ impl NativeClient {
             .map_err(to_py_err)?;
         match start {
             StreamStart::Complete(response) => response_tuple(py, &response),
-            StreamStart::Events { head, attempts, reader } => {
+            StreamStart::Events { head, retries, reader } => {
                 let headers = headers_dict(py, &head.headers)?;
                 let reader = Bound::new(py, EventStreamReader { reader: Mutex::new(Some(reader)) })?;
-                PyTuple::new(py, [head.status.into_pyobject(py)?.into_any(), headers.into_any(), reader.into_any(), attempts.into_pyobject(py)?.into_any()])
+                PyTuple::new(
+                    py,
+                    [
+                        head.status.into_pyobject(py)?.into_any(),
+                        headers.into_any(),
+                        reader.into_any(),
+                        retries_tuple(py, &retries)?.into_any(),
+                    ],
+                )
             }
         }
     }
@@ -199,9 +208,14 @@ fn response_tuple<'py>(py: Python<'py>, response: &Response) -> PyResult<Bound<'
             response.head.status.into_pyobject(py)?.into_any(),
             headers_dict(py, &response.head.headers)?.into_any(),
             PyBytes::new(py, &response.body).into_any(),
-            response.attempts.into_pyobject(py)?.into_any(),
+            retries_tuple(py, &response.retries)?.into_any(),
         ],
     )
+}
+
+/// `(attempts, max_attempts_reached, retry_quota_reached)`.
+fn retries_tuple<'py>(py: Python<'py>, retries: &RetryReport) -> PyResult<Bound<'py, PyTuple>> {
+    (retries.attempts, retries.flags.max_attempts_reached, retries.flags.retry_quota_reached).into_pyobject(py)
 }
 
 /// Reads a response stream's events as they arrive.
