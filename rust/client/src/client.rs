@@ -2,8 +2,10 @@
 //! Async throughout (the sync Python binding drives it with `block_on`; an
 //! async binding can await the same methods).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
+use std::thread::ThreadId;
 
 use http::HeaderValue;
 use hyper::body::Incoming;
@@ -39,9 +41,11 @@ pub struct Client {
     region: String,
     user_agent: HeaderValue,
     transport_config: TransportConfig,
-    /// The pool belongs to the process that made it: a forked child builds
-    /// its own instead of sharing the parent's sockets.
-    transport: Mutex<Option<(u32, Arc<Transport>)>>,
+    tls: rustls::ClientConfig,
+    /// One pool per (process, thread): a thread's connections are tasks of
+    /// its own runtime (see `runtime::local`), and a forked child builds its
+    /// own pools instead of sharing the parent's sockets.
+    transports: Mutex<(u32, HashMap<ThreadId, Arc<Transport>>)>,
     retry: RetryPolicy,
 }
 
@@ -51,15 +55,18 @@ impl Client {
         let user_agent = request::header_value("User-Agent", &config.user_agent)
             .map_err(|e| ClientError::Config(e.to_string()))?;
         // Surface a bad CA bundle now, not on the first request.
-        if endpoint.is_https() {
-            tls::client_config(&config.transport.verify)?;
-        }
+        let tls = if endpoint.is_https() {
+            Transport::tls_config(&config.transport)?
+        } else {
+            Transport::tls_config(&TransportConfig { verify: tls::Verify::Off, ..config.transport.clone() })?
+        };
         Ok(Client {
             endpoint,
             region: config.region,
             user_agent,
             transport_config: config.transport,
-            transport: Mutex::new(None),
+            tls,
+            transports: Mutex::new((std::process::id(), HashMap::new())),
             retry: RetryPolicy::new(config.retry),
         })
     }
@@ -72,21 +79,22 @@ impl Client {
         &self.retry
     }
 
-    fn transport(&self) -> Result<Arc<Transport>, ClientError> {
+    /// The calling thread's pool.
+    fn transport(&self) -> Arc<Transport> {
         let pid = std::process::id();
-        let mut slot = self.transport.lock().unwrap_or_else(|p| p.into_inner());
-        match slot.as_ref() {
-            Some((owner, transport)) if *owner == pid => Ok(transport.clone()),
-            _ => {
-                if let Some((_, stale)) = slot.take() {
-                    // Its connections belong to the parent process.
-                    std::mem::forget(stale);
-                }
-                let transport = Arc::new(Transport::new(&self.transport_config)?);
-                *slot = Some((pid, transport.clone()));
-                Ok(transport)
+        let mut guard = self.transports.lock().unwrap_or_else(|p| p.into_inner());
+        let (owner, pools) = &mut *guard;
+        if *owner != pid {
+            // Forked: those connections belong to the parent process.
+            for (_, stale) in pools.drain() {
+                std::mem::forget(stale);
             }
+            *owner = pid;
         }
+        pools
+            .entry(std::thread::current().id())
+            .or_insert_with(|| Arc::new(Transport::new(&self.transport_config, self.tls.clone())))
+            .clone()
     }
 
     /// Sends an invocation and reads the whole response (success or error).
@@ -172,7 +180,7 @@ impl Client {
         F: Fn(Head, Incoming, RetryReport) -> Fut,
         Fut: Future<Output = Result<T, ClientError>>,
     {
-        let transport = self.transport()?;
+        let transport = self.transport();
         let proxy_auth = match &self.transport_config.proxy {
             // Only a forwarding proxy (plain http target) sees our headers.
             Some(proxy) if !self.endpoint.is_https() => proxy.authorization.as_ref(),

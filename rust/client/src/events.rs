@@ -2,11 +2,13 @@
 //! they arrive, and each complete frame becomes a [`StreamEvent`] at once.
 
 use std::collections::VecDeque;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
-use sagerun_core::eventstream::{Decoder, DecodeError, HeaderValue, Limits, Message};
+use hyper::body::{Body, Frame, Incoming};
+use sagerun_core::eventstream::{DecodeError, Decoder, HeaderValueRef, Limits, MessageRef};
 use sagerun_core::protocol::event;
 
 use crate::error::{ClientError, StreamFault};
@@ -29,11 +31,20 @@ pub struct EventReader {
     body: Option<Incoming>,
     decoder: Decoder,
     ready: VecDeque<StreamEvent>,
+    /// An error met while taking extra frames; reported after the events
+    /// decoded before it.
+    failed: Option<ClientError>,
 }
 
 impl EventReader {
     pub fn new(url: String, body: Incoming) -> EventReader {
-        EventReader { url, body: Some(body), decoder: Decoder::new(Limits::default()), ready: VecDeque::new() }
+        EventReader {
+            url,
+            body: Some(body),
+            decoder: Decoder::new(Limits::default()),
+            ready: VecDeque::new(),
+            failed: None,
+        }
     }
 
     /// Every event decodable so far (waiting for bytes if there is none yet);
@@ -42,47 +53,67 @@ impl EventReader {
     pub async fn next_batch(&mut self) -> Result<Vec<StreamEvent>, ClientError> {
         loop {
             if !self.ready.is_empty() {
+                self.take_arrived_frames();
                 return Ok(self.ready.drain(..).collect());
             }
+            if let Some(error) = self.failed.take() {
+                return Err(error);
+            }
             let Some(body) = self.body.as_mut() else { return Ok(Vec::new()) };
-            match body.frame().await {
-                None => {
-                    self.body = None;
-                    self.decoder
-                        .finish()
-                        .map_err(|e| ClientError::Stream(StreamFault::Truncated(e)))?;
-                    return Ok(Vec::new());
-                }
-                Some(Err(e)) => {
-                    self.body = None;
-                    // A connection that breaks mid-stream truncates it;
-                    // timeouts stay timeouts.
-                    return Err(match transport::classify(&self.url, &e) {
-                        ClientError::ConnectionClosed { reason, .. } => ClientError::Stream(
-                            StreamFault::Truncated(DecodeError::InvalidFrame(format!(
-                                "the connection closed mid-stream: {reason}"
-                            ))),
-                        ),
-                        other => other,
-                    });
-                }
-                Some(Ok(frame)) => {
-                    let Ok(data) = frame.into_data() else { continue };
-                    let messages = self.decoder.feed(&data).map_err(|e| {
-                        self.body = None;
-                        ClientError::Stream(StreamFault::Decode(e))
-                    })?;
-                    for message in messages {
-                        match classify(message) {
-                            Ok(Some(ev)) => self.ready.push_back(ev),
-                            Ok(None) => {}
-                            Err(e) => {
-                                self.body = None;
-                                return Err(ClientError::Stream(StreamFault::Decode(e)));
-                            }
-                        }
+            let next = body.frame().await;
+            self.handle(next)?;
+        }
+    }
+
+    /// Takes the frames that have already arrived, without waiting, so that
+    /// a burst of small events costs one hand-over to the caller, not one each.
+    fn take_arrived_frames(&mut self) {
+        let mut cx = Context::from_waker(Waker::noop());
+        while self.failed.is_none() {
+            let Some(body) = self.body.as_mut() else { return };
+            match Pin::new(body).poll_frame(&mut cx) {
+                Poll::Pending => return,
+                Poll::Ready(next) => {
+                    if let Err(error) = self.handle(next) {
+                        self.failed = Some(error);
                     }
                 }
+            }
+        }
+    }
+
+    /// Feeds one body frame (or its end, or its error) to the decoder.
+    fn handle(&mut self, next: Option<Result<Frame<Bytes>, hyper::Error>>) -> Result<(), ClientError> {
+        match next {
+            None => {
+                self.body = None;
+                self.decoder.finish().map_err(|e| ClientError::Stream(StreamFault::Truncated(e)))
+            }
+            Some(Err(e)) => {
+                self.body = None;
+                // A connection that breaks mid-stream truncates it;
+                // timeouts stay timeouts.
+                Err(match transport::classify(&self.url, &e) {
+                    ClientError::ConnectionClosed { reason, .. } => ClientError::Stream(StreamFault::Truncated(
+                        DecodeError::InvalidFrame(format!("the connection closed mid-stream: {reason}")),
+                    )),
+                    other => other,
+                })
+            }
+            Some(Ok(frame)) => {
+                let Ok(data) = frame.into_data() else { return Ok(()) };
+                let ready = &mut self.ready;
+                // Events before a bad frame are kept; then the stream is over.
+                let fed = self.decoder.feed_with(&data, |message| {
+                    if let Some(event) = classify(&message, |payload| share(&data, payload))? {
+                        ready.push_back(event);
+                    }
+                    Ok::<(), DecodeError>(())
+                });
+                fed.map_err(|e| {
+                    self.body = None;
+                    ClientError::Stream(StreamFault::Decode(e))
+                })
             }
         }
     }
@@ -91,34 +122,50 @@ impl EventReader {
     pub fn close(&mut self) {
         self.body = None;
         self.ready.clear();
+        self.failed = None;
     }
 }
 
-fn string_header<'m>(message: &'m Message, name: &str) -> Option<&'m str> {
-    message.headers.iter().find(|h| h.name == name).and_then(|h| match &h.value {
-        HeaderValue::String(s) => Some(s.as_str()),
+/// The payload as `Bytes`: a view into the received chunk when it lies
+/// there (no copy), else a copy (a frame that straddled chunks).
+fn share(chunk: &Bytes, payload: &[u8]) -> Bytes {
+    let base = chunk.as_ptr() as usize;
+    let start = payload.as_ptr() as usize;
+    if start >= base && start + payload.len() <= base + chunk.len() {
+        chunk.slice(start - base..start - base + payload.len())
+    } else {
+        Bytes::copy_from_slice(payload)
+    }
+}
+
+fn string_header<'m>(message: &MessageRef<'m>, name: &str) -> Option<&'m str> {
+    message.headers.iter().find(|h| h.name == name).and_then(|h| match h.value {
+        HeaderValueRef::String(s) => Some(s),
         _ => None,
     })
 }
 
 /// What one frame means in a ResponseStream (`None`: an event type this
 /// client does not know, skipped like botocore does).
-pub fn classify(message: Message) -> Result<Option<StreamEvent>, DecodeError> {
+pub fn classify(
+    message: &MessageRef<'_>,
+    payload: impl FnOnce(&[u8]) -> Bytes,
+) -> Result<Option<StreamEvent>, DecodeError> {
     let missing = |what: &str| DecodeError::InvalidFrame(format!("event without the {what} header"));
-    match string_header(&message, event::MESSAGE_TYPE) {
+    match string_header(message, event::MESSAGE_TYPE) {
         Some(event::MESSAGE_TYPE_EVENT) => {
-            let event_type = string_header(&message, event::EVENT_TYPE).ok_or_else(|| missing(event::EVENT_TYPE))?;
-            Ok((event_type == event::PAYLOAD_PART).then(|| StreamEvent::PayloadPart(message.payload)))
+            let event_type = string_header(message, event::EVENT_TYPE).ok_or_else(|| missing(event::EVENT_TYPE))?;
+            Ok((event_type == event::PAYLOAD_PART).then(|| StreamEvent::PayloadPart(payload(message.payload))))
         }
         Some(event::MESSAGE_TYPE_EXCEPTION) => {
-            let exception_type = string_header(&message, event::EXCEPTION_TYPE)
+            let exception_type = string_header(message, event::EXCEPTION_TYPE)
                 .ok_or_else(|| missing(event::EXCEPTION_TYPE))?
                 .to_string();
-            Ok(Some(StreamEvent::Exception { exception_type, payload: message.payload }))
+            Ok(Some(StreamEvent::Exception { exception_type, payload: payload(message.payload) }))
         }
         Some(event::MESSAGE_TYPE_ERROR) => Ok(Some(StreamEvent::Error {
-            code: string_header(&message, event::ERROR_CODE).unwrap_or_default().to_string(),
-            message: string_header(&message, event::ERROR_MESSAGE).unwrap_or_default().to_string(),
+            code: string_header(message, event::ERROR_CODE).unwrap_or_default().to_string(),
+            message: string_header(message, event::ERROR_MESSAGE).unwrap_or_default().to_string(),
         })),
         Some(other) => Err(DecodeError::InvalidFrame(format!("unknown :message-type {other:?}"))),
         None => Err(missing(event::MESSAGE_TYPE)),
@@ -128,7 +175,7 @@ pub fn classify(message: Message) -> Result<Option<StreamEvent>, DecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sagerun_core::eventstream::Header;
+    use sagerun_core::eventstream::{Header, HeaderValue, Message};
 
     fn msg(headers: &[(&str, &str)], payload: &'static [u8]) -> Message {
         Message {
@@ -138,6 +185,22 @@ mod tests {
                 .collect(),
             payload: Bytes::from_static(payload),
         }
+    }
+
+    fn classify(message: Message) -> Result<Option<StreamEvent>, DecodeError> {
+        let headers: Vec<_> = message.headers.iter().map(|h| h.as_ref()).collect();
+        let view = MessageRef { headers: &headers, payload: &message.payload };
+        super::classify(&view, Bytes::copy_from_slice)
+    }
+
+    #[test]
+    fn payloads_inside_the_chunk_are_shared() {
+        let chunk = Bytes::from_static(b"0123456789");
+        let inside = share(&chunk, &chunk[2..5]);
+        assert_eq!(&inside[..], b"234");
+        assert_eq!(inside.as_ptr(), chunk[2..].as_ptr());
+        let elsewhere = share(&chunk, b"abc");
+        assert_eq!(&elsewhere[..], b"abc");
     }
 
     #[test]

@@ -1,4 +1,7 @@
-//! The one Tokio runtime of the process, created on first use.
+//! Tokio runtimes: one multi-threaded runtime per process for async use,
+//! and one current-thread runtime per calling thread for blocking calls
+//! (a blocking call then does its own I/O on its own thread: no hand-off
+//! to a worker thread and back, which is most of the cost of a small call).
 //!
 //! A forked child inherits the parent's memory but none of its threads, so a
 //! runtime created before `fork()` is dead in the child. Every lookup checks
@@ -6,6 +9,7 @@
 //! copy is leaked on purpose (dropping it would wait for threads that do not
 //! exist in the child).
 
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 
 use tokio::runtime::Runtime;
@@ -35,4 +39,35 @@ pub fn get() -> Arc<Runtime> {
     );
     *slot = Some((pid, rt.clone()));
     rt
+}
+
+thread_local! {
+    static LOCAL: RefCell<Option<(u32, Arc<Runtime>)>> = const { RefCell::new(None) };
+}
+
+/// This thread's current-thread runtime (made on first use, and again in a
+/// forked child). Blocking calls run on it with `block_on`; the connections
+/// they open are its tasks, so they progress whenever this thread waits on
+/// one of them (or another thread calls `block_on` on the same runtime).
+pub fn local() -> Arc<Runtime> {
+    let pid = std::process::id();
+    LOCAL.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        if let Some((owner, rt)) = slot.as_ref() {
+            if *owner == pid {
+                return rt.clone();
+            }
+        }
+        if let Some((_, stale)) = slot.take() {
+            std::mem::forget(stale);
+        }
+        let rt = Arc::new(
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("the Tokio runtime could not start"),
+        );
+        *slot = Some((pid, rt.clone()));
+        rt
+    })
 }

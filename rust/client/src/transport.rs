@@ -42,14 +42,19 @@ impl Default for TransportConfig {
 
 type Connector = WithConnectTimeout<hyper_rustls::HttpsConnector<Dialer>>;
 
+/// One connection pool. Its connections are tasks of the runtime that was
+/// current when they were opened.
 pub struct Transport {
     http: HyperClient<Connector, Full<Bytes>>,
 }
 
 impl Transport {
-    /// Must be called inside the Tokio runtime that will drive it.
-    pub fn new(config: &TransportConfig) -> Result<Transport, ClientError> {
-        let tls = tls::client_config(&config.verify)?;
+    /// Builds the TLS settings once per client (loading roots is costly).
+    pub fn tls_config(config: &TransportConfig) -> Result<rustls::ClientConfig, ClientError> {
+        tls::client_config(&config.verify)
+    }
+
+    pub fn new(config: &TransportConfig, tls: rustls::ClientConfig) -> Transport {
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
@@ -61,7 +66,7 @@ impl Transport {
             .pool_idle_timeout(Duration::from_secs(55))
             .pool_max_idle_per_host(config.max_pool_connections)
             .build(connector);
-        Ok(Transport { http })
+        Transport { http }
     }
 
     pub async fn send(&self, request: http::Request<Full<Bytes>>) -> Result<http::Response<Incoming>, ClientError> {

@@ -2,7 +2,7 @@
 //! the results back to Python objects, and maps client errors onto one
 //! exception type the Python layer turns into botocore's classes.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -17,6 +17,7 @@ use sagerun_client::{
 use sagerun_core::eventstream::DecodeError;
 use sagerun_core::protocol::{ErrorCode, HeaderMember, Operation};
 use sagerun_core::sigv4::Credentials;
+use tokio::runtime::Runtime;
 
 pyo3::create_exception!(
     sagerun._native,
@@ -137,7 +138,7 @@ impl NativeClient {
         let call = invocation(operation(operation_name)?, endpoint_name, members, body);
         let credentials = Credentials { access_key, secret_key, session_token };
         let response = py
-            .detach(|| runtime::get().block_on(self.client.invoke(call, &credentials)))
+            .detach(|| runtime::local().block_on(self.client.invoke(call, &credentials)))
             .map_err(to_py_err)?;
         response_tuple(py, &response)
     }
@@ -160,14 +161,15 @@ impl NativeClient {
     ) -> PyResult<Bound<'py, PyTuple>> {
         let call = invocation(operation(operation_name)?, endpoint_name, members, body);
         let credentials = Credentials { access_key, secret_key, session_token };
+        let runtime = runtime::local();
         let start = py
-            .detach(|| runtime::get().block_on(self.client.invoke_stream(call, &credentials)))
+            .detach(|| runtime.block_on(self.client.invoke_stream(call, &credentials)))
             .map_err(to_py_err)?;
         match start {
             StreamStart::Complete(response) => response_tuple(py, &response),
             StreamStart::Events { head, retries, reader } => {
                 let headers = headers_dict(py, &head.headers)?;
-                let reader = Bound::new(py, EventStreamReader { reader: Mutex::new(Some(reader)) })?;
+                let reader = Bound::new(py, EventStreamReader { reader: Mutex::new(Some(reader)), runtime })?;
                 PyTuple::new(
                     py,
                     [
@@ -222,6 +224,9 @@ fn retries_tuple<'py>(py: Python<'py>, retries: &RetryReport) -> PyResult<Bound<
 #[pyclass(frozen, module = "sagerun._native")]
 pub struct EventStreamReader {
     reader: Mutex<Option<EventReader>>,
+    /// The runtime whose task owns the connection: reading drives it, from
+    /// whichever thread iterates.
+    runtime: Arc<Runtime>,
 }
 
 #[pymethods]
@@ -234,7 +239,7 @@ impl EventStreamReader {
         let events = py.detach(|| {
             let mut slot = self.reader.lock().unwrap_or_else(|p| p.into_inner());
             let Some(reader) = slot.as_mut() else { return Ok(Vec::new()) };
-            let result = runtime::get().block_on(reader.next_batch());
+            let result = self.runtime.block_on(reader.next_batch());
             if !matches!(&result, Ok(events) if !events.is_empty()) {
                 // The end, or an error: the stream is over either way.
                 *slot = None;
