@@ -11,6 +11,7 @@ import select
 import socket
 import ssl
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
@@ -437,3 +438,60 @@ def test_user_agent_names_sagerun_beside_botocore(server):
     client.invoke_endpoint(EndpointName="ep", Body=b"{}")
     ua = srv.requests[0]["headers"]["user-agent"]
     assert f"sagerun/{sagerun.__version__}" in ua and "Botocore/" in ua and "myapp/2" in ua
+
+
+def test_a_pooled_connection_the_server_closed_while_idle_is_replaced():
+    """The server closes each connection 0.2 s after answering (no
+    `Connection: close`); with retries off, every later call must still
+    succeed on a fresh connection."""
+    def handle(conn):
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                conn.close()
+                return
+            data += chunk
+        head, rest = data.split(b"\r\n\r\n", 1)
+        length = int(next(l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")))
+        while len(rest) < length:
+            rest += conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nx-amzn-RequestId: r\r\n\r\nok")
+        threading.Timer(0.2, conn.close).start()
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+
+    def serve():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        client = sagerun.Client(endpoint_url=f"http://127.0.0.1:{listener.getsockname()[1]}", **KEYS,
+                                config=Config(retries={"total_max_attempts": 1}))
+        for _ in range(3):
+            assert client.invoke_endpoint(EndpointName="ep", Body=b"x")["Body"].read() == b"ok"
+            time.sleep(0.4)
+    finally:
+        listener.close()
+
+
+def test_a_stream_can_be_read_on_another_thread():
+    endpoints = {"tok": {"model": "tokens", "text": "abcdefghij" * 3, "parts": 10, "delay_ms": 5}}
+    with LocalRuntime(endpoints) as rt:
+        client = sagerun.Client(**rt.client_kwargs())
+        r = client.invoke_endpoint_with_response_stream(EndpointName="tok", Body=b"{}")
+        out = []
+        reader = threading.Thread(target=lambda: out.extend(r["Body"].iter_payload()))
+        reader.start()
+        reader.join(30)
+        assert not reader.is_alive()
+        assert b"".join(out) == b"abcdefghij" * 3
+        # Meanwhile the first thread's pool still works.
+        assert client.invoke_endpoint(EndpointName="tok", Body=b"{}")["ResponseMetadata"]["HTTPStatusCode"] == 200

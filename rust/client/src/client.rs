@@ -187,6 +187,7 @@ impl Client {
             _ => None,
         };
         let request = prepared.signed(credentials, &self.region, &self.user_agent, proxy_auth)?;
+        settle_idle_connections().await;
         let answer = transport.send(request).await?;
         let head = Head::of(&answer);
         let body = answer.into_body();
@@ -199,4 +200,15 @@ impl Client {
         // Flags are filled in once the retry decision is made.
         Ok(Err(Response { head, body, retries: RetryReport { attempts: attempt, ..Default::default() } }))
     }
+}
+
+/// Lets the runtime notice what happened to idle pooled connections (a peer
+/// that closed one while this thread was not driving the runtime) before a
+/// connection is picked, like urllib3's "is the connection dropped?" check.
+/// The first yield lets the runtime poll for I/O, which wakes the idle
+/// connections' tasks; the second lets those tasks run (and retire a closed
+/// connection) before this call picks one.
+async fn settle_idle_connections() {
+    tokio::task::yield_now().await;
+    tokio::task::yield_now().await;
 }
