@@ -2,6 +2,8 @@
 //! borrowed messages and Python objects, and maps errors. No framing logic
 //! lives here.
 
+use std::sync::Arc;
+
 use pyo3::create_exception;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -101,8 +103,9 @@ pub struct Message {
     headers: Py<PyDict>,
     #[pyo3(get)]
     payload: Py<PyBytes>,
-    /// (name, type code) in wire order; `header_types` is built on first use.
-    types: Box<[(Py<PyString>, u8)]>,
+    /// (name, type code) in wire order, shared by messages with the same
+    /// header block; `header_types` is built from it on first use.
+    types: Arc<[(Py<PyString>, u8)]>,
     header_types: PyOnceLock<Py<PyDict>>,
 }
 
@@ -137,22 +140,60 @@ impl Message {
     }
 }
 
-/// Short strings seen before, as ready Python objects.
+/// Python objects a decoder reuses across messages: short strings seen
+/// before, and the previous message's headers (streams repeat the same
+/// header block in almost every message).
 #[derive(Default)]
-struct StringCache {
-    entries: Vec<(Box<str>, Py<PyString>)>,
+struct Reuse {
+    strings: Vec<(Box<str>, Py<PyString>)>,
+    last: Option<LastHeaders>,
 }
 
-impl StringCache {
-    fn get<'py>(&mut self, py: Python<'py>, s: &str) -> Bound<'py, PyString> {
-        if let Some((_, obj)) = self.entries.iter().find(|(k, _)| &**k == s) {
+struct LastHeaders {
+    raw: Vec<u8>,
+    /// Copied for each message with the same block (values are immutable).
+    dict: Py<PyDict>,
+    types: Arc<[(Py<PyString>, u8)]>,
+}
+
+impl Reuse {
+    fn string<'py>(&mut self, py: Python<'py>, s: &str) -> Bound<'py, PyString> {
+        if let Some((_, obj)) = self.strings.iter().find(|(k, _)| &**k == s) {
             return obj.bind(py).clone();
         }
         let obj = PyString::new(py, s);
-        if s.len() <= CACHE_MAX_LEN && self.entries.len() < CACHE_ENTRIES {
-            self.entries.push((s.into(), obj.clone().unbind()));
+        if s.len() <= CACHE_MAX_LEN && self.strings.len() < CACHE_ENTRIES {
+            self.strings.push((s.into(), obj.clone().unbind()));
         }
         obj
+    }
+
+    /// The headers dict and type table of `message`, reusing the previous
+    /// message's when the header block is byte-for-byte the same.
+    fn headers<'py>(
+        &mut self,
+        py: Python<'py>,
+        message: &MessageRef<'_>,
+    ) -> PyResult<(Bound<'py, PyDict>, Arc<[(Py<PyString>, u8)]>)> {
+        if let Some(last) = &self.last {
+            if last.raw == message.raw_headers {
+                return Ok((last.dict.bind(py).copy()?, last.types.clone()));
+            }
+        }
+        let dict = PyDict::new(py);
+        let mut types = Vec::with_capacity(message.headers.len());
+        for header in message.headers {
+            let name = self.string(py, header.name);
+            dict.set_item(&name, py_header_value(py, &header.value, self)?)?;
+            types.push((name.unbind(), header.value.type_code()));
+        }
+        let types: Arc<[(Py<PyString>, u8)]> = types.into();
+        self.last = Some(LastHeaders {
+            raw: message.raw_headers.to_vec(),
+            dict: dict.copy()?.unbind(),
+            types: types.clone(),
+        });
+        Ok((dict, types))
     }
 }
 
@@ -182,7 +223,7 @@ fn timestamp_to_datetime<'py>(py: Python<'py>, millis: i64) -> PyResult<Bound<'p
 fn py_header_value<'py>(
     py: Python<'py>,
     value: &HeaderValueRef<'_>,
-    cache: &mut StringCache,
+    reuse: &mut Reuse,
 ) -> PyResult<Bound<'py, PyAny>> {
     Ok(match *value {
         HeaderValueRef::Bool(v) => v.into_pyobject(py)?.to_owned().into_any(),
@@ -191,26 +232,20 @@ fn py_header_value<'py>(
         HeaderValueRef::Int(v) => v.into_pyobject(py)?.into_any(),
         HeaderValueRef::Long(v) => v.into_pyobject(py)?.into_any(),
         HeaderValueRef::Bytes(v) => PyBytes::new(py, v).into_any(),
-        HeaderValueRef::String(v) => cache.get(py, v).into_any(),
+        HeaderValueRef::String(v) => reuse.string(py, v).into_any(),
         HeaderValueRef::Timestamp(v) => timestamp_to_datetime(py, v)?,
         // Raw 16 bytes, as botocore gives them.
         HeaderValueRef::Uuid(v) => PyBytes::new(py, &v).into_any(),
     })
 }
 
-fn build_message(py: Python<'_>, message: &MessageRef<'_>, cache: &mut StringCache) -> PyResult<Message> {
-    let headers = PyDict::new(py);
-    let mut types = Vec::with_capacity(message.headers.len());
-    for header in message.headers {
-        let name = cache.get(py, header.name);
-        headers.set_item(&name, py_header_value(py, &header.value, cache)?)?;
-        types.push((name.unbind(), header.value.type_code()));
-    }
+fn build_message(py: Python<'_>, message: &MessageRef<'_>, reuse: &mut Reuse) -> PyResult<Message> {
+    let (headers, types) = reuse.headers(py, message)?;
     Ok(Message {
         headers: headers.unbind(),
         // The one copy of the payload: from the input straight into bytes.
         payload: PyBytes::new(py, message.payload).unbind(),
-        types: types.into_boxed_slice(),
+        types,
         header_types: PyOnceLock::new(),
     })
 }
@@ -241,7 +276,7 @@ fn limit_arg(name: &str, value: Option<i64>, default: usize) -> PyResult<usize> 
 #[pyclass(module = "sagerun.eventstream", name = "EventStreamDecoder")]
 pub struct EventStreamDecoder {
     inner: es::Decoder,
-    cache: StringCache,
+    reuse: Reuse,
 }
 
 #[pymethods]
@@ -254,7 +289,7 @@ impl EventStreamDecoder {
             max_headers_len: limit_arg("max_headers_len", max_headers_len, default.max_headers_len)?,
             max_payload_len: limit_arg("max_payload_len", max_payload_len, default.max_payload_len)?,
         };
-        Ok(EventStreamDecoder { inner: es::Decoder::new(limits), cache: StringCache::default() })
+        Ok(EventStreamDecoder { inner: es::Decoder::new(limits), reuse: Reuse::default() })
     }
 
     #[getter]
@@ -279,21 +314,21 @@ impl EventStreamDecoder {
         let input = input_bytes(data)?;
         let bytes = input.as_bytes();
         let out = PyList::empty(py);
-        let cache = &mut self.cache;
+        let reuse = &mut self.reuse;
         let result = if bytes.len() >= DETACH_MIN_INPUT {
             let inner = &mut self.inner;
             let (frames, checked) = py.detach(|| inner.feed_verified(bytes));
             frames
                 .iter()
                 .try_for_each(|frame| -> Result<(), FeedError> {
-                    let message = frame.with_message(bytes, |m| build_message(py, &m, cache))??;
+                    let message = frame.with_message(bytes, |m| build_message(py, &m, reuse))??;
                     out.append(message)?;
                     Ok(())
                 })
                 .and(checked.map_err(FeedError::from))
         } else {
             self.inner.feed_with(bytes, |m| -> Result<(), FeedError> {
-                out.append(build_message(py, &m, cache)?)?;
+                out.append(build_message(py, &m, reuse)?)?;
                 Ok(())
             })
         };
@@ -317,8 +352,8 @@ impl EventStreamDecoder {
 #[pyfunction]
 fn decode_message(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Message> {
     let input = input_bytes(data)?;
-    let mut cache = StringCache::default();
-    es::decode_message_with(input.as_bytes(), &Limits::default(), |m| build_message(py, &m, &mut cache))
+    let mut reuse = Reuse::default();
+    es::decode_message_with(input.as_bytes(), &Limits::default(), |m| build_message(py, &m, &mut reuse))
         .map_err(|e| decode_err(py, &e))?
 }
 

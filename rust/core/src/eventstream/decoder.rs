@@ -76,9 +76,10 @@ impl VerifiedFrame {
         let mut scratch = Vec::new();
         let start = PRELUDE_LEN;
         let end = start + self.prelude.headers_len;
-        parse_headers(&frame[start..end], &mut scratch)?;
+        let raw_headers = &frame[start..end];
+        parse_headers(raw_headers, &mut scratch)?;
         let payload = &frame[end..frame.len() - 4];
-        Ok(f(MessageRef { headers: &scratch, payload }))
+        Ok(f(MessageRef { headers: &scratch, raw_headers, payload }))
     }
 }
 

@@ -79,7 +79,7 @@ impl Prelude {
     ) -> Result<MessageRef<'s>, DecodeError> {
         let (headers, payload) = self.check_crc(frame)?;
         parse_headers(headers, scratch)?;
-        Ok(MessageRef { headers: scratch, payload })
+        Ok(MessageRef { headers: scratch, raw_headers: headers, payload })
     }
 
     /// Checks the message CRC and splits the frame into header block and payload.

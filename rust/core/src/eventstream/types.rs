@@ -72,6 +72,9 @@ pub struct HeaderRef<'a> {
 pub struct MessageRef<'a> {
     /// In wire order; names are unique.
     pub headers: &'a [HeaderRef<'a>],
+    /// The header block as it was on the wire (lets a caller notice that a
+    /// message repeats the previous one's headers, as streams mostly do).
+    pub raw_headers: &'a [u8],
     pub payload: &'a [u8],
 }
 
