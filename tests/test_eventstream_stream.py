@@ -265,12 +265,14 @@ def test_errors_poison_the_decoder_and_keep_earlier_messages():
 
 
 def test_large_chunks_take_the_gil_free_path_and_agree():
+    """Chunks of 64 KiB+ that start in a large frame are verified with the GIL
+    released (then built); the result must not depend on the path taken."""
     small = [encode({":event-type": (7, "PayloadPart"), "i": (4, i)}, b"t" * (i % 50)) for i in range(3000)]
-    big = encode({"big": (0, True)}, bytes(range(256)) * 1000)
-    stream = b"".join(small[:1500]) + big + b"".join(small[1500:])
+    bigs = [encode({"big": (0, True), "n": (4, n)}, bytes(range(256)) * (300 * (n + 1))) for n in range(3)]
+    stream = bigs[0] + b"".join(small[:1500]) + bigs[1] + b"".join(small[1500:]) + bigs[2]
     expected = es.EventStreamDecoder().feed(stream)
-    assert len(expected) == 3001
-    for chunk in (65_536, 100_000, 300_001):
+    assert len(expected) == 3003
+    for chunk in (65_536, 100_000, 300_001, len(stream)):
         decoder = es.EventStreamDecoder()
         got = []
         for at in range(0, len(stream), chunk):
@@ -279,10 +281,10 @@ def test_large_chunks_take_the_gil_free_path_and_agree():
         assert got == expected
     # A corrupt frame in a large chunk still reports the earlier messages.
     corrupt = bytearray(stream)
-    corrupt[len(b"".join(small[:1500])) + 20] ^= 1
+    corrupt[len(bigs[0]) + len(b"".join(small[:1500])) + 20] ^= 1  # inside bigs[1]
     with pytest.raises(es.ChecksumMismatch) as info:
         es.EventStreamDecoder().feed(bytes(corrupt))
-    assert len(info.value.messages) == 1500
+    assert len(info.value.messages) == 1501
 
 
 def test_decoders_in_threads_do_not_interfere():

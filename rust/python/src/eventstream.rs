@@ -38,9 +38,13 @@ create_exception!(
     "The input ended inside a frame."
 );
 
-/// Inputs at least this large are checked with the GIL released; below it
-/// the release/re-acquire would cost more than it frees.
+/// Inputs at least this large are checked with the GIL released, when
+/// their frames are large too: below that, releasing and re-acquiring costs
+/// more than it frees, and for many small frames building the Python objects
+/// (which needs the GIL) dominates while a second pass over the input
+/// (verify, then build) would miss the cache.
 const DETACH_MIN_INPUT: usize = 64 * 1024;
+const DETACH_MIN_FRAME: usize = 4 * 1024;
 /// Strings repeated across messages (header names, `:event-type` values...)
 /// are kept as Python objects, up to this many per decoder...
 const CACHE_ENTRIES: usize = 64;
@@ -97,25 +101,40 @@ impl FeedError {
 
 /// One decoded message. `headers` maps names to Python values (in wire
 /// order), `header_types` maps names to wire type codes, `payload` is bytes.
+/// Both dicts are made on first access (most consumers only want the
+/// payload) from objects shared by messages with the same header block.
 #[pyclass(frozen, module = "sagerun.eventstream", name = "Message")]
 pub struct Message {
     #[pyo3(get)]
-    headers: Py<PyDict>,
-    #[pyo3(get)]
     payload: Py<PyBytes>,
-    /// (name, type code) in wire order, shared by messages with the same
-    /// header block; `header_types` is built from it on first use.
-    types: Arc<[(Py<PyString>, u8)]>,
+    shared: Arc<SharedHeaders>,
+    headers: PyOnceLock<Py<PyDict>>,
     header_types: PyOnceLock<Py<PyDict>>,
+}
+
+/// The Python form of one header block.
+struct SharedHeaders {
+    /// Never handed out: each message gets a copy (values are immutable).
+    dict: Py<PyDict>,
+    /// (name, type code) in wire order.
+    types: Box<[(Py<PyString>, u8)]>,
 }
 
 #[pymethods]
 impl Message {
     #[getter]
+    fn headers(&self, py: Python<'_>) -> PyResult<Py<PyDict>> {
+        let dict = self
+            .headers
+            .get_or_try_init(py, || Ok::<_, PyErr>(self.shared.dict.bind(py).copy()?.unbind()))?;
+        Ok(dict.clone_ref(py))
+    }
+
+    #[getter]
     fn header_types(&self, py: Python<'_>) -> PyResult<Py<PyDict>> {
         let dict = self.header_types.get_or_try_init(py, || {
             let dict = PyDict::new(py);
-            for (name, code) in self.types.iter() {
+            for (name, code) in self.shared.types.iter() {
                 dict.set_item(name, code)?;
             }
             Ok::<_, PyErr>(dict.unbind())
@@ -127,33 +146,26 @@ impl Message {
         let Ok(other) = other.cast::<Message>() else { return Ok(false) };
         let other = other.get();
         Ok(self.payload.bind(py).as_bytes() == other.payload.bind(py).as_bytes()
-            && PyAnyMethods::eq(self.headers.bind(py).as_any(), other.headers.bind(py))?
-            && self.types.iter().map(|t| t.1).eq(other.types.iter().map(|t| t.1)))
+            && self.header_types(py)?.bind(py).eq(other.header_types(py)?)?
+            && self.headers(py)?.bind(py).eq(other.headers(py)?)?)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         Ok(format!(
             "Message(headers={}, payload={})",
-            self.headers.bind(py).repr()?,
+            self.headers(py)?.bind(py).repr()?,
             self.payload.bind(py).repr()?
         ))
     }
 }
 
 /// Python objects a decoder reuses across messages: short strings seen
-/// before, and the previous message's headers (streams repeat the same
-/// header block in almost every message).
+/// before, and the previous message's header block (streams repeat the
+/// same headers in almost every message).
 #[derive(Default)]
 struct Reuse {
     strings: Vec<(Box<str>, Py<PyString>)>,
-    last: Option<LastHeaders>,
-}
-
-struct LastHeaders {
-    raw: Vec<u8>,
-    /// Copied for each message with the same block (values are immutable).
-    dict: Py<PyDict>,
-    types: Arc<[(Py<PyString>, u8)]>,
+    last: Option<(Vec<u8>, Arc<SharedHeaders>)>,
 }
 
 impl Reuse {
@@ -168,16 +180,12 @@ impl Reuse {
         obj
     }
 
-    /// The headers dict and type table of `message`, reusing the previous
+    /// The Python form of `message`'s headers, reusing the previous
     /// message's when the header block is byte-for-byte the same.
-    fn headers<'py>(
-        &mut self,
-        py: Python<'py>,
-        message: &MessageRef<'_>,
-    ) -> PyResult<(Bound<'py, PyDict>, Arc<[(Py<PyString>, u8)]>)> {
-        if let Some(last) = &self.last {
-            if last.raw == message.raw_headers {
-                return Ok((last.dict.bind(py).copy()?, last.types.clone()));
+    fn headers(&mut self, py: Python<'_>, message: &MessageRef<'_>) -> PyResult<Arc<SharedHeaders>> {
+        if let Some((raw, shared)) = &self.last {
+            if raw.as_slice() == message.raw_headers {
+                return Ok(shared.clone());
             }
         }
         let dict = PyDict::new(py);
@@ -187,13 +195,9 @@ impl Reuse {
             dict.set_item(&name, py_header_value(py, &header.value, self)?)?;
             types.push((name.unbind(), header.value.type_code()));
         }
-        let types: Arc<[(Py<PyString>, u8)]> = types.into();
-        self.last = Some(LastHeaders {
-            raw: message.raw_headers.to_vec(),
-            dict: dict.copy()?.unbind(),
-            types: types.clone(),
-        });
-        Ok((dict, types))
+        let shared = Arc::new(SharedHeaders { dict: dict.unbind(), types: types.into() });
+        self.last = Some((message.raw_headers.to_vec(), shared.clone()));
+        Ok(shared)
     }
 }
 
@@ -240,12 +244,11 @@ fn py_header_value<'py>(
 }
 
 fn build_message(py: Python<'_>, message: &MessageRef<'_>, reuse: &mut Reuse) -> PyResult<Message> {
-    let (headers, types) = reuse.headers(py, message)?;
     Ok(Message {
-        headers: headers.unbind(),
         // The one copy of the payload: from the input straight into bytes.
         payload: PyBytes::new(py, message.payload).unbind(),
-        types,
+        shared: reuse.headers(py, message)?,
+        headers: PyOnceLock::new(),
         header_types: PyOnceLock::new(),
     })
 }
@@ -315,7 +318,8 @@ impl EventStreamDecoder {
         let bytes = input.as_bytes();
         let out = PyList::empty(py);
         let reuse = &mut self.reuse;
-        let result = if bytes.len() >= DETACH_MIN_INPUT {
+        let large_frames = self.inner.upcoming_frame_len(bytes).is_some_and(|n| n >= DETACH_MIN_FRAME);
+        let result = if bytes.len() >= DETACH_MIN_INPUT && large_frames {
             let inner = &mut self.inner;
             let (frames, checked) = py.detach(|| inner.feed_verified(bytes));
             frames

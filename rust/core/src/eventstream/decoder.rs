@@ -97,6 +97,19 @@ impl Decoder {
         self.buf.len()
     }
 
+    /// A hint, before feeding `data`, of the size of the next frame: the
+    /// pending frame's checked length, or the (unchecked) length declared at
+    /// the start of `data`. Lets a caller pick a strategy per chunk.
+    pub fn upcoming_frame_len(&self, data: &[u8]) -> Option<usize> {
+        if let Some(prelude) = &self.pending {
+            return Some(prelude.total_len);
+        }
+        if !self.buf.is_empty() || data.len() < 4 {
+            return None;
+        }
+        Some(u32::from_be_bytes(data[..4].try_into().expect("4 bytes")) as usize)
+    }
+
     /// Bytes reserved for the buffer (tests check it stays bounded).
     #[cfg(test)]
     pub(super) fn buffer_capacity(&self) -> usize {

@@ -480,3 +480,15 @@ fn every_type_round_trips_through_the_encoder() {
         assert_eq!(header.value.type_code(), code, "{}", header.name);
     }
 }
+
+#[test]
+fn upcoming_frame_len_hints_the_next_frame() {
+    let frame = read("smithy-rs/test_data/valid_with_all_headers_and_payload");
+    let mut decoder = Decoder::default();
+    assert_eq!(decoder.upcoming_frame_len(&frame), Some(150));
+    assert_eq!(decoder.upcoming_frame_len(&frame[..3]), None);
+    decoder.feed(&frame[..5]).unwrap();
+    assert_eq!(decoder.upcoming_frame_len(&frame[5..]), None); // prelude not complete yet
+    decoder.feed(&frame[5..20]).unwrap();
+    assert_eq!(decoder.upcoming_frame_len(&frame[20..]), Some(150));
+}
