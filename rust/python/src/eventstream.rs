@@ -54,7 +54,11 @@ const CACHE_MAX_LEN: usize = 64;
 fn decode_err(py: Python<'_>, err: &DecodeError) -> PyErr {
     let text = err.to_string();
     match err {
-        DecodeError::ChecksumMismatch { which, expected, computed } => {
+        DecodeError::ChecksumMismatch {
+            which,
+            expected,
+            computed,
+        } => {
             let e = ChecksumMismatch::new_err(text);
             let value = e.value(py);
             let which = match which {
@@ -124,9 +128,9 @@ struct SharedHeaders {
 impl Message {
     #[getter]
     fn headers(&self, py: Python<'_>) -> PyResult<Py<PyDict>> {
-        let dict = self
-            .headers
-            .get_or_try_init(py, || Ok::<_, PyErr>(self.shared.dict.bind(py).copy()?.unbind()))?;
+        let dict = self.headers.get_or_try_init(py, || {
+            Ok::<_, PyErr>(self.shared.dict.bind(py).copy()?.unbind())
+        })?;
         Ok(dict.clone_ref(py))
     }
 
@@ -143,11 +147,18 @@ impl Message {
     }
 
     fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let Ok(other) = other.cast::<Message>() else { return Ok(false) };
+        let Ok(other) = other.cast::<Message>() else {
+            return Ok(false);
+        };
         let other = other.get();
-        Ok(self.payload.bind(py).as_bytes() == other.payload.bind(py).as_bytes()
-            && self.header_types(py)?.bind(py).eq(other.header_types(py)?)?
-            && self.headers(py)?.bind(py).eq(other.headers(py)?)?)
+        Ok(
+            self.payload.bind(py).as_bytes() == other.payload.bind(py).as_bytes()
+                && self
+                    .header_types(py)?
+                    .bind(py)
+                    .eq(other.header_types(py)?)?
+                && self.headers(py)?.bind(py).eq(other.headers(py)?)?,
+        )
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -182,7 +193,11 @@ impl Reuse {
 
     /// The Python form of `message`'s headers, reusing the previous
     /// message's when the header block is byte-for-byte the same.
-    fn headers(&mut self, py: Python<'_>, message: &MessageRef<'_>) -> PyResult<Arc<SharedHeaders>> {
+    fn headers(
+        &mut self,
+        py: Python<'_>,
+        message: &MessageRef<'_>,
+    ) -> PyResult<Arc<SharedHeaders>> {
         if let Some((raw, shared)) = &self.last {
             if raw.as_slice() == message.raw_headers {
                 return Ok(shared.clone());
@@ -195,7 +210,10 @@ impl Reuse {
             dict.set_item(&name, py_header_value(py, &header.value, self)?)?;
             types.push((name.unbind(), header.value.type_code()));
         }
-        let shared = Arc::new(SharedHeaders { dict: dict.unbind(), types: types.into() });
+        let shared = Arc::new(SharedHeaders {
+            dict: dict.unbind(),
+            types: types.into(),
+        });
         self.last = Some((message.raw_headers.to_vec(), shared.clone()));
         Ok(shared)
     }
@@ -211,14 +229,21 @@ fn timestamp_to_datetime<'py>(py: Python<'py>, millis: i64) -> PyResult<Bound<'p
         let utc = datetime.getattr("timezone")?.getattr("utc")?;
         let kwargs = PyDict::new(py);
         kwargs.set_item("tzinfo", utc)?;
-        Ok::<_, PyErr>(datetime.getattr("datetime")?.call((1970, 1, 1), Some(&kwargs))?.unbind())
+        Ok::<_, PyErr>(
+            datetime
+                .getattr("datetime")?
+                .call((1970, 1, 1), Some(&kwargs))?
+                .unbind(),
+        )
     })?;
     let timedelta = TIMEDELTA.import(py, "datetime", "timedelta")?;
     let kwargs = PyDict::new(py);
     kwargs.set_item("milliseconds", millis)?;
     // Either step overflows for values outside datetime's years 1-9999.
     let out_of_range = |_| {
-        InvalidFrame::new_err(format!("timestamp header of {millis} ms is outside the range of datetime"))
+        InvalidFrame::new_err(format!(
+            "timestamp header of {millis} ms is outside the range of datetime"
+        ))
     };
     let delta = timedelta.call((), Some(&kwargs)).map_err(out_of_range)?;
     epoch.bind(py).add(delta).map_err(out_of_range)
@@ -259,7 +284,11 @@ fn input_bytes<'py>(data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
         return Ok(bytes.clone());
     }
     if data.is_instance_of::<PyByteArray>() || data.is_instance_of::<PyMemoryView>() {
-        return Ok(data.py().get_type::<PyBytes>().call1((data,))?.cast_into::<PyBytes>()?);
+        return Ok(data
+            .py()
+            .get_type::<PyBytes>()
+            .call1((data,))?
+            .cast_into::<PyBytes>()?);
     }
     Err(PyTypeError::new_err(format!(
         "expected bytes, bytearray or memoryview, not {}",
@@ -289,10 +318,21 @@ impl EventStreamDecoder {
     fn new(max_headers_len: Option<i64>, max_payload_len: Option<i64>) -> PyResult<Self> {
         let default = Limits::default();
         let limits = Limits {
-            max_headers_len: limit_arg("max_headers_len", max_headers_len, default.max_headers_len)?,
-            max_payload_len: limit_arg("max_payload_len", max_payload_len, default.max_payload_len)?,
+            max_headers_len: limit_arg(
+                "max_headers_len",
+                max_headers_len,
+                default.max_headers_len,
+            )?,
+            max_payload_len: limit_arg(
+                "max_payload_len",
+                max_payload_len,
+                default.max_payload_len,
+            )?,
         };
-        Ok(EventStreamDecoder { inner: es::Decoder::new(limits), reuse: Reuse::default() })
+        Ok(EventStreamDecoder {
+            inner: es::Decoder::new(limits),
+            reuse: Reuse::default(),
+        })
     }
 
     #[getter]
@@ -313,12 +353,19 @@ impl EventStreamDecoder {
 
     /// Returns the messages `data` completes. On an error, the messages
     /// decoded before it are on the exception as `.messages`.
-    fn feed<'py>(&mut self, py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+    fn feed<'py>(
+        &mut self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
         let input = input_bytes(data)?;
         let bytes = input.as_bytes();
         let out = PyList::empty(py);
         let reuse = &mut self.reuse;
-        let large_frames = self.inner.upcoming_frame_len(bytes).is_some_and(|n| n >= DETACH_MIN_FRAME);
+        let large_frames = self
+            .inner
+            .upcoming_frame_len(bytes)
+            .is_some_and(|n| n >= DETACH_MIN_FRAME);
         let result = if bytes.len() >= DETACH_MIN_INPUT && large_frames {
             let inner = &mut self.inner;
             let (frames, checked) = py.detach(|| inner.feed_verified(bytes));
@@ -357,8 +404,10 @@ impl EventStreamDecoder {
 fn decode_message(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Message> {
     let input = input_bytes(data)?;
     let mut reuse = Reuse::default();
-    es::decode_message_with(input.as_bytes(), &Limits::default(), |m| build_message(py, &m, &mut reuse))
-        .map_err(|e| decode_err(py, &e))?
+    es::decode_message_with(input.as_bytes(), &Limits::default(), |m| {
+        build_message(py, &m, &mut reuse)
+    })
+    .map_err(|e| decode_err(py, &e))?
 }
 
 /// Encodes `headers` — `(name, type_code, value)` triples whose values the
@@ -371,9 +420,15 @@ fn encode_message_raw<'py>(
 ) -> PyResult<Bound<'py, PyBytes>> {
     let headers = headers
         .into_iter()
-        .map(|(name, code, value)| Ok(es::Header { name, value: header_value(code, &value)? }))
+        .map(|(name, code, value)| {
+            Ok(es::Header {
+                name,
+                value: header_value(code, &value)?,
+            })
+        })
         .collect::<PyResult<Vec<_>>>()?;
-    let frame = es::encode_message(&headers, payload).map_err(|e| EventStreamError::new_err(e.to_string()))?;
+    let frame = es::encode_message(&headers, payload)
+        .map_err(|e| EventStreamError::new_err(e.to_string()))?;
     Ok(PyBytes::new(py, &frame))
 }
 
@@ -389,10 +444,20 @@ fn header_value(code: u8, value: &Bound<'_, PyAny>) -> PyResult<HeaderValue> {
         t::BYTES => HeaderValue::Bytes(value.cast::<PyBytes>()?.as_bytes().to_vec().into()),
         t::STRING => HeaderValue::String(value.extract()?),
         t::TIMESTAMP => HeaderValue::Timestamp(value.extract()?),
-        t::UUID => HeaderValue::Uuid(value.cast::<PyBytes>()?.as_bytes().try_into().map_err(|_| {
-            PyValueError::new_err("a uuid header value must be exactly 16 bytes")
-        })?),
-        other => return Err(PyValueError::new_err(format!("unknown header type code {other}"))),
+        t::UUID => HeaderValue::Uuid(
+            value
+                .cast::<PyBytes>()?
+                .as_bytes()
+                .try_into()
+                .map_err(|_| {
+                    PyValueError::new_err("a uuid header value must be exactly 16 bytes")
+                })?,
+        ),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unknown header type code {other}"
+            )))
+        }
     })
 }
 

@@ -65,7 +65,11 @@ pub struct VerifiedFrame {
 
 impl VerifiedFrame {
     /// Borrows the message; `input` must be the slice given to `feed_verified`.
-    pub fn with_message<R>(&self, input: &[u8], f: impl FnOnce(MessageRef<'_>) -> R) -> Result<R, DecodeError> {
+    pub fn with_message<R>(
+        &self,
+        input: &[u8],
+        f: impl FnOnce(MessageRef<'_>) -> R,
+    ) -> Result<R, DecodeError> {
         let frame = match &self.bytes {
             FrameBytes::Input(range) => input
                 .get(range.clone())
@@ -79,13 +83,20 @@ impl VerifiedFrame {
         let raw_headers = &frame[start..end];
         parse_headers(raw_headers, &mut scratch)?;
         let payload = &frame[end..frame.len() - 4];
-        Ok(f(MessageRef { headers: &scratch, raw_headers, payload }))
+        Ok(f(MessageRef {
+            headers: &scratch,
+            raw_headers,
+            payload,
+        }))
     }
 }
 
 impl Decoder {
     pub fn new(limits: Limits) -> Decoder {
-        Decoder { limits, ..Decoder::default() }
+        Decoder {
+            limits,
+            ..Decoder::default()
+        }
     }
 
     pub fn limits(&self) -> Limits {
@@ -182,7 +193,9 @@ impl Decoder {
             return Err(err.clone());
         }
         if !self.buf.is_empty() {
-            return Err(DecodeError::TruncatedStream { buffered: self.buf.len() });
+            return Err(DecodeError::TruncatedStream {
+                buffered: self.buf.len(),
+            });
         }
         Ok(())
     }
@@ -203,7 +216,9 @@ impl Decoder {
                 Err(e.into())
             }
             Err(Stop::Consumer(e)) => {
-                self.poisoned = Some(invalid("the stream was abandoned after a message could not be delivered"));
+                self.poisoned = Some(invalid(
+                    "the stream was abandoned after a message could not be delivered",
+                ));
                 Err(e)
             }
         }

@@ -44,10 +44,16 @@ impl Prelude {
         hasher.update(&bytes[..8]);
         let computed = hasher.clone().finalize();
         if computed != expected {
-            return Err(DecodeError::ChecksumMismatch { which: Checksum::Prelude, expected, computed });
+            return Err(DecodeError::ChecksumMismatch {
+                which: Checksum::Prelude,
+                expected,
+                computed,
+            });
         }
         if total < MIN_FRAME_LEN {
-            return Err(invalid(format!("total length {total} is below the minimum of {MIN_FRAME_LEN}")));
+            return Err(invalid(format!(
+                "total length {total} is below the minimum of {MIN_FRAME_LEN}"
+            )));
         }
         if headers_len > total - MIN_FRAME_LEN {
             return Err(invalid(format!(
@@ -67,7 +73,11 @@ impl Prelude {
                 limits.max_payload_len
             )));
         }
-        Ok(Prelude { total_len: total, headers_len, hasher })
+        Ok(Prelude {
+            total_len: total,
+            headers_len,
+            hasher,
+        })
     }
 
     /// Checks the message CRC of a complete frame (`frame.len() == total_len`),
@@ -79,11 +89,18 @@ impl Prelude {
     ) -> Result<MessageRef<'s>, DecodeError> {
         let (headers, payload) = self.check_crc(frame)?;
         parse_headers(headers, scratch)?;
-        Ok(MessageRef { headers: scratch, raw_headers: headers, payload })
+        Ok(MessageRef {
+            headers: scratch,
+            raw_headers: headers,
+            payload,
+        })
     }
 
     /// Checks the message CRC and splits the frame into header block and payload.
-    pub(crate) fn check_crc<'a>(&self, frame: &'a [u8]) -> Result<(&'a [u8], &'a [u8]), DecodeError> {
+    pub(crate) fn check_crc<'a>(
+        &self,
+        frame: &'a [u8],
+    ) -> Result<(&'a [u8], &'a [u8]), DecodeError> {
         debug_assert_eq!(frame.len(), self.total_len);
         let crc_at = self.total_len - 4;
         let mut hasher = self.hasher.clone();
@@ -91,10 +108,17 @@ impl Prelude {
         let computed = hasher.finalize();
         let expected = be_u32(&frame[crc_at..]);
         if computed != expected {
-            return Err(DecodeError::ChecksumMismatch { which: Checksum::Message, expected, computed });
+            return Err(DecodeError::ChecksumMismatch {
+                which: Checksum::Message,
+                expected,
+                computed,
+            });
         }
         let headers_end = PRELUDE_LEN + self.headers_len;
-        Ok((&frame[PRELUDE_LEN..headers_end], &frame[headers_end..crc_at]))
+        Ok((
+            &frame[PRELUDE_LEN..headers_end],
+            &frame[headers_end..crc_at],
+        ))
     }
 }
 
@@ -106,11 +130,15 @@ pub fn decode_message_with<R>(
     f: impl FnOnce(MessageRef<'_>) -> R,
 ) -> Result<R, DecodeError> {
     if data.len() < PRELUDE_LEN {
-        return Err(DecodeError::TruncatedStream { buffered: data.len() });
+        return Err(DecodeError::TruncatedStream {
+            buffered: data.len(),
+        });
     }
     let prelude = Prelude::parse(data, limits)?;
     if data.len() < prelude.total_len {
-        return Err(DecodeError::TruncatedStream { buffered: data.len() });
+        return Err(DecodeError::TruncatedStream {
+            buffered: data.len(),
+        });
     }
     let mut scratch = Vec::new();
     let message = prelude.verify(&data[..prelude.total_len], &mut scratch)?;

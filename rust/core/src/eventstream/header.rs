@@ -44,7 +44,9 @@ impl<'a> DuplicateCheck<'a> {
         if earlier.len() < LINEAR_DUP_SCAN {
             return earlier.iter().any(|h| h.name == name);
         }
-        let seen = self.seen.get_or_insert_with(|| earlier.iter().map(|h| h.name).collect());
+        let seen = self
+            .seen
+            .get_or_insert_with(|| earlier.iter().map(|h| h.name).collect());
         !seen.insert(name)
     }
 }
@@ -74,13 +76,17 @@ impl<'a> Reader<'a> {
     }
 
     fn str(&mut self, n: usize, what: &str) -> Result<&'a str, DecodeError> {
-        std::str::from_utf8(self.take(n, what)?).map_err(|_| invalid(format!("{what} is not valid UTF-8")))
+        std::str::from_utf8(self.take(n, what)?)
+            .map_err(|_| invalid(format!("{what} is not valid UTF-8")))
     }
 }
 
 /// Parses a whole header block into `out` (cleared first): every type, name
 /// and length is checked, and names must be unique.
-pub(crate) fn parse_headers<'a>(block: &'a [u8], out: &mut Vec<HeaderRef<'a>>) -> Result<(), DecodeError> {
+pub(crate) fn parse_headers<'a>(
+    block: &'a [u8],
+    out: &mut Vec<HeaderRef<'a>>,
+) -> Result<(), DecodeError> {
     out.clear();
     let mut reader = Reader { data: block };
     let mut dups = DuplicateCheck::new();
@@ -105,7 +111,9 @@ fn parse_value<'a>(reader: &mut Reader<'a>) -> Result<HeaderValueRef<'a>, Decode
         type_code::TRUE => HeaderValueRef::Bool(true),
         type_code::FALSE => HeaderValueRef::Bool(false),
         type_code::BYTE => HeaderValueRef::Byte(i8::from_be_bytes(reader.array("a byte value")?)),
-        type_code::SHORT => HeaderValueRef::Short(i16::from_be_bytes(reader.array("a short value")?)),
+        type_code::SHORT => {
+            HeaderValueRef::Short(i16::from_be_bytes(reader.array("a short value")?))
+        }
         type_code::INT => HeaderValueRef::Int(i32::from_be_bytes(reader.array("an int value")?)),
         type_code::LONG => HeaderValueRef::Long(i64::from_be_bytes(reader.array("a long value")?)),
         type_code::BYTES => {
@@ -165,7 +173,9 @@ pub(crate) fn write_header(out: &mut Vec<u8>, header: &HeaderRef<'_>) {
         HeaderValueRef::Byte(v) => out.extend_from_slice(&v.to_be_bytes()),
         HeaderValueRef::Short(v) => out.extend_from_slice(&v.to_be_bytes()),
         HeaderValueRef::Int(v) => out.extend_from_slice(&v.to_be_bytes()),
-        HeaderValueRef::Long(v) | HeaderValueRef::Timestamp(v) => out.extend_from_slice(&v.to_be_bytes()),
+        HeaderValueRef::Long(v) | HeaderValueRef::Timestamp(v) => {
+            out.extend_from_slice(&v.to_be_bytes())
+        }
         HeaderValueRef::Uuid(v) => out.extend_from_slice(&v),
         HeaderValueRef::Bytes(v) => write_sized(out, v),
         HeaderValueRef::String(v) => write_sized(out, v.as_bytes()),
