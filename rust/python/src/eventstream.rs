@@ -2,13 +2,11 @@
 //! borrowed messages and Python objects, and maps errors. No framing logic
 //! lives here.
 
-use std::sync::Arc;
-
 use pyo3::create_exception;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyMemoryView, PyString};
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyMappingProxy, PyMemoryView, PyString};
 use sagerun_core::eventstream::{
     self as es, DecodeError, HeaderValue, HeaderValueRef, Limits, MessageRef,
 };
@@ -103,49 +101,22 @@ impl FeedError {
     }
 }
 
-/// One decoded message. `headers` maps names to Python values (in wire
+/// One decoded message: `headers` maps names to Python values (in wire
 /// order), `header_types` maps names to wire type codes, `payload` is bytes.
-/// Both dicts are made on first access (most consumers only want the
-/// payload) from objects shared by messages with the same header block.
+/// The two mappings are read-only views, shared by every message of a stream
+/// with the same header block (so a message costs one bytes object).
 #[pyclass(frozen, module = "sagerun.eventstream", name = "Message")]
 pub struct Message {
     #[pyo3(get)]
     payload: Py<PyBytes>,
-    shared: Arc<SharedHeaders>,
-    headers: PyOnceLock<Py<PyDict>>,
-    header_types: PyOnceLock<Py<PyDict>>,
-}
-
-/// The Python form of one header block.
-struct SharedHeaders {
-    /// Never handed out: each message gets a copy (values are immutable).
-    dict: Py<PyDict>,
-    /// (name, type code) in wire order.
-    types: Box<[(Py<PyString>, u8)]>,
+    #[pyo3(get)]
+    headers: Py<PyMappingProxy>,
+    #[pyo3(get)]
+    header_types: Py<PyMappingProxy>,
 }
 
 #[pymethods]
 impl Message {
-    #[getter]
-    fn headers(&self, py: Python<'_>) -> PyResult<Py<PyDict>> {
-        let dict = self.headers.get_or_try_init(py, || {
-            Ok::<_, PyErr>(self.shared.dict.bind(py).copy()?.unbind())
-        })?;
-        Ok(dict.clone_ref(py))
-    }
-
-    #[getter]
-    fn header_types(&self, py: Python<'_>) -> PyResult<Py<PyDict>> {
-        let dict = self.header_types.get_or_try_init(py, || {
-            let dict = PyDict::new(py);
-            for (name, code) in self.shared.types.iter() {
-                dict.set_item(name, code)?;
-            }
-            Ok::<_, PyErr>(dict.unbind())
-        })?;
-        Ok(dict.clone_ref(py))
-    }
-
     fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<bool> {
         let Ok(other) = other.cast::<Message>() else {
             return Ok(false);
@@ -153,21 +124,24 @@ impl Message {
         let other = other.get();
         Ok(
             self.payload.bind(py).as_bytes() == other.payload.bind(py).as_bytes()
-                && self
-                    .header_types(py)?
-                    .bind(py)
-                    .eq(other.header_types(py)?)?
-                && self.headers(py)?.bind(py).eq(other.headers(py)?)?,
+                && self.header_types.bind(py).eq(other.header_types.bind(py))?
+                && self.headers.bind(py).eq(other.headers.bind(py))?,
         )
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         Ok(format!(
             "Message(headers={}, payload={})",
-            self.headers(py)?.bind(py).repr()?,
+            self.headers.bind(py).call_method0("copy")?.repr()?,
             self.payload.bind(py).repr()?
         ))
     }
+}
+
+/// The read-only Python views of one header block.
+struct SharedHeaders {
+    headers: Py<PyMappingProxy>,
+    header_types: Py<PyMappingProxy>,
 }
 
 /// Python objects a decoder reuses across messages: short strings seen
@@ -176,7 +150,7 @@ impl Message {
 #[derive(Default)]
 struct Reuse {
     strings: Vec<(Box<str>, Py<PyString>)>,
-    last: Option<(Vec<u8>, Arc<SharedHeaders>)>,
+    last: Option<(Vec<u8>, SharedHeaders)>,
 }
 
 impl Reuse {
@@ -193,29 +167,34 @@ impl Reuse {
 
     /// The Python form of `message`'s headers, reusing the previous
     /// message's when the header block is byte-for-byte the same.
-    fn headers(
-        &mut self,
-        py: Python<'_>,
-        message: &MessageRef<'_>,
-    ) -> PyResult<Arc<SharedHeaders>> {
+    fn headers(&mut self, py: Python<'_>, message: &MessageRef<'_>) -> PyResult<SharedHeaders> {
         if let Some((raw, shared)) = &self.last {
             if raw.as_slice() == message.raw_headers {
-                return Ok(shared.clone());
+                return Ok(shared.clone_ref(py));
             }
         }
-        let dict = PyDict::new(py);
-        let mut types = Vec::with_capacity(message.headers.len());
+        let headers = PyDict::new(py);
+        let header_types = PyDict::new(py);
         for header in message.headers {
             let name = self.string(py, header.name);
-            dict.set_item(&name, py_header_value(py, &header.value, self)?)?;
-            types.push((name.unbind(), header.value.type_code()));
+            headers.set_item(&name, py_header_value(py, &header.value, self)?)?;
+            header_types.set_item(&name, header.value.type_code())?;
         }
-        let shared = Arc::new(SharedHeaders {
-            dict: dict.unbind(),
-            types: types.into(),
-        });
-        self.last = Some((message.raw_headers.to_vec(), shared.clone()));
+        let shared = SharedHeaders {
+            headers: PyMappingProxy::new(py, headers.as_mapping()).unbind(),
+            header_types: PyMappingProxy::new(py, header_types.as_mapping()).unbind(),
+        };
+        self.last = Some((message.raw_headers.to_vec(), shared.clone_ref(py)));
         Ok(shared)
+    }
+}
+
+impl SharedHeaders {
+    fn clone_ref(&self, py: Python<'_>) -> SharedHeaders {
+        SharedHeaders {
+            headers: self.headers.clone_ref(py),
+            header_types: self.header_types.clone_ref(py),
+        }
     }
 }
 
@@ -269,12 +248,15 @@ fn py_header_value<'py>(
 }
 
 fn build_message(py: Python<'_>, message: &MessageRef<'_>, reuse: &mut Reuse) -> PyResult<Message> {
+    let SharedHeaders {
+        headers,
+        header_types,
+    } = reuse.headers(py, message)?;
     Ok(Message {
         // The one copy of the payload: from the input straight into bytes.
         payload: PyBytes::new(py, message.payload).unbind(),
-        shared: reuse.headers(py, message)?,
-        headers: PyOnceLock::new(),
-        header_types: PyOnceLock::new(),
+        headers,
+        header_types,
     })
 }
 
