@@ -69,13 +69,14 @@ def decode_botocore_reading_headers(parts):
 
 
 TOKENS = chunks(token_stream(), 1024)
+TOKENS_64K = chunks(token_stream(), 64 * 1024)  # large chunks of small frames
 BIG = chunks(big_stream(), 64 * 1024)
-TOKEN_BYTES = sum(map(len, TOKENS))
 BIG_BYTES = sum(map(len, BIG))
 
 CASES = {
     "tokens-20k-1KiB-chunks": (TOKENS, 20_000, "events"),
     "tokens-20k-1KiB-chunks-read-header": (TOKENS, 20_000, "events"),
+    "tokens-20k-64KiB-chunks": (TOKENS_64K, 20_000, "events"),
     "frames-64KiB-x256-64KiB-chunks": (BIG, BIG_BYTES / 1e6, "MB"),
 }
 IMPLS = {
