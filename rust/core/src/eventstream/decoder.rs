@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use super::error::{invalid, DecodeError};
 use super::frame::{Prelude, PRELUDE_LEN};
-use super::header::parse_headers;
+use super::header::{parse_headers, KnownBlock};
 use super::types::{Limits, Message, MessageRef};
 
 /// A buffer grown past this for one large frame is released afterwards.
@@ -24,6 +24,7 @@ pub struct Decoder {
     /// The unfinished frame's prelude, checked as soon as its 12 bytes arrived.
     pending: Option<Prelude>,
     poisoned: Option<DecodeError>,
+    known: KnownBlock,
 }
 
 /// Where a whole, not yet verified frame sits while the walk hands it out.
@@ -81,7 +82,7 @@ impl VerifiedFrame {
         let start = PRELUDE_LEN;
         let end = start + self.prelude.headers_len;
         let raw_headers = &frame[start..end];
-        parse_headers(raw_headers, &mut scratch)?;
+        parse_headers(raw_headers, &mut scratch, &mut KnownBlock::default())?;
         let payload = &frame[end..frame.len() - 4];
         Ok(f(MessageRef {
             headers: &scratch,
@@ -149,17 +150,20 @@ impl Decoder {
         // Reused for every frame inside `data`; a frame completed in the
         // buffer (at most one per call) gets its own.
         let mut scratch = Vec::new();
-        self.walk(data, |whole, prelude| {
+        let mut known = std::mem::take(&mut self.known);
+        let result = self.walk(data, |whole, prelude| {
             let message = match whole {
-                Whole::Input(range) => prelude.verify(&data[range], &mut scratch)?,
+                Whole::Input(range) => prelude.verify(&data[range], &mut scratch, &mut known)?,
                 Whole::Buffered(buf) => {
                     let mut own_scratch = Vec::new();
-                    let message = prelude.verify(buf, &mut own_scratch)?;
+                    let message = prelude.verify(buf, &mut own_scratch, &mut known)?;
                     return on_message(message).map_err(Stop::Consumer);
                 }
             };
             on_message(message).map_err(Stop::Consumer)
-        })
+        });
+        self.known = known;
+        result
     }
 
     /// Checks every frame completed by `data` (CRCs, lengths, headers)
@@ -169,21 +173,23 @@ impl Decoder {
     pub fn feed_verified(&mut self, data: &[u8]) -> (Vec<VerifiedFrame>, Result<(), DecodeError>) {
         let mut frames = Vec::new();
         let mut scratch = Vec::new();
+        let mut known = std::mem::take(&mut self.known);
         let result = self.walk(data, |whole, prelude| {
             let bytes = match whole {
                 Whole::Input(range) => {
-                    prelude.verify(&data[range.clone()], &mut scratch)?;
+                    prelude.verify(&data[range.clone()], &mut scratch, &mut known)?;
                     FrameBytes::Input(range)
                 }
                 Whole::Buffered(buf) => {
                     let owned = std::mem::take(buf);
-                    prelude.verify(&owned, &mut Vec::new())?;
+                    prelude.verify(&owned, &mut Vec::new(), &mut known)?;
                     FrameBytes::Owned(owned)
                 }
             };
             frames.push(VerifiedFrame { bytes, prelude });
             Ok::<_, Stop<DecodeError>>(())
         });
+        self.known = known;
         (frames, result)
     }
 

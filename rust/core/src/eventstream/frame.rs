@@ -4,7 +4,7 @@
 use crc32fast::Hasher;
 
 use super::error::{invalid, Checksum, DecodeError};
-use super::header::parse_headers;
+use super::header::{parse_headers, KnownBlock};
 use super::types::{HeaderRef, Limits, Message, MessageRef};
 
 /// total length + headers length + prelude CRC.
@@ -86,9 +86,10 @@ impl Prelude {
         &self,
         frame: &'a [u8],
         scratch: &'s mut Vec<HeaderRef<'a>>,
+        known: &mut KnownBlock,
     ) -> Result<MessageRef<'s>, DecodeError> {
         let (headers, payload) = self.check_crc(frame)?;
-        parse_headers(headers, scratch)?;
+        parse_headers(headers, scratch, known)?;
         Ok(MessageRef {
             headers: scratch,
             raw_headers: headers,
@@ -141,7 +142,11 @@ pub fn decode_message_with<R>(
         });
     }
     let mut scratch = Vec::new();
-    let message = prelude.verify(&data[..prelude.total_len], &mut scratch)?;
+    let message = prelude.verify(
+        &data[..prelude.total_len],
+        &mut scratch,
+        &mut KnownBlock::default(),
+    )?;
     if data.len() > prelude.total_len {
         return Err(invalid(format!(
             "{} bytes follow the {}-byte message",

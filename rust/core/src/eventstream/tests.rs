@@ -624,3 +624,28 @@ fn upcoming_frame_len_hints_the_next_frame() {
     decoder.feed(&frame[5..20]).unwrap();
     assert_eq!(decoder.upcoming_frame_len(&frame[20..]), Some(150));
 }
+
+#[test]
+fn a_repeated_header_block_is_still_read_correctly() {
+    // Same block twice (the second is read as known-valid), then a block that
+    // differs in one byte of a string (must be checked again and fail).
+    let block = [1, b'a', 7, 0, 2, b'o', b'k'];
+    let mut bad = block;
+    bad[5] = 0xff;
+    let mut stream = raw_frame(&block, b"1");
+    stream.extend(raw_frame(&block, b"2"));
+    let mut decoder = Decoder::default();
+    let got = decoder.feed(&stream).unwrap();
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        got[1].headers,
+        vec![Header::new("a", HeaderValue::String("ok".into()))]
+    );
+    assert!(is_invalid(decoder.feed(&raw_frame(&bad, b"3"))));
+    // Duplicates are caught even right after a valid block.
+    let mut decoder = Decoder::default();
+    decoder.feed(&raw_frame(&[1, b'a', 0], b"")).unwrap();
+    assert!(is_invalid(
+        decoder.feed(&raw_frame(&[1, b'a', 0, 1, b'a', 0], b""))
+    ));
+}
