@@ -45,9 +45,11 @@ const DETACH_MIN_INPUT: usize = 64 * 1024;
 const DETACH_MIN_FRAME: usize = 4 * 1024;
 /// Strings repeated across messages (header names, `:event-type` values...)
 /// are kept as Python objects, up to this many per decoder...
-const CACHE_ENTRIES: usize = 64;
+const CACHE_ENTRIES: usize = 16;
 /// ...and only if this short.
 const CACHE_MAX_LEN: usize = 64;
+/// Header blocks longer than this are not kept for reuse.
+const REUSE_MAX_BLOCK: usize = 1024;
 
 fn decode_err(py: Python<'_>, err: &DecodeError) -> PyErr {
     let text = err.to_string();
@@ -184,7 +186,9 @@ impl Reuse {
             headers: PyMappingProxy::new(py, headers.as_mapping()).unbind(),
             header_types: PyMappingProxy::new(py, header_types.as_mapping()).unbind(),
         };
-        self.last = Some((message.raw_headers.to_vec(), shared.clone_ref(py)));
+        if message.raw_headers.len() <= REUSE_MAX_BLOCK {
+            self.last = Some((message.raw_headers.to_vec(), shared.clone_ref(py)));
+        }
         Ok(shared)
     }
 }
