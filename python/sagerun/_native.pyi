@@ -3,7 +3,7 @@ __version__: str
 
 # --- eventstream (public API: sagerun.eventstream) ---
 import datetime as _dt
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 _Buffer = Union[bytes, bytearray, memoryview]
 _DecodedValue = Union[bool, int, bytes, str, _dt.datetime]
@@ -26,9 +26,9 @@ class TruncatedStream(EventStreamError): ...
 
 class Message:
     @property
-    def headers(self) -> Dict[str, _DecodedValue]: ...
+    def headers(self) -> Mapping[str, _DecodedValue]: ...  # read-only (MappingProxyType)
     @property
-    def header_types(self) -> Dict[str, int]: ...
+    def header_types(self) -> Mapping[str, int]: ...  # read-only (MappingProxyType)
     @property
     def payload(self) -> bytes: ...
 
