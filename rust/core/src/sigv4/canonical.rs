@@ -8,15 +8,19 @@ use std::borrow::Cow;
 /// SigV4 encodes every byte except the RFC 3986 unreserved characters.
 const SIGV4_ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
-/// Headers botocore never signs (`SIGNED_HEADERS_BLACKLIST` in its auth.py):
-/// proxies and HTTP stacks add, drop or rewrite them in flight.
-pub const UNSIGNED_HEADERS: [&str; 11] = [
+/// Headers botocore never signs (`SIGNED_HEADERS_BLACKLIST` in its auth.py,
+/// as of botocore 1.44, which added the W3C trace-context ones): proxies,
+/// HTTP stacks and tracers add, drop or rewrite them in flight.
+pub const UNSIGNED_HEADERS: [&str; 14] = [
+    "baggage",
     "connection",
     "expect",
     "keep-alive",
     "proxy-authenticate",
     "proxy-authorization",
     "te",
+    "traceparent",
+    "tracestate",
     "trailer",
     "transfer-encoding",
     "upgrade",
