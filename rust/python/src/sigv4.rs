@@ -5,8 +5,10 @@
 use pyo3::create_exception;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use std::os::raw::c_char;
 use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyInt, PyList, PyMemoryView, PyString, PyTuple};
-use sagerun_core::sigv4::{self, Credentials, Payload, SignableRequest, SigningParams, SigningTime};
+use sagerun_core::protocol::header;
+use sagerun_core::sigv4::{self, CredentialsRef, Payload, SignableRequest, SigningTime};
 
 create_exception!(
     sagerun.sigv4,
@@ -26,39 +28,52 @@ fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".to_owned())
 }
 
-/// The UTF-8 bytes of a `str` argument (kept alive while borrowed as &str).
-fn utf8<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<Bound<'py, PyBytes>> {
+// Not declared by pyo3-ffi for abi3 builds below 3.10, but exported by every
+// CPython 3 (and part of the stable ABI from 3.10).
+extern "C" {
+    fn PyUnicode_AsUTF8AndSize(unicode: *mut pyo3::ffi::PyObject, size: *mut pyo3::ffi::Py_ssize_t) -> *const c_char;
+}
+
+/// A `str` argument's text, borrowed without copying: CPython keeps the
+/// UTF-8 form inside the object (ASCII strings are their own UTF-8), where
+/// PyO3's abi3 `to_cow` would allocate a bytes object and a String each.
+fn text<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<&'a str> {
     let s = obj
         .cast::<PyString>()
         .map_err(|_| PyTypeError::new_err(format!("{what} must be str, not {}", type_name(obj))))?;
-    s.encode_utf8()
+    let mut size: pyo3::ffi::Py_ssize_t = 0;
+    // SAFETY: `s` is a live str (the GIL is held); the call returns NULL with
+    // an exception set (e.g. lone surrogates) or a pointer to `size` bytes of
+    // UTF-8 owned by `s`, valid while `s` lives, which the returned borrow
+    // cannot outlast.
+    unsafe {
+        let data = PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut size);
+        if data.is_null() {
+            return Err(PyErr::fetch(s.py()));
+        }
+        let len = usize::try_from(size).expect("a str's UTF-8 size is not negative");
+        Ok(std::str::from_utf8_unchecked(std::slice::from_raw_parts(data.cast::<u8>(), len)))
+    }
 }
 
-fn text<'a>(bytes: &'a Bound<'_, PyBytes>) -> &'a str {
-    std::str::from_utf8(bytes.as_bytes()).expect("str.encode('utf-8') is UTF-8")
-}
-
-fn optional_utf8<'py>(obj: Option<&Bound<'py, PyAny>>, what: &str) -> PyResult<Option<Bound<'py, PyBytes>>> {
+fn optional_text<'a>(obj: Option<&'a Bound<'_, PyAny>>, what: &str) -> PyResult<Option<&'a str>> {
     match obj {
-        Some(o) if !o.is_none() => utf8(o, what).map(Some),
+        Some(o) if !o.is_none() => text(o, what).map(Some),
         _ => Ok(None),
     }
 }
 
-type HeaderPair<'py> = (Bound<'py, PyBytes>, Bound<'py, PyBytes>);
-
-fn header_pair<'py>(name: &Bound<'py, PyAny>, value: &Bound<'py, PyAny>) -> PyResult<HeaderPair<'py>> {
-    Ok((utf8(name, "header name")?, utf8(value, "header value")?))
-}
+type HeaderPair<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>);
 
 /// `headers`: a dict, any mapping with `.items()` (botocore's HTTPHeaders
-/// yields repeated names there), or an iterable of (name, value) pairs.
+/// yields repeated names there), or an iterable of (name, value) pairs. The
+/// objects are kept (alive) here; `header_texts` borrows their text.
 fn header_pairs<'py>(headers: &Bound<'py, PyAny>) -> PyResult<Vec<HeaderPair<'py>>> {
     if headers.is_none() {
         return Ok(Vec::new());
     }
     if let Ok(dict) = headers.cast::<PyDict>() {
-        return dict.iter().map(|(n, v)| header_pair(&n, &v)).collect();
+        return Ok(dict.iter().collect());
     }
     if headers.is_instance_of::<PyString>() || headers.is_instance_of::<PyBytes>() {
         return Err(PyTypeError::new_err("headers must be a mapping or a list of (name, value) pairs, not str/bytes"));
@@ -80,7 +95,7 @@ fn header_pairs<'py>(headers: &Bound<'py, PyAny>) -> PyResult<Vec<HeaderPair<'py
             None
         };
         match pair {
-            Some((name, value)) => pairs.push(header_pair(&name?, &value?)?),
+            Some((name, value)) => pairs.push((name?, value?)),
             None => {
                 return Err(PyTypeError::new_err(format!(
                     "each header must be a (name, value) pair, not {}",
@@ -92,22 +107,36 @@ fn header_pairs<'py>(headers: &Bound<'py, PyAny>) -> PyResult<Vec<HeaderPair<'py
     Ok(pairs)
 }
 
+/// The headers as text, plus `Host` from the URL when they have none.
+fn header_texts<'a>(pairs: &'a [HeaderPair<'_>], url_host: &'a str) -> PyResult<Vec<(&'a str, &'a str)>> {
+    let mut texts = Vec::with_capacity(pairs.len() + 1);
+    for (name, value) in pairs {
+        texts.push((text(name, "header name")?, text(value, "header value")?));
+    }
+    if !texts.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+        texts.push(("Host", url_host));
+    }
+    Ok(texts)
+}
+
 /// The body's bytes: borrowed from `bytes` (and from `str` via its UTF-8
 /// encoding), copied from mutable buffers so they cannot change under a
 /// released GIL.
 enum Body<'py> {
     Empty,
     Shared(Bound<'py, PyBytes>),
+    Text(Bound<'py, PyAny>),
     Copied(Vec<u8>),
 }
 
 impl Body<'_> {
-    fn bytes(&self) -> &[u8] {
-        match self {
+    fn bytes(&self) -> PyResult<&[u8]> {
+        Ok(match self {
             Body::Empty => b"",
             Body::Shared(b) => b.as_bytes(),
+            Body::Text(s) => text(s, "body")?.as_bytes(),
             Body::Copied(v) => v,
-        }
+        })
     }
 }
 
@@ -116,8 +145,8 @@ fn body_of<'py>(body: &Bound<'py, PyAny>) -> PyResult<Body<'py>> {
         Ok(Body::Empty)
     } else if let Ok(b) = body.cast::<PyBytes>() {
         Ok(Body::Shared(b.clone()))
-    } else if let Ok(s) = body.cast::<PyString>() {
-        Ok(Body::Shared(s.encode_utf8()?))
+    } else if body.is_instance_of::<PyString>() {
+        Ok(Body::Text(body.clone()))
     } else if let Ok(b) = body.cast::<PyByteArray>() {
         Ok(Body::Copied(b.to_vec()))
     } else if body.is_instance_of::<PyMemoryView>() {
@@ -162,39 +191,28 @@ fn sign_py(
     session_token: Option<&Bound<'_, PyAny>>,
     timestamp: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<sigv4::SignatureDetails> {
-    let method = utf8(method, "method")?;
-    let url = utf8(url, "url")?;
-    let region = utf8(region, "region")?;
-    let service = utf8(service, "service")?;
-    let access_key = utf8(access_key, "access_key")?;
-    let secret_key = utf8(secret_key, "secret_key")?;
-    let session_token = optional_utf8(session_token, "session_token")?;
+    let method = text(method, "method")?;
+    let url = text(url, "url")?;
+    let region = text(region, "region")?;
+    let service = text(service, "service")?;
+    let access_key = text(access_key, "access_key")?;
+    let secret_key = text(secret_key, "secret_key")?;
+    let session_token = optional_text(session_token, "session_token")?;
     let explicit_time = timestamp_of(timestamp)?;
     let pairs = header_pairs(headers)?;
     let body = body_of(body)?;
+    let body = body.bytes()?;
 
-    let split = sigv4::split_url(text(&url)).map_err(signing_error)?;
-    let mut header_refs: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (text(n), text(v))).collect();
-    if !header_refs.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
-        header_refs.push(("Host", &split.host));
-    }
+    let split = sigv4::split_url(url).map_err(signing_error)?;
+    let headers = header_texts(&pairs, &split.host)?;
     let time = match explicit_time {
         Some(t) => t,
-        None => sigv4::time_from_headers(&header_refs).map_err(signing_error)?.unwrap_or_else(SigningTime::now),
+        None => sigv4::time_from_headers(&headers).map_err(signing_error)?.unwrap_or_else(SigningTime::now),
     };
-    let credentials = Credentials {
-        access_key: text(&access_key).to_owned(),
-        secret_key: text(&secret_key).to_owned(),
-        session_token: session_token.as_ref().map(|t| text(t).to_owned()),
-    };
-    let body = body.bytes();
-    let req = SignableRequest { method: text(&method), uri: &split.target, headers: &header_refs, payload: Payload::Bytes(body) };
-    let params = SigningParams { credentials: &credentials, region: text(&region), service: text(&service), time };
-    let signed = if body.len() > GIL_RELEASE_BYTES {
-        py.detach(|| sigv4::sign(&req, &params))
-    } else {
-        sigv4::sign(&req, &params)
-    };
+    let credentials = CredentialsRef { access_key, secret_key, session_token };
+    let req = SignableRequest { method, uri: &split.target, headers: &headers, payload: Payload::Bytes(body) };
+    let sign = || sigv4::sign_with(&req, credentials, region, service, time);
+    let signed = if body.len() > GIL_RELEASE_BYTES { py.detach(sign) } else { sign() };
     signed.map_err(signing_error)
 }
 
@@ -223,7 +241,14 @@ fn sigv4_sign<'py>(
 fn headers_dict<'py>(py: Python<'py>, headers: &[(String, String)]) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
     for (name, value) in headers {
-        dict.set_item(name, value)?;
+        // The three names the signer adds, interned once instead of per call.
+        let key = match name.as_str() {
+            header::AMZ_DATE => pyo3::intern!(py, header::AMZ_DATE).clone(),
+            header::SECURITY_TOKEN => pyo3::intern!(py, header::SECURITY_TOKEN).clone(),
+            header::AUTHORIZATION => pyo3::intern!(py, header::AUTHORIZATION).clone(),
+            other => PyString::new(py, other),
+        };
+        dict.set_item(key, value)?;
     }
     Ok(dict)
 }
@@ -294,19 +319,15 @@ fn sigv4_verify(
     body: &Bound<'_, PyAny>,
     secret_key: &Bound<'_, PyAny>,
 ) -> PyResult<String> {
-    let method = utf8(method, "method")?;
-    let url = utf8(url, "url")?;
-    let secret_key = utf8(secret_key, "secret_key")?;
+    let method = text(method, "method")?;
+    let url = text(url, "url")?;
+    let secret = text(secret_key, "secret_key")?;
     let pairs = header_pairs(headers)?;
     let body = body_of(body)?;
-    let split = sigv4::split_url(text(&url)).map_err(signing_error)?;
-    let mut header_refs: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (text(n), text(v))).collect();
-    if !header_refs.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
-        header_refs.push(("Host", &split.host));
-    }
-    let body = body.bytes();
-    let req = SignableRequest { method: text(&method), uri: &split.target, headers: &header_refs, payload: Payload::Bytes(body) };
-    let secret = text(&secret_key);
+    let body = body.bytes()?;
+    let split = sigv4::split_url(url).map_err(signing_error)?;
+    let headers = header_texts(&pairs, &split.host)?;
+    let req = SignableRequest { method, uri: &split.target, headers: &headers, payload: Payload::Bytes(body) };
     let verified = if body.len() > GIL_RELEASE_BYTES {
         py.detach(|| sigv4::verify_request(&req, secret))
     } else {

@@ -9,7 +9,12 @@ pub(crate) const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 pub(crate) const TERMINATOR: &str = "aws4_request";
 
 pub(crate) fn format(access_key: &str, scope: &str, signed_headers: &str, signature: &str) -> String {
-    format!("{ALGORITHM} Credential={access_key}/{scope}, SignedHeaders={signed_headers}, Signature={signature}")
+    let parts = [
+        ALGORITHM, " Credential=", access_key, "/", scope, ", SignedHeaders=", signed_headers, ", Signature=", signature,
+    ];
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    parts.iter().for_each(|p| out.push_str(p));
+    out
 }
 
 fn malformed(msg: impl Into<String>) -> SigningError {

@@ -48,6 +48,35 @@ impl fmt::Debug for Credentials {
     }
 }
 
+/// Credentials borrowed for one signing: what [`sign_with`] takes, so a
+/// caller holding the parts elsewhere (e.g. Python strings) copies nothing.
+#[derive(Clone, Copy)]
+pub struct CredentialsRef<'a> {
+    pub access_key: &'a str,
+    pub secret_key: &'a str,
+    pub session_token: Option<&'a str>,
+}
+
+impl fmt::Debug for CredentialsRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CredentialsRef")
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"<redacted>")
+            .field("session_token", &self.session_token.map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl Credentials {
+    pub fn borrowed(&self) -> CredentialsRef<'_> {
+        CredentialsRef {
+            access_key: &self.access_key,
+            secret_key: &self.secret_key,
+            session_token: self.session_token.as_deref(),
+        }
+    }
+}
+
 /// The request body, or its SHA-256 when the caller already has it.
 #[derive(Clone, Copy, Debug)]
 pub enum Payload<'a> {
@@ -95,16 +124,26 @@ pub struct SignatureDetails {
 /// hop-by-hop headers, `User-Agent` and `X-Amzn-Trace-Id` are not signed
 /// (see [`UNSIGNED_HEADERS`]).
 pub fn sign(req: &SignableRequest<'_>, params: &SigningParams<'_>) -> Result<SignatureDetails, SigningError> {
+    sign_with(req, params.credentials.borrowed(), params.region, params.service, params.time)
+}
+
+/// [`sign`] with borrowed credentials and the parameters spelled out.
+pub fn sign_with(
+    req: &SignableRequest<'_>,
+    creds: CredentialsRef<'_>,
+    region: &str,
+    service: &str,
+    time: SigningTime,
+) -> Result<SignatureDetails, SigningError> {
     validate::method(req.method)?;
     validate::request_target(req.uri)?;
-    let creds = params.credentials;
-    validate::access_key(&creds.access_key)?;
-    validate::scope_part("region", params.region)?;
-    validate::scope_part("service", params.service)?;
-    params.time.check_representable()?;
-    let amz_date = params.time.amz_date();
+    validate::access_key(creds.access_key)?;
+    validate::scope_part("region", region)?;
+    validate::scope_part("service", service)?;
+    time.check_representable()?;
+    let amz_date = time.amz_date();
     // An empty token means none (as in botocore).
-    let token = creds.session_token.as_deref().filter(|t| !t.is_empty());
+    let token = creds.session_token.filter(|t| !t.is_empty());
     if let Some(token) = token {
         validate::header_value(header::SECURITY_TOKEN, token)?;
     }
@@ -166,11 +205,12 @@ pub fn sign(req: &SignableRequest<'_>, params: &SigningParams<'_>) -> Result<Sig
     let (canonical_request, signed_list) =
         canonical::canonical_request(req.method, req.uri, &mut signed, &payload_hash);
     let date = &amz_date[..8];
-    let scope = credential_scope(date, params.region, params.service);
+    let scope = credential_scope(date, region, service);
     let string_to_sign = string_to_sign(&amz_date, &scope, &canonical_request);
-    let key = key_cache::signing_key(&creds.secret_key, date, params.region, params.service);
-    let signature = hex::encode(hmac::sign(&key, string_to_sign.as_bytes()));
-    let authorization = authorization::format(&creds.access_key, &scope, &signed_list, &signature);
+    let key = key_cache::signing_key(creds.secret_key, date, region, service);
+    let mut signature = String::with_capacity(64);
+    push_hex(&mut signature, hmac::sign(&key, string_to_sign.as_bytes()).as_ref());
+    let authorization = authorization::format(creds.access_key, &scope, &signed_list, &signature);
     headers_to_add.push((header::AUTHORIZATION.to_owned(), authorization.clone()));
     Ok(SignatureDetails { canonical_request, string_to_sign, signature, authorization, headers_to_add })
 }
@@ -277,7 +317,19 @@ pub fn time_from_headers(headers: &[(&str, &str)]) -> Result<Option<SigningTime>
 
 /// Lower-case hex SHA-256 of a body (what the canonical request carries).
 pub fn payload_sha256_hex(body: &[u8]) -> String {
-    hex::encode(digest::digest(&digest::SHA256, body))
+    let mut out = String::with_capacity(64);
+    push_hex(&mut out, digest::digest(&digest::SHA256, body).as_ref());
+    out
+}
+
+/// Lower-case hex, appended (the `hex` crate builds strings char by char,
+/// which showed in profiles of the per-request path).
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
 }
 
 fn payload_hash<'a>(payload: Payload<'a>) -> Result<Cow<'a, str>, SigningError> {
@@ -293,12 +345,21 @@ fn is_sha256_hex(s: &str) -> bool {
 }
 
 fn credential_scope(date: &str, region: &str, service: &str) -> String {
-    format!("{date}/{region}/{service}/{}", authorization::TERMINATOR)
+    concat_all(&[date, "/", region, "/", service, "/", authorization::TERMINATOR])
 }
 
 fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
-    let creq_hash = hex::encode(digest::digest(&digest::SHA256, canonical_request.as_bytes()));
-    format!("{}\n{amz_date}\n{scope}\n{creq_hash}", authorization::ALGORITHM)
+    let mut sts = concat_all(&[authorization::ALGORITHM, "\n", amz_date, "\n", scope, "\n"]);
+    sts.reserve(64);
+    push_hex(&mut sts, digest::digest(&digest::SHA256, canonical_request.as_bytes()).as_ref());
+    sts
+}
+
+/// One allocation of exactly the right size (cheaper than `format!` here).
+fn concat_all(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + 64);
+    parts.iter().for_each(|p| out.push_str(p));
+    out
 }
 
 /// The value of a header that may appear at most once (`name` lower-case).

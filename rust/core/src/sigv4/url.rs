@@ -29,9 +29,9 @@ pub fn split_url(url: &str) -> Result<SplitUrl<'_>, SigningError> {
     if !scheme_ok {
         return Err(bad(url, "has an invalid scheme"));
     }
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority_end = rest.bytes().position(|b| matches!(b, b'/' | b'?' | b'#')).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
-    let target = tail.split_once('#').map_or(tail, |(before, _)| before);
+    let target = tail.bytes().position(|b| b == b'#').map_or(tail, |end| &tail[..end]);
     let target = if target.starts_with('/') {
         Cow::Borrowed(target)
     } else {
@@ -63,14 +63,16 @@ pub fn split_url(url: &str) -> Result<SplitUrl<'_>, SigningError> {
     } else {
         return Err(bad(url, "has a non-numeric port"));
     };
-    let default_port = match scheme.to_ascii_lowercase().as_str() {
-        "http" => Some(80),
-        "https" => Some(443),
-        _ => None,
+    let default_port = if scheme.eq_ignore_ascii_case("https") {
+        Some(443)
+    } else if scheme.eq_ignore_ascii_case("http") {
+        Some(80)
+    } else {
+        None
     };
     let host = match port {
         Some(p) if Some(p) != default_port => Cow::Owned(format!("{}:{p}", host.to_lowercase())),
-        _ if host.chars().any(char::is_uppercase) => Cow::Owned(host.to_lowercase()),
+        _ if host.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) => Cow::Owned(host.to_lowercase()),
         _ => Cow::Borrowed(host),
     };
     Ok(SplitUrl { host, target })
