@@ -5,10 +5,12 @@
 use pyo3::create_exception;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use std::os::raw::c_char;
-use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyInt, PyList, PyMemoryView, PyString, PyTuple};
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyDict, PyInt, PyList, PyMemoryView, PyString, PyTuple,
+};
 use sagerun_core::protocol::header;
 use sagerun_core::sigv4::{self, CredentialsRef, Payload, SignableRequest, SigningTime};
+use std::os::raw::c_char;
 
 create_exception!(
     sagerun.sigv4,
@@ -25,13 +27,19 @@ fn signing_error(e: sigv4::SigningError) -> PyErr {
 }
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
-    obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".to_owned())
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".to_owned())
 }
 
 // Not declared by pyo3-ffi for abi3 builds below 3.10, but exported by every
 // CPython 3 (and part of the stable ABI from 3.10).
 extern "C" {
-    fn PyUnicode_AsUTF8AndSize(unicode: *mut pyo3::ffi::PyObject, size: *mut pyo3::ffi::Py_ssize_t) -> *const c_char;
+    fn PyUnicode_AsUTF8AndSize(
+        unicode: *mut pyo3::ffi::PyObject,
+        size: *mut pyo3::ffi::Py_ssize_t,
+    ) -> *const c_char;
 }
 
 /// A `str` argument's text, borrowed without copying: CPython keeps the
@@ -52,7 +60,10 @@ fn text<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<&'a str> {
             return Err(PyErr::fetch(s.py()));
         }
         let len = usize::try_from(size).expect("a str's UTF-8 size is not negative");
-        Ok(std::str::from_utf8_unchecked(std::slice::from_raw_parts(data.cast::<u8>(), len)))
+        Ok(std::str::from_utf8_unchecked(std::slice::from_raw_parts(
+            data.cast::<u8>(),
+            len,
+        )))
     }
 }
 
@@ -76,9 +87,15 @@ fn header_pairs<'py>(headers: &Bound<'py, PyAny>) -> PyResult<Vec<HeaderPair<'py
         return Ok(dict.iter().collect());
     }
     if headers.is_instance_of::<PyString>() || headers.is_instance_of::<PyBytes>() {
-        return Err(PyTypeError::new_err("headers must be a mapping or a list of (name, value) pairs, not str/bytes"));
+        return Err(PyTypeError::new_err(
+            "headers must be a mapping or a list of (name, value) pairs, not str/bytes",
+        ));
     }
-    let items = if headers.hasattr("items")? { headers.call_method0("items")? } else { headers.clone() };
+    let items = if headers.hasattr("items")? {
+        headers.call_method0("items")?
+    } else {
+        headers.clone()
+    };
     let mut pairs = Vec::new();
     for item in items.try_iter().map_err(|_| {
         PyTypeError::new_err(format!(
@@ -108,7 +125,10 @@ fn header_pairs<'py>(headers: &Bound<'py, PyAny>) -> PyResult<Vec<HeaderPair<'py
 }
 
 /// The headers as text, plus `Host` from the URL when they have none.
-fn header_texts<'a>(pairs: &'a [HeaderPair<'_>], url_host: &'a str) -> PyResult<Vec<(&'a str, &'a str)>> {
+fn header_texts<'a>(
+    pairs: &'a [HeaderPair<'_>],
+    url_host: &'a str,
+) -> PyResult<Vec<(&'a str, &'a str)>> {
     let mut texts = Vec::with_capacity(pairs.len() + 1);
     for (name, value) in pairs {
         texts.push((text(name, "header name")?, text(value, "header value")?));
@@ -151,7 +171,12 @@ fn body_of<'py>(body: &Bound<'py, PyAny>) -> PyResult<Body<'py>> {
         Ok(Body::Copied(b.to_vec()))
     } else if body.is_instance_of::<PyMemoryView>() {
         // The limited API has no buffer protocol before 3.11: bytes(view).
-        Ok(Body::Shared(body.py().get_type::<PyBytes>().call1((body,))?.cast_into::<PyBytes>()?))
+        Ok(Body::Shared(
+            body.py()
+                .get_type::<PyBytes>()
+                .call1((body,))?
+                .cast_into::<PyBytes>()?,
+        ))
     } else {
         Err(PyTypeError::new_err(format!(
             "body must be bytes, bytearray, memoryview, str or None, not {}",
@@ -165,7 +190,9 @@ fn timestamp_of(timestamp: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Signing
         None => Ok(None),
         Some(t) if t.is_none() => Ok(None),
         Some(t) if t.is_instance_of::<PyInt>() && !t.is_instance_of::<PyBool>() => {
-            let secs: i64 = t.extract().map_err(|_| PyValueError::new_err("timestamp is out of range"))?;
+            let secs: i64 = t
+                .extract()
+                .map_err(|_| PyValueError::new_err("timestamp is out of range"))?;
             Ok(Some(SigningTime::from_unix(secs)))
         }
         Some(t) => Err(PyTypeError::new_err(format!(
@@ -207,12 +234,27 @@ fn sign_py(
     let headers = header_texts(&pairs, &split.host)?;
     let time = match explicit_time {
         Some(t) => t,
-        None => sigv4::time_from_headers(&headers).map_err(signing_error)?.unwrap_or_else(SigningTime::now),
+        None => sigv4::time_from_headers(&headers)
+            .map_err(signing_error)?
+            .unwrap_or_else(SigningTime::now),
     };
-    let credentials = CredentialsRef { access_key, secret_key, session_token };
-    let req = SignableRequest { method, uri: &split.target, headers: &headers, payload: Payload::Bytes(body) };
+    let credentials = CredentialsRef {
+        access_key,
+        secret_key,
+        session_token,
+    };
+    let req = SignableRequest {
+        method,
+        uri: &split.target,
+        headers: &headers,
+        payload: Payload::Bytes(body),
+    };
     let sign = || sigv4::sign_with(&req, credentials, region, service, time);
-    let signed = if body.len() > GIL_RELEASE_BYTES { py.detach(sign) } else { sign() };
+    let signed = if body.len() > GIL_RELEASE_BYTES {
+        py.detach(sign)
+    } else {
+        sign()
+    };
     signed.map_err(signing_error)
 }
 
@@ -233,12 +275,25 @@ fn sigv4_sign<'py>(
     timestamp: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let details = sign_py(
-        py, method, url, headers, body, region, service, access_key, secret_key, session_token, timestamp,
+        py,
+        method,
+        url,
+        headers,
+        body,
+        region,
+        service,
+        access_key,
+        secret_key,
+        session_token,
+        timestamp,
     )?;
     headers_dict(py, &details.headers_to_add)
 }
 
-fn headers_dict<'py>(py: Python<'py>, headers: &[(String, String)]) -> PyResult<Bound<'py, PyDict>> {
+fn headers_dict<'py>(
+    py: Python<'py>,
+    headers: &[(String, String)],
+) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
     for (name, value) in headers {
         // The three names the signer adds, interned once instead of per call.
@@ -297,7 +352,17 @@ fn sigv4_sign_details<'py>(
     timestamp: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<PySignatureDetails> {
     let d = sign_py(
-        py, method, url, headers, body, region, service, access_key, secret_key, session_token, timestamp,
+        py,
+        method,
+        url,
+        headers,
+        body,
+        region,
+        service,
+        access_key,
+        secret_key,
+        session_token,
+        timestamp,
     )?;
     Ok(PySignatureDetails {
         canonical_request: d.canonical_request,
@@ -327,7 +392,12 @@ fn sigv4_verify(
     let body = body.bytes()?;
     let split = sigv4::split_url(url).map_err(signing_error)?;
     let headers = header_texts(&pairs, &split.host)?;
-    let req = SignableRequest { method, uri: &split.target, headers: &headers, payload: Payload::Bytes(body) };
+    let req = SignableRequest {
+        method,
+        uri: &split.target,
+        headers: &headers,
+        payload: Payload::Bytes(body),
+    };
     let verified = if body.len() > GIL_RELEASE_BYTES {
         py.detach(|| sigv4::verify_request(&req, secret))
     } else {

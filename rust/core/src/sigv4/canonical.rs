@@ -6,7 +6,11 @@ use percent_encoding::{percent_decode_str, percent_encode, AsciiSet, NON_ALPHANU
 use std::borrow::Cow;
 
 /// SigV4 encodes every byte except the RFC 3986 unreserved characters.
-const SIGV4_ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const SIGV4_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Headers botocore never signs (`SIGNED_HEADERS_BLACKLIST` in its auth.py,
 /// as of botocore 1.44, which added the W3C trace-context ones): proxies,
@@ -215,10 +219,22 @@ mod tests {
     #[test]
     fn header_values_are_trimmed_and_joined() {
         let mut headers = vec![
-            SignedHeader { name: "b".into(), value: "  x   y \t z  " },
-            SignedHeader { name: "a".into(), value: "2" },
-            SignedHeader { name: "b".into(), value: "w" },
-            SignedHeader { name: "a".into(), value: "1" },
+            SignedHeader {
+                name: "b".into(),
+                value: "  x   y \t z  ",
+            },
+            SignedHeader {
+                name: "a".into(),
+                value: "2",
+            },
+            SignedHeader {
+                name: "b".into(),
+                value: "w",
+            },
+            SignedHeader {
+                name: "a".into(),
+                value: "1",
+            },
         ];
         headers.sort_by(|a, b| a.name.cmp(&b.name));
         let mut out = String::new();

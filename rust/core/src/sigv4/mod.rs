@@ -43,7 +43,10 @@ impl fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("access_key", &self.access_key)
             .field("secret_key", &"<redacted>")
-            .field("session_token", &self.session_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -123,8 +126,17 @@ pub struct SignatureDetails {
 /// `X-Amz-Content-SHA256` header's value stands for the payload hash, and
 /// hop-by-hop headers, `User-Agent` and `X-Amzn-Trace-Id` are not signed
 /// (see [`UNSIGNED_HEADERS`]).
-pub fn sign(req: &SignableRequest<'_>, params: &SigningParams<'_>) -> Result<SignatureDetails, SigningError> {
-    sign_with(req, params.credentials.borrowed(), params.region, params.service, params.time)
+pub fn sign(
+    req: &SignableRequest<'_>,
+    params: &SigningParams<'_>,
+) -> Result<SignatureDetails, SigningError> {
+    sign_with(
+        req,
+        params.credentials.borrowed(),
+        params.region,
+        params.service,
+        params.time,
+    )
 }
 
 /// [`sign`] with borrowed credentials and the parameters spelled out.
@@ -176,7 +188,11 @@ pub fn sign_with(
                     }
                 }
             }
-            "authorization" => return Err(invalid("the request already carries an Authorization header".to_owned())),
+            "authorization" => {
+                return Err(invalid(
+                    "the request already carries an Authorization header".to_owned(),
+                ))
+            }
             "x-amz-content-sha256" => content_sha256 = Some(trim(value)),
             _ => {}
         }
@@ -190,11 +206,17 @@ pub fn sign_with(
 
     let mut headers_to_add = Vec::with_capacity(3);
     if !has_date {
-        signed.push(SignedHeader { name: Cow::Borrowed("x-amz-date"), value: &amz_date });
+        signed.push(SignedHeader {
+            name: Cow::Borrowed("x-amz-date"),
+            value: &amz_date,
+        });
         headers_to_add.push((header::AMZ_DATE.to_owned(), amz_date.clone()));
     }
     if let (Some(token), false) = (token, has_token) {
-        signed.push(SignedHeader { name: Cow::Borrowed("x-amz-security-token"), value: token });
+        signed.push(SignedHeader {
+            name: Cow::Borrowed("x-amz-security-token"),
+            value: token,
+        });
         headers_to_add.push((header::SECURITY_TOKEN.to_owned(), token.to_owned()));
     }
 
@@ -209,10 +231,19 @@ pub fn sign_with(
     let string_to_sign = string_to_sign(&amz_date, &scope, &canonical_request);
     let key = key_cache::signing_key(creds.secret_key, date, region, service);
     let mut signature = String::with_capacity(64);
-    push_hex(&mut signature, hmac::sign(&key, string_to_sign.as_bytes()).as_ref());
+    push_hex(
+        &mut signature,
+        hmac::sign(&key, string_to_sign.as_bytes()).as_ref(),
+    );
     let authorization = authorization::format(creds.access_key, &scope, &signed_list, &signature);
     headers_to_add.push((header::AUTHORIZATION.to_owned(), authorization.clone()));
-    Ok(SignatureDetails { canonical_request, string_to_sign, signature, authorization, headers_to_add })
+    Ok(SignatureDetails {
+        canonical_request,
+        string_to_sign,
+        signature,
+        authorization,
+        headers_to_add,
+    })
 }
 
 /// The parts of an `Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...` value.
@@ -253,7 +284,9 @@ pub fn verify(
         )));
     }
     if !auth.signed_headers.iter().any(|h| h == "host") {
-        return Err(SigningError::MalformedAuthorization("the Host header is not signed".to_owned()));
+        return Err(SigningError::MalformedAuthorization(
+            "the Host header is not signed".to_owned(),
+        ));
     }
     validate::scope_part("region", &auth.region)?;
     validate::scope_part("service", &auth.service)?;
@@ -271,8 +304,15 @@ pub fn verify(
             signed.push(SignedHeader { name: lower, value });
         }
     }
-    if let Some(missing) = auth.signed_headers.iter().find(|h| !signed.iter().any(|s| s.name == h.as_str())) {
-        return Err(invalid(format!("signed header {:?} is not in the request", time::snippet(missing))));
+    if let Some(missing) = auth
+        .signed_headers
+        .iter()
+        .find(|h| !signed.iter().any(|s| s.name == h.as_str()))
+    {
+        return Err(invalid(format!(
+            "signed header {:?} is not in the request",
+            time::snippet(missing)
+        )));
     }
 
     let body_hash = payload_hash(req.payload)?;
@@ -280,30 +320,39 @@ pub fn verify(
         // A declared hash must be the body's; other declared values
         // (UNSIGNED-PAYLOAD) are signed as they are.
         Some(declared) if is_sha256_hex(declared) && declared != body_hash => {
-            return Err(invalid("X-Amz-Content-SHA256 does not match the body".to_owned()))
+            return Err(invalid(
+                "X-Amz-Content-SHA256 does not match the body".to_owned(),
+            ))
         }
         Some(declared) => declared,
         None => &body_hash,
     };
-    let (canonical_request, _) = canonical::canonical_request(req.method, req.uri, &mut signed, payload_line);
+    let (canonical_request, _) =
+        canonical::canonical_request(req.method, req.uri, &mut signed, payload_line);
     let scope = credential_scope(date, &auth.region, &auth.service);
     let string_to_sign = string_to_sign(&amz_date, &scope, &canonical_request);
     let claimed = hex::decode(&auth.signature)
         .map_err(|_| SigningError::MalformedAuthorization("Signature is not hex".to_owned()))?;
     let key = key_cache::signing_key(secret_key, date, &auth.region, &auth.service);
-    hmac::verify(&key, string_to_sign.as_bytes(), &claimed).map_err(|_| SigningError::SignatureMismatch)
+    hmac::verify(&key, string_to_sign.as_bytes(), &claimed)
+        .map_err(|_| SigningError::SignatureMismatch)
 }
 
 /// Checks a received request end to end: finds its `Authorization` and
 /// `X-Amz-Date` headers, parses them and [`verify`]s the signature. Returns
 /// the parsed header (its access key and scope) on success. Clock skew and
 /// which access key/region/service are acceptable are the caller's policy.
-pub fn verify_request(req: &SignableRequest<'_>, secret_key: &str) -> Result<ParsedAuthorization, SigningError> {
-    let auth_value = single_header(req.headers, "authorization")?
-        .ok_or_else(|| SigningError::MalformedAuthorization("the request has no Authorization header".to_owned()))?;
+pub fn verify_request(
+    req: &SignableRequest<'_>,
+    secret_key: &str,
+) -> Result<ParsedAuthorization, SigningError> {
+    let auth_value = single_header(req.headers, "authorization")?.ok_or_else(|| {
+        SigningError::MalformedAuthorization("the request has no Authorization header".to_owned())
+    })?;
     let auth = ParsedAuthorization::parse(auth_value)?;
-    let time = time_from_headers(req.headers)?
-        .ok_or_else(|| SigningError::MalformedDate("the request has no X-Amz-Date header".to_owned()))?;
+    let time = time_from_headers(req.headers)?.ok_or_else(|| {
+        SigningError::MalformedDate("the request has no X-Amz-Date header".to_owned())
+    })?;
     verify(req, &auth, secret_key, time)?;
     Ok(auth)
 }
@@ -336,22 +385,37 @@ fn payload_hash<'a>(payload: Payload<'a>) -> Result<Cow<'a, str>, SigningError> 
     match payload {
         Payload::Bytes(body) => Ok(Cow::Owned(payload_sha256_hex(body))),
         Payload::Sha256Hex(hash) if is_sha256_hex(hash) => Ok(Cow::Borrowed(hash)),
-        Payload::Sha256Hex(_) => Err(invalid("payload hash is not 64 lower-case hex digits".to_owned())),
+        Payload::Sha256Hex(_) => Err(invalid(
+            "payload hash is not 64 lower-case hex digits".to_owned(),
+        )),
     }
 }
 
 fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn credential_scope(date: &str, region: &str, service: &str) -> String {
-    concat_all(&[date, "/", region, "/", service, "/", authorization::TERMINATOR])
+    concat_all(&[
+        date,
+        "/",
+        region,
+        "/",
+        service,
+        "/",
+        authorization::TERMINATOR,
+    ])
 }
 
 fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
     let mut sts = concat_all(&[authorization::ALGORITHM, "\n", amz_date, "\n", scope, "\n"]);
     sts.reserve(64);
-    push_hex(&mut sts, digest::digest(&digest::SHA256, canonical_request.as_bytes()).as_ref());
+    push_hex(
+        &mut sts,
+        digest::digest(&digest::SHA256, canonical_request.as_bytes()).as_ref(),
+    );
     sts
 }
 
@@ -363,12 +427,17 @@ fn concat_all(parts: &[&str]) -> String {
 }
 
 /// The value of a header that may appear at most once (`name` lower-case).
-fn single_header<'a>(headers: &[(&str, &'a str)], name: &str) -> Result<Option<&'a str>, SigningError> {
+fn single_header<'a>(
+    headers: &[(&str, &'a str)],
+    name: &str,
+) -> Result<Option<&'a str>, SigningError> {
     let mut found = None;
     for &(n, v) in headers {
         if n.eq_ignore_ascii_case(name) {
             if found.is_some() {
-                return Err(invalid(format!("the request has more than one {name} header")));
+                return Err(invalid(format!(
+                    "the request has more than one {name} header"
+                )));
             }
             found = Some(v);
         }
@@ -378,7 +447,9 @@ fn single_header<'a>(headers: &[(&str, &'a str)], name: &str) -> Result<Option<&
 
 fn once(seen: &mut bool, name: &str) -> Result<(), SigningError> {
     if std::mem::replace(seen, true) {
-        Err(invalid(format!("the request has more than one {name} header")))
+        Err(invalid(format!(
+            "the request has more than one {name} header"
+        )))
     } else {
         Ok(())
     }
