@@ -28,7 +28,7 @@ pub use self::canonical::UNSIGNED_HEADERS;
 pub use self::time::SigningTime;
 pub use self::url::{split_url, SplitUrl};
 
-use self::canonical::{lower_name, SignedHeader};
+use self::canonical::SignedHeader;
 
 /// AWS credentials. `Debug` never shows the secret or the token.
 #[derive(Clone, PartialEq, Eq)]
@@ -166,38 +166,37 @@ pub fn sign_with(
     for &(name, value) in req.headers {
         validate::header_name(name)?;
         validate::header_value(name, value)?;
-        let lower = lower_name(name);
-        match &*lower {
-            "host" => once(&mut has_host, name)?,
-            "x-amz-date" => {
-                once(&mut has_date, name)?;
-                if trim(value) != amz_date {
-                    return Err(invalid(format!(
-                        "the request's X-Amz-Date {:?} differs from the signing time {amz_date}",
-                        time::snippet(value)
-                    )));
+        let is = |lower: &str| name.eq_ignore_ascii_case(lower);
+        if is("host") {
+            once(&mut has_host, name)?;
+        } else if is("x-amz-date") {
+            once(&mut has_date, name)?;
+            if trim(value) != amz_date {
+                return Err(invalid(format!(
+                    "the request's X-Amz-Date {:?} differs from the signing time {amz_date}",
+                    time::snippet(value)
+                )));
+            }
+        } else if is("x-amz-security-token") {
+            // Without credentials' token, a token header is signed as it is.
+            if let Some(token) = token {
+                once(&mut has_token, name)?;
+                if trim(value) != token {
+                    return Err(invalid(
+                        "the request's X-Amz-Security-Token differs from the credentials' session token"
+                            .to_owned(),
+                    ));
                 }
             }
-            "x-amz-security-token" => {
-                if let Some(token) = token {
-                    once(&mut has_token, name)?;
-                    if trim(value) != token {
-                        return Err(invalid(
-                            "the request's X-Amz-Security-Token differs from the credentials' session token".to_owned(),
-                        ));
-                    }
-                }
-            }
-            "authorization" => {
-                return Err(invalid(
-                    "the request already carries an Authorization header".to_owned(),
-                ))
-            }
-            "x-amz-content-sha256" => content_sha256 = Some(trim(value)),
-            _ => {}
+        } else if is("authorization") {
+            return Err(invalid(
+                "the request already carries an Authorization header".to_owned(),
+            ));
+        } else if is("x-amz-content-sha256") {
+            content_sha256 = Some(trim(value));
         }
-        if !canonical::is_unsigned_header(&lower) {
-            signed.push(SignedHeader { name: lower, value });
+        if !canonical::is_unsigned_header(name) {
+            signed.push(SignedHeader { name, value });
         }
     }
     if !has_host {
@@ -207,14 +206,14 @@ pub fn sign_with(
     let mut headers_to_add = Vec::with_capacity(3);
     if !has_date {
         signed.push(SignedHeader {
-            name: Cow::Borrowed("x-amz-date"),
+            name: "x-amz-date",
             value: &amz_date,
         });
         headers_to_add.push((header::AMZ_DATE.to_owned(), amz_date.clone()));
     }
     if let (Some(token), false) = (token, has_token) {
         signed.push(SignedHeader {
-            name: Cow::Borrowed("x-amz-security-token"),
+            name: "x-amz-security-token",
             value: token,
         });
         headers_to_add.push((header::SECURITY_TOKEN.to_owned(), token.to_owned()));
@@ -294,20 +293,23 @@ pub fn verify(
     let mut signed: Vec<SignedHeader<'_>> = Vec::with_capacity(auth.signed_headers.len());
     let mut content_sha256 = None;
     for &(name, value) in req.headers {
-        let lower = lower_name(name);
-        if lower == "x-amz-content-sha256" {
+        if name.eq_ignore_ascii_case("x-amz-content-sha256") {
             content_sha256 = Some(trim(value));
         }
-        if auth.signed_headers.iter().any(|h| *h == *lower) {
+        if auth
+            .signed_headers
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(name))
+        {
             validate::header_name(name)?;
             validate::header_value(name, value)?;
-            signed.push(SignedHeader { name: lower, value });
+            signed.push(SignedHeader { name, value });
         }
     }
     if let Some(missing) = auth
         .signed_headers
         .iter()
-        .find(|h| !signed.iter().any(|s| s.name == h.as_str()))
+        .find(|h| !signed.iter().any(|s| s.name.eq_ignore_ascii_case(h)))
     {
         return Err(invalid(format!(
             "signed header {:?} is not in the request",
