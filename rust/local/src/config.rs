@@ -257,8 +257,16 @@ fn parse_endpoint(name: String, decl: Value) -> Result<EndpointConfig, ConfigErr
     Ok(EndpointConfig { name, model, faults })
 }
 
+/// Deserializes one declaration; errors name the offending key.
 fn typed<T: DeserializeOwned>(v: Value, ctx: &str) -> Result<T, ConfigError> {
-    serde_json::from_value(v).map_err(|e| err(format!("{ctx}: {e}")))
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." {
+            err(format!("{ctx}: {}", e.inner()))
+        } else {
+            err(format!("{ctx}: key `{path}`: {}", e.inner()))
+        }
+    })
 }
 
 /// The service model's pattern: `^[a-zA-Z0-9](-*[a-zA-Z0-9])*`, at most 63.
@@ -326,6 +334,8 @@ mod tests {
         assert!(e.contains("endpoint 'a'") && e.contains("txt"), "{e}");
         let e = parse(r#"{"a": {"model": "echo", "faults": {"latency": 1}}}"#).unwrap_err().0;
         assert!(e.contains("endpoint 'a': faults") && e.contains("latency"), "{e}");
+        let e = parse(r#"{"a": {"model": "tokens", "parts": "many"}}"#).unwrap_err().0;
+        assert!(e.contains("endpoint 'a'") && e.contains("key `parts`"), "{e}");
     }
 
     #[test]
