@@ -413,3 +413,15 @@ def test_unknown_and_expired_sessions_are_refused(local_runtime, boto_client, cl
     sid = short.invoke_endpoint(EndpointName="echo", Body=b"x", SessionId="NEW_SESSION")["NewSessionId"].split(";")[0]
     with pytest.raises(short.exceptions.ValidationError):
         short.invoke_endpoint(EndpointName="echo", Body=b"x", SessionId=sid)
+
+
+def test_invalid_endpoint_name_is_a_validation_error(client):
+    with pytest.raises(client.exceptions.ValidationError) as info:
+        client.invoke_endpoint(EndpointName="bad_name", Body=b"x")
+    assert "endpointName" in info.value.response["Error"]["Message"]
+
+
+def test_header_members_over_their_limits_are_refused(client):
+    with pytest.raises(client.exceptions.ValidationError) as info:
+        client.invoke_endpoint(EndpointName="echo", Body=b"x", CustomAttributes="a" * 1025)
+    assert "customAttributes" in info.value.response["Error"]["Message"]

@@ -25,7 +25,7 @@ use crate::faults::FaultState;
 use crate::ids::uuid_v4;
 use crate::invocation::{response_header, RequestMembers};
 use crate::models::{collect_whole, Invocation, Model, ModelContext};
-use crate::routing::route;
+use crate::routing::{check_name, route};
 use crate::sessions::{SessionOutcome, Sessions};
 
 /// The variant every local endpoint reports.
@@ -94,6 +94,7 @@ async fn serve(rt: &Runtime, req: Request<Incoming>) -> Result<Response<Response
         let uri = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
         verifier.check(parts.method.as_str(), uri, &parts.headers, &body, unix_now())?;
     }
+    check_name(&name)?;
     let endpoint = rt.endpoints.get(&name).cloned().ok_or_else(|| {
         ApiError::validation(format!("Endpoint {name} of account {} not found.", rt.account_id))
     })?;
