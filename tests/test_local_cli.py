@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -109,11 +110,14 @@ def test_serve_with_a_config_file(served, tmp_path):
     (tmp_path / "bucket" / "in.bin").write_bytes(b"async via cli")
     r = c.invoke_endpoint_async(EndpointName="my-echo", InputLocation="s3://bucket/in.bin")
     assert r["ResponseMetadata"]["HTTPStatusCode"] == 202
-    code, _, _ = s.stop(signal.SIGTERM)
-    assert code == 0
     out_path = os.path.join(str(tmp_path), *r["OutputLocation"][len("s3://"):].split("/"))
+    deadline = time.monotonic() + 10
+    while not os.path.exists(out_path) and time.monotonic() < deadline:
+        time.sleep(0.02)
     with open(out_path, "rb") as f:
         assert f.read() == b"async via cli"
+    code, _, _ = s.stop(signal.SIGTERM)
+    assert code == 0
 
 
 def test_signature_checks_are_on_by_default(served):
