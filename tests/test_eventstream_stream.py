@@ -50,6 +50,38 @@ def raw_headers(headers) -> bytes:
     return b"".join(raw_header(n.encode(), c, b"" if c < 2 else WIRE[c](v)) for n, c, v in headers)
 
 
+def strict_headers_ok(block: bytes) -> bool:
+    """An independent reading of the header rules botocore does not enforce:
+    every length stays inside the block, names are 1..255 bytes of UTF-8 and
+    unique, strings are UTF-8, type codes are 0-9."""
+    fixed = {0: 0, 1: 0, 2: 1, 3: 2, 4: 4, 5: 8, 8: 8, 9: 16}
+    seen, at = set(), 0
+    try:
+        while at < len(block):
+            n = block[at]
+            name = block[at + 1:at + 1 + n].decode("utf-8")
+            if n == 0 or len(name.encode()) != n or name in seen:
+                return False
+            seen.add(name)
+            at += 1 + n
+            code = block[at]
+            at += 1
+            if code in fixed:
+                size = fixed[code]
+            elif code in (6, 7):
+                size = 2 + struct.unpack(">H", block[at:at + 2])[0]
+                if code == 7:
+                    block[at + 2:at + size].decode("utf-8")
+            else:
+                return False
+            if at + size > len(block):
+                return False
+            at += size
+    except (IndexError, struct.error, UnicodeDecodeError):
+        return False
+    return True
+
+
 # --- strategies --------------------------------------------------------------
 
 def ints(bits):
@@ -145,6 +177,7 @@ raw_header_lists = st.lists(
 @given(headers=raw_header_lists, payload=st.binary(max_size=100),
        flips=st.lists(st.tuples(st.integers(0, 10_000), st.integers(1, 255)), max_size=3),
        fix_crcs=st.booleans())
+@settings(max_examples=400)
 def test_hand_built_frames_agree_with_botocore(headers, payload, flips, fix_crcs):
     """Hand-built frames (possibly with duplicate names), possibly corrupted
     (and possibly with CRCs recomputed so the header parser is reached): when
@@ -173,9 +206,14 @@ def test_hand_built_frames_agree_with_botocore(headers, payload, flips, fix_crcs
         assert leftover > 0  # botocore silently waits for more
         return
     except es.InvalidFrame as e:
-        # Rules botocore skips: empty names, headers longer than the frame.
+        # Rules botocore skips (it slices past ends, allows empty names, ...):
+        # an independent strict reading must agree the frame is bad; or it
+        # holds a timestamp no datetime can (botocore gives raw ints).
         total, headers_len = struct.unpack(">II", frame[:8])
-        assert "" in theirs[0].headers or headers_len > total - 16 or total > len(frame), e
+        beyond_datetime = "outside the range of datetime" in str(e) and any(
+            isinstance(v, int) and not MIN_MS <= v <= MAX_MS for v in theirs[0].headers.values())
+        bad_layout = headers_len > total - 16 or total > len(frame)
+        assert bad_layout or not strict_headers_ok(frame[12:12 + headers_len]) or beyond_datetime, e
         return
     assert leftover == 0 and len(ours) == len(theirs) == 1
     assert as_botocore_headers(ours[0]) == theirs[0].headers
@@ -262,12 +300,14 @@ def test_errors_poison_the_decoder_and_keep_earlier_messages():
 
 
 def test_large_chunks_take_the_gil_free_path_and_agree():
+    """Chunks of 64 KiB+ that start in a large frame are verified with the GIL
+    released (then built); the result must not depend on the path taken."""
     small = [encode({":event-type": (7, "PayloadPart"), "i": (4, i)}, b"t" * (i % 50)) for i in range(3000)]
-    big = encode({"big": (0, True)}, bytes(range(256)) * 1000)
-    stream = b"".join(small[:1500]) + big + b"".join(small[1500:])
+    bigs = [encode({"big": (0, True), "n": (4, n)}, bytes(range(256)) * (300 * (n + 1))) for n in range(3)]
+    stream = bigs[0] + b"".join(small[:1500]) + bigs[1] + b"".join(small[1500:]) + bigs[2]
     expected = es.EventStreamDecoder().feed(stream)
-    assert len(expected) == 3001
-    for chunk in (65_536, 100_000, 300_001):
+    assert len(expected) == 3003
+    for chunk in (65_536, 100_000, 300_001, len(stream)):
         decoder = es.EventStreamDecoder()
         got = []
         for at in range(0, len(stream), chunk):
@@ -276,10 +316,10 @@ def test_large_chunks_take_the_gil_free_path_and_agree():
         assert got == expected
     # A corrupt frame in a large chunk still reports the earlier messages.
     corrupt = bytearray(stream)
-    corrupt[len(b"".join(small[:1500])) + 20] ^= 1
+    corrupt[len(bigs[0]) + len(b"".join(small[:1500])) + 20] ^= 1  # inside bigs[1]
     with pytest.raises(es.ChecksumMismatch) as info:
         es.EventStreamDecoder().feed(bytes(corrupt))
-    assert len(info.value.messages) == 1500
+    assert len(info.value.messages) == 1501
 
 
 def test_decoders_in_threads_do_not_interfere():
@@ -367,3 +407,14 @@ def test_encoder_edges_are_accepted():
         es.encode_message([("a", 1)], b"")
     with pytest.raises(TypeError):
         es.encode_message({}, "text")
+
+
+def test_message_mappings_are_read_only_and_shared_safely():
+    stream = encode({"k": (7, "v")}, b"1") + encode({"k": (7, "v")}, b"2")
+    first, second = es.EventStreamDecoder().feed(stream)
+    with pytest.raises(TypeError):
+        first.headers["k"] = "changed"
+    with pytest.raises(TypeError):
+        first.header_types["k"] = 4
+    assert second.headers == {"k": "v"} and dict(first.headers) == {"k": "v"}
+    assert first != second and first == es.decode_message(stream[: len(stream) // 2])

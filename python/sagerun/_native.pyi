@@ -3,7 +3,7 @@ __version__: str
 
 # --- eventstream (public API: sagerun.eventstream) ---
 import datetime as _dt
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 _Buffer = Union[bytes, bytearray, memoryview]
 _DecodedValue = Union[bool, int, bytes, str, _dt.datetime]
@@ -26,9 +26,9 @@ class TruncatedStream(EventStreamError): ...
 
 class Message:
     @property
-    def headers(self) -> Dict[str, _DecodedValue]: ...
+    def headers(self) -> Mapping[str, _DecodedValue]: ...  # read-only (MappingProxyType)
     @property
-    def header_types(self) -> Dict[str, int]: ...
+    def header_types(self) -> Mapping[str, int]: ...  # read-only (MappingProxyType)
     @property
     def payload(self) -> bytes: ...
 
@@ -71,3 +71,36 @@ class _LocalServer:
     @property
     def running(self) -> bool: ...
     def stop(self) -> None: ...
+# --- sigv4 (wrapped by sagerun.sigv4) ---
+from collections.abc import Iterable, Mapping
+from typing import Optional, Union, final
+
+class SigningError(ValueError): ...
+
+@final
+class SignatureDetails:
+    @property
+    def canonical_request(self) -> str: ...
+    @property
+    def string_to_sign(self) -> str: ...
+    @property
+    def signature(self) -> str: ...
+    @property
+    def authorization(self) -> str: ...
+    @property
+    def headers(self) -> dict[str, str]: ...
+
+_Headers = Union[Mapping[str, str], Iterable[tuple[str, str]], None]
+_Body = Union[bytes, bytearray, memoryview, str, None]
+
+def sigv4_sign(
+    method: str, url: str, headers: _Headers, body: _Body, region: str, service: str,
+    access_key: str, secret_key: str, session_token: Optional[str] = None,
+    timestamp: Optional[int] = None,
+) -> dict[str, str]: ...
+def sigv4_sign_details(
+    method: str, url: str, headers: _Headers, body: _Body, region: str, service: str,
+    access_key: str, secret_key: str, session_token: Optional[str] = None,
+    timestamp: Optional[int] = None,
+) -> SignatureDetails: ...
+def sigv4_verify(method: str, url: str, headers: _Headers, body: _Body, secret_key: str) -> str: ...

@@ -24,6 +24,10 @@ code      wire type               Python value
 ========  ======================  ==============================================
 
 ``Message.header_types`` tells the codes apart (e.g. an int32 from an int64).
+Both ``headers`` and ``header_types`` are read-only mappings
+(``types.MappingProxyType``, in wire order) shared by the messages of a
+stream that repeat the same header block, which keeps a message as cheap as
+its payload; use ``dict(message.headers)`` for a mutable copy.
 
 Encoding: :func:`encode_message` takes a mapping of name to value and infers
 the wire type (``bool`` -> 0/1, ``int`` -> int32 if it fits else int64,

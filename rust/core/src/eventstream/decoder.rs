@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use super::error::{invalid, DecodeError};
 use super::frame::{Prelude, PRELUDE_LEN};
-use super::header::parse_headers;
+use super::header::{parse_headers, KnownBlock};
 use super::types::{Limits, Message, MessageRef};
 
 /// A buffer grown past this for one large frame is released afterwards.
@@ -24,6 +24,7 @@ pub struct Decoder {
     /// The unfinished frame's prelude, checked as soon as its 12 bytes arrived.
     pending: Option<Prelude>,
     poisoned: Option<DecodeError>,
+    known: KnownBlock,
 }
 
 /// Where a whole, not yet verified frame sits while the walk hands it out.
@@ -65,7 +66,11 @@ pub struct VerifiedFrame {
 
 impl VerifiedFrame {
     /// Borrows the message; `input` must be the slice given to `feed_verified`.
-    pub fn with_message<R>(&self, input: &[u8], f: impl FnOnce(MessageRef<'_>) -> R) -> Result<R, DecodeError> {
+    pub fn with_message<R>(
+        &self,
+        input: &[u8],
+        f: impl FnOnce(MessageRef<'_>) -> R,
+    ) -> Result<R, DecodeError> {
         let frame = match &self.bytes {
             FrameBytes::Input(range) => input
                 .get(range.clone())
@@ -76,15 +81,23 @@ impl VerifiedFrame {
         let mut scratch = Vec::new();
         let start = PRELUDE_LEN;
         let end = start + self.prelude.headers_len;
-        parse_headers(&frame[start..end], &mut scratch)?;
+        let raw_headers = &frame[start..end];
+        parse_headers(raw_headers, &mut scratch, &mut KnownBlock::default())?;
         let payload = &frame[end..frame.len() - 4];
-        Ok(f(MessageRef { headers: &scratch, payload }))
+        Ok(f(MessageRef {
+            headers: &scratch,
+            raw_headers,
+            payload,
+        }))
     }
 }
 
 impl Decoder {
     pub fn new(limits: Limits) -> Decoder {
-        Decoder { limits, ..Decoder::default() }
+        Decoder {
+            limits,
+            ..Decoder::default()
+        }
     }
 
     pub fn limits(&self) -> Limits {
@@ -94,6 +107,19 @@ impl Decoder {
     /// Bytes held for an unfinished frame.
     pub fn buffered_len(&self) -> usize {
         self.buf.len()
+    }
+
+    /// A hint, before feeding `data`, of the size of the next frame: the
+    /// pending frame's checked length, or the (unchecked) length declared at
+    /// the start of `data`. Lets a caller pick a strategy per chunk.
+    pub fn upcoming_frame_len(&self, data: &[u8]) -> Option<usize> {
+        if let Some(prelude) = &self.pending {
+            return Some(prelude.total_len);
+        }
+        if !self.buf.is_empty() || data.len() < 4 {
+            return None;
+        }
+        Some(u32::from_be_bytes(data[..4].try_into().expect("4 bytes")) as usize)
     }
 
     /// Bytes reserved for the buffer (tests check it stays bounded).
@@ -124,17 +150,20 @@ impl Decoder {
         // Reused for every frame inside `data`; a frame completed in the
         // buffer (at most one per call) gets its own.
         let mut scratch = Vec::new();
-        self.walk(data, |whole, prelude| {
+        let mut known = std::mem::take(&mut self.known);
+        let result = self.walk(data, |whole, prelude| {
             let message = match whole {
-                Whole::Input(range) => prelude.verify(&data[range], &mut scratch)?,
+                Whole::Input(range) => prelude.verify(&data[range], &mut scratch, &mut known)?,
                 Whole::Buffered(buf) => {
                     let mut own_scratch = Vec::new();
-                    let message = prelude.verify(buf, &mut own_scratch)?;
+                    let message = prelude.verify(buf, &mut own_scratch, &mut known)?;
                     return on_message(message).map_err(Stop::Consumer);
                 }
             };
             on_message(message).map_err(Stop::Consumer)
-        })
+        });
+        self.known = known;
+        result
     }
 
     /// Checks every frame completed by `data` (CRCs, lengths, headers)
@@ -144,21 +173,23 @@ impl Decoder {
     pub fn feed_verified(&mut self, data: &[u8]) -> (Vec<VerifiedFrame>, Result<(), DecodeError>) {
         let mut frames = Vec::new();
         let mut scratch = Vec::new();
+        let mut known = std::mem::take(&mut self.known);
         let result = self.walk(data, |whole, prelude| {
             let bytes = match whole {
                 Whole::Input(range) => {
-                    prelude.verify(&data[range.clone()], &mut scratch)?;
+                    prelude.verify(&data[range.clone()], &mut scratch, &mut known)?;
                     FrameBytes::Input(range)
                 }
                 Whole::Buffered(buf) => {
                     let owned = std::mem::take(buf);
-                    prelude.verify(&owned, &mut Vec::new())?;
+                    prelude.verify(&owned, &mut Vec::new(), &mut known)?;
                     FrameBytes::Owned(owned)
                 }
             };
             frames.push(VerifiedFrame { bytes, prelude });
             Ok::<_, Stop<DecodeError>>(())
         });
+        self.known = known;
         (frames, result)
     }
 
@@ -168,7 +199,9 @@ impl Decoder {
             return Err(err.clone());
         }
         if !self.buf.is_empty() {
-            return Err(DecodeError::TruncatedStream { buffered: self.buf.len() });
+            return Err(DecodeError::TruncatedStream {
+                buffered: self.buf.len(),
+            });
         }
         Ok(())
     }
@@ -189,7 +222,9 @@ impl Decoder {
                 Err(e.into())
             }
             Err(Stop::Consumer(e)) => {
-                self.poisoned = Some(invalid("the stream was abandoned after a message could not be delivered"));
+                self.poisoned = Some(invalid(
+                    "the stream was abandoned after a message could not be delivered",
+                ));
                 Err(e)
             }
         }

@@ -15,7 +15,11 @@ pub fn encode_message(headers: &[Header], payload: &[u8]) -> Result<Vec<u8>, Enc
 }
 
 /// Appends one encoded frame to `out` (default limits).
-pub fn encode_message_into(out: &mut Vec<u8>, headers: &[Header], payload: &[u8]) -> Result<(), EncodeError> {
+pub fn encode_message_into(
+    out: &mut Vec<u8>,
+    headers: &[Header],
+    payload: &[u8],
+) -> Result<(), EncodeError> {
     let refs: Vec<HeaderRef<'_>> = headers.iter().map(Header::as_ref).collect();
     encode_message_refs_into(out, &refs, payload, &Limits::default())
 }
@@ -42,8 +46,9 @@ pub fn encode_message_refs_into(
         )));
     }
     let total = MIN_FRAME_LEN + headers_len + payload.len();
-    let total_u32 = u32::try_from(total)
-        .map_err(|_| EncodeError::Invalid(format!("a {total}-byte message does not fit a u32 length")))?;
+    let total_u32 = u32::try_from(total).map_err(|_| {
+        EncodeError::Invalid(format!("a {total}-byte message does not fit a u32 length"))
+    })?;
 
     let start = out.len();
     out.reserve(total);
@@ -71,7 +76,10 @@ fn checked_headers_len(headers: &[HeaderRef<'_>]) -> Result<usize, EncodeError> 
     for (i, header) in headers.iter().enumerate() {
         len += encoded_len(header)?;
         if dups.is_repeat(&headers[..i], header.name) {
-            return Err(EncodeError::Invalid(format!("duplicate header {:?}", header.name)));
+            return Err(EncodeError::Invalid(format!(
+                "duplicate header {:?}",
+                header.name
+            )));
         }
     }
     Ok(len)

@@ -10,7 +10,11 @@ pub enum Checksum {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
     #[error("{which:?} checksum mismatch: expected {expected:#010x}, computed {computed:#010x}")]
-    ChecksumMismatch { which: Checksum, expected: u32, computed: u32 },
+    ChecksumMismatch {
+        which: Checksum,
+        expected: u32,
+        computed: u32,
+    },
     #[error("invalid event-stream frame: {0}")]
     InvalidFrame(String),
     #[error("event stream ended inside a frame ({buffered} bytes of an unfinished message)")]

@@ -4,7 +4,7 @@
 use crc32fast::Hasher;
 
 use super::error::{invalid, Checksum, DecodeError};
-use super::header::parse_headers;
+use super::header::{parse_headers, KnownBlock};
 use super::types::{HeaderRef, Limits, Message, MessageRef};
 
 /// total length + headers length + prelude CRC.
@@ -44,10 +44,16 @@ impl Prelude {
         hasher.update(&bytes[..8]);
         let computed = hasher.clone().finalize();
         if computed != expected {
-            return Err(DecodeError::ChecksumMismatch { which: Checksum::Prelude, expected, computed });
+            return Err(DecodeError::ChecksumMismatch {
+                which: Checksum::Prelude,
+                expected,
+                computed,
+            });
         }
         if total < MIN_FRAME_LEN {
-            return Err(invalid(format!("total length {total} is below the minimum of {MIN_FRAME_LEN}")));
+            return Err(invalid(format!(
+                "total length {total} is below the minimum of {MIN_FRAME_LEN}"
+            )));
         }
         if headers_len > total - MIN_FRAME_LEN {
             return Err(invalid(format!(
@@ -67,7 +73,11 @@ impl Prelude {
                 limits.max_payload_len
             )));
         }
-        Ok(Prelude { total_len: total, headers_len, hasher })
+        Ok(Prelude {
+            total_len: total,
+            headers_len,
+            hasher,
+        })
     }
 
     /// Checks the message CRC of a complete frame (`frame.len() == total_len`),
@@ -76,14 +86,22 @@ impl Prelude {
         &self,
         frame: &'a [u8],
         scratch: &'s mut Vec<HeaderRef<'a>>,
+        known: &mut KnownBlock,
     ) -> Result<MessageRef<'s>, DecodeError> {
         let (headers, payload) = self.check_crc(frame)?;
-        parse_headers(headers, scratch)?;
-        Ok(MessageRef { headers: scratch, payload })
+        parse_headers(headers, scratch, known)?;
+        Ok(MessageRef {
+            headers: scratch,
+            raw_headers: headers,
+            payload,
+        })
     }
 
     /// Checks the message CRC and splits the frame into header block and payload.
-    pub(crate) fn check_crc<'a>(&self, frame: &'a [u8]) -> Result<(&'a [u8], &'a [u8]), DecodeError> {
+    pub(crate) fn check_crc<'a>(
+        &self,
+        frame: &'a [u8],
+    ) -> Result<(&'a [u8], &'a [u8]), DecodeError> {
         debug_assert_eq!(frame.len(), self.total_len);
         let crc_at = self.total_len - 4;
         let mut hasher = self.hasher.clone();
@@ -91,10 +109,17 @@ impl Prelude {
         let computed = hasher.finalize();
         let expected = be_u32(&frame[crc_at..]);
         if computed != expected {
-            return Err(DecodeError::ChecksumMismatch { which: Checksum::Message, expected, computed });
+            return Err(DecodeError::ChecksumMismatch {
+                which: Checksum::Message,
+                expected,
+                computed,
+            });
         }
         let headers_end = PRELUDE_LEN + self.headers_len;
-        Ok((&frame[PRELUDE_LEN..headers_end], &frame[headers_end..crc_at]))
+        Ok((
+            &frame[PRELUDE_LEN..headers_end],
+            &frame[headers_end..crc_at],
+        ))
     }
 }
 
@@ -106,14 +131,22 @@ pub fn decode_message_with<R>(
     f: impl FnOnce(MessageRef<'_>) -> R,
 ) -> Result<R, DecodeError> {
     if data.len() < PRELUDE_LEN {
-        return Err(DecodeError::TruncatedStream { buffered: data.len() });
+        return Err(DecodeError::TruncatedStream {
+            buffered: data.len(),
+        });
     }
     let prelude = Prelude::parse(data, limits)?;
     if data.len() < prelude.total_len {
-        return Err(DecodeError::TruncatedStream { buffered: data.len() });
+        return Err(DecodeError::TruncatedStream {
+            buffered: data.len(),
+        });
     }
     let mut scratch = Vec::new();
-    let message = prelude.verify(&data[..prelude.total_len], &mut scratch)?;
+    let message = prelude.verify(
+        &data[..prelude.total_len],
+        &mut scratch,
+        &mut KnownBlock::default(),
+    )?;
     if data.len() > prelude.total_len {
         return Err(invalid(format!(
             "{} bytes follow the {}-byte message",

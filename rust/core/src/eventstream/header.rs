@@ -44,14 +44,27 @@ impl<'a> DuplicateCheck<'a> {
         if earlier.len() < LINEAR_DUP_SCAN {
             return earlier.iter().any(|h| h.name == name);
         }
-        let seen = self.seen.get_or_insert_with(|| earlier.iter().map(|h| h.name).collect());
+        let seen = self
+            .seen
+            .get_or_insert_with(|| earlier.iter().map(|h| h.name).collect());
         !seen.insert(name)
     }
 }
 
+/// The last header block that passed every check. Streams repeat one block
+/// in almost every message, and a byte-identical block is read again
+/// without re-checking its UTF-8 and its names for duplicates.
+#[derive(Debug, Default)]
+pub(crate) struct KnownBlock(Vec<u8>);
+
+/// Longer blocks are not remembered (comparing them costs more than it saves).
+const KNOWN_BLOCK_MAX: usize = 1024;
+
 /// A cursor over the header block that fails cleanly on any overrun.
 struct Reader<'a> {
     data: &'a [u8],
+    /// The block is byte-identical to one that passed every check.
+    known_valid: bool,
 }
 
 impl<'a> Reader<'a> {
@@ -74,15 +87,31 @@ impl<'a> Reader<'a> {
     }
 
     fn str(&mut self, n: usize, what: &str) -> Result<&'a str, DecodeError> {
-        std::str::from_utf8(self.take(n, what)?).map_err(|_| invalid(format!("{what} is not valid UTF-8")))
+        let bytes = self.take(n, what)?;
+        if self.known_valid {
+            // SAFETY: `known_valid` means the whole block equals one this
+            // parser already read to the end, so the same `take`s land on the
+            // same bytes, which `from_utf8` accepted then.
+            return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
+        }
+        std::str::from_utf8(bytes).map_err(|_| invalid(format!("{what} is not valid UTF-8")))
     }
 }
 
 /// Parses a whole header block into `out` (cleared first): every type, name
-/// and length is checked, and names must be unique.
-pub(crate) fn parse_headers<'a>(block: &'a [u8], out: &mut Vec<HeaderRef<'a>>) -> Result<(), DecodeError> {
+/// and length is checked, and names must be unique. A block that passes is
+/// remembered in `known`.
+pub(crate) fn parse_headers<'a>(
+    block: &'a [u8],
+    out: &mut Vec<HeaderRef<'a>>,
+    known: &mut KnownBlock,
+) -> Result<(), DecodeError> {
     out.clear();
-    let mut reader = Reader { data: block };
+    let known_valid = !block.is_empty() && known.0 == block;
+    let mut reader = Reader {
+        data: block,
+        known_valid,
+    };
     let mut dups = DuplicateCheck::new();
     while !reader.data.is_empty() {
         let name_len = reader.u8("a header name length")? as usize;
@@ -91,10 +120,14 @@ pub(crate) fn parse_headers<'a>(block: &'a [u8], out: &mut Vec<HeaderRef<'a>>) -
         }
         let name = reader.str(name_len, "a header name")?;
         let value = parse_value(&mut reader)?;
-        if dups.is_repeat(out, name) {
+        if !known_valid && dups.is_repeat(out, name) {
             return Err(invalid(format!("duplicate header {name:?}")));
         }
         out.push(HeaderRef { name, value });
+    }
+    if !known_valid && block.len() <= KNOWN_BLOCK_MAX {
+        known.0.clear();
+        known.0.extend_from_slice(block);
     }
     Ok(())
 }
@@ -105,7 +138,9 @@ fn parse_value<'a>(reader: &mut Reader<'a>) -> Result<HeaderValueRef<'a>, Decode
         type_code::TRUE => HeaderValueRef::Bool(true),
         type_code::FALSE => HeaderValueRef::Bool(false),
         type_code::BYTE => HeaderValueRef::Byte(i8::from_be_bytes(reader.array("a byte value")?)),
-        type_code::SHORT => HeaderValueRef::Short(i16::from_be_bytes(reader.array("a short value")?)),
+        type_code::SHORT => {
+            HeaderValueRef::Short(i16::from_be_bytes(reader.array("a short value")?))
+        }
         type_code::INT => HeaderValueRef::Int(i32::from_be_bytes(reader.array("an int value")?)),
         type_code::LONG => HeaderValueRef::Long(i64::from_be_bytes(reader.array("a long value")?)),
         type_code::BYTES => {
@@ -165,7 +200,9 @@ pub(crate) fn write_header(out: &mut Vec<u8>, header: &HeaderRef<'_>) {
         HeaderValueRef::Byte(v) => out.extend_from_slice(&v.to_be_bytes()),
         HeaderValueRef::Short(v) => out.extend_from_slice(&v.to_be_bytes()),
         HeaderValueRef::Int(v) => out.extend_from_slice(&v.to_be_bytes()),
-        HeaderValueRef::Long(v) | HeaderValueRef::Timestamp(v) => out.extend_from_slice(&v.to_be_bytes()),
+        HeaderValueRef::Long(v) | HeaderValueRef::Timestamp(v) => {
+            out.extend_from_slice(&v.to_be_bytes())
+        }
         HeaderValueRef::Uuid(v) => out.extend_from_slice(&v),
         HeaderValueRef::Bytes(v) => write_sized(out, v),
         HeaderValueRef::String(v) => write_sized(out, v.as_bytes()),

@@ -9,7 +9,10 @@ use bytes::Bytes;
 use super::*;
 
 fn vectors_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors/eventstream"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/vectors/eventstream"
+    ))
 }
 
 fn read(rel: &str) -> Vec<u8> {
@@ -66,7 +69,10 @@ fn expected_from_json(json: &serde_json::Value) -> Message {
             Header::new(h["name"].as_str().unwrap(), value)
         })
         .collect();
-    Message { headers, payload: Bytes::from(b64(json["payload"].as_str().unwrap())) }
+    Message {
+        headers,
+        payload: Bytes::from(b64(json["payload"].as_str().unwrap())),
+    }
 }
 
 /// Frame with arbitrary header-block bytes and correct CRCs, built with
@@ -97,7 +103,8 @@ fn is_invalid(r: Result<impl std::fmt::Debug, DecodeError>) -> bool {
 
 fn smithy_all_headers() -> Message {
     let uuid = [
-        0xb7, 0x9b, 0xc9, 0x14, 0xde, 0x21, 0x4e, 0x13, 0xb8, 0xb2, 0xbc, 0x47, 0xe8, 0x5b, 0x7f, 0x0b,
+        0xb7, 0x9b, 0xc9, 0x14, 0xde, 0x21, 0x4e, 0x13, 0xb8, 0xb2, 0xbc, 0x47, 0xe8, 0x5b, 0x7f,
+        0x0b,
     ];
     Message {
         headers: vec![
@@ -107,7 +114,10 @@ fn smithy_all_headers() -> Message {
             Header::new("short", HeaderValue::Short(20000)),
             Header::new("int", HeaderValue::Int(500000)),
             Header::new("long", HeaderValue::Long(50000000000)),
-            Header::new("bytes", HeaderValue::Bytes(Bytes::from_static(b"some bytes"))),
+            Header::new(
+                "bytes",
+                HeaderValue::Bytes(Bytes::from_static(b"some bytes")),
+            ),
             Header::new("str", HeaderValue::String("some str".into())),
             Header::new("time", HeaderValue::Timestamp(5_000_000_000)),
             Header::new("uuid", HeaderValue::Uuid(uuid)),
@@ -125,7 +135,11 @@ fn valid_stream() -> (Vec<u8>, Vec<Message>) {
         messages.push(decode_message(&frame).unwrap());
         stream.extend_from_slice(&frame);
     }
-    for name in ["valid_with_all_headers_and_payload", "valid_empty_payload", "valid_no_headers"] {
+    for name in [
+        "valid_with_all_headers_and_payload",
+        "valid_empty_payload",
+        "valid_no_headers",
+    ] {
         let frame = read(&format!("smithy-rs/test_data/{name}"));
         messages.push(decode_message(&frame).unwrap());
         stream.extend_from_slice(&frame);
@@ -141,13 +155,26 @@ fn positive_vectors_decode_to_their_json() {
         let frame = read(&format!("encoded/positive/{name}"));
         let json: serde_json::Value =
             serde_json::from_slice(&read(&format!("decoded/positive/{name}"))).unwrap();
-        assert_eq!(json["total_length"].as_u64().unwrap() as usize, frame.len(), "{name}");
-        assert_eq!(decode_message(&frame).unwrap(), expected_from_json(&json), "{name}");
+        assert_eq!(
+            json["total_length"].as_u64().unwrap() as usize,
+            frame.len(),
+            "{name}"
+        );
+        assert_eq!(
+            decode_message(&frame).unwrap(),
+            expected_from_json(&json),
+            "{name}"
+        );
         // The prelude fields and CRCs as the JSON states them (signed i32).
-        let be = |at: usize| u32::from_be_bytes(frame[at..at + 4].try_into().unwrap()) as i32 as i64;
+        let be =
+            |at: usize| u32::from_be_bytes(frame[at..at + 4].try_into().unwrap()) as i32 as i64;
         assert_eq!(be(4), json["headers_length"].as_i64().unwrap(), "{name}");
         assert_eq!(be(8), json["prelude_crc"].as_i64().unwrap(), "{name}");
-        assert_eq!(be(frame.len() - 4), json["message_crc"].as_i64().unwrap(), "{name}");
+        assert_eq!(
+            be(frame.len() - 4),
+            json["message_crc"].as_i64().unwrap(),
+            "{name}"
+        );
     }
 }
 
@@ -156,7 +183,11 @@ fn positive_vectors_re_encode_to_the_same_bytes() {
     for name in names("encoded/positive") {
         let frame = read(&format!("encoded/positive/{name}"));
         let message = decode_message(&frame).unwrap();
-        assert_eq!(encode_message(&message.headers, &message.payload).unwrap(), frame, "{name}");
+        assert_eq!(
+            encode_message(&message.headers, &message.payload).unwrap(),
+            frame,
+            "{name}"
+        );
     }
 }
 
@@ -172,8 +203,14 @@ fn negative_vectors_report_the_named_checksum() {
             "Message checksum mismatch" => Checksum::Message,
             other => panic!("unexpected vector text {other:?}"),
         };
-        for err in [decode_message(&frame).unwrap_err(), Decoder::default().feed(&frame).unwrap_err()] {
-            assert!(matches!(err, DecodeError::ChecksumMismatch { which: w, .. } if w == which), "{name}: {err}");
+        for err in [
+            decode_message(&frame).unwrap_err(),
+            Decoder::default().feed(&frame).unwrap_err(),
+        ] {
+            assert!(
+                matches!(err, DecodeError::ChecksumMismatch { which: w, .. } if w == which),
+                "{name}: {err}"
+            );
             assert!(err.to_string().starts_with(&text), "{name}: {err}");
         }
     }
@@ -186,7 +223,13 @@ fn corrupted_length_fails_on_the_prelude_without_waiting() {
     let frame = read("encoded/negative/corrupted_length");
     let mut decoder = Decoder::default();
     let err = decoder.feed(&frame[..12]).unwrap_err();
-    assert!(matches!(err, DecodeError::ChecksumMismatch { which: Checksum::Prelude, .. }));
+    assert!(matches!(
+        err,
+        DecodeError::ChecksumMismatch {
+            which: Checksum::Prelude,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -195,10 +238,16 @@ fn smithy_valid_frames_decode_as_documented() {
     assert_eq!(all.len(), 150);
     let expected = smithy_all_headers();
     assert_eq!(decode_message(&all).unwrap(), expected);
-    assert_eq!(encode_message(&expected.headers, &expected.payload).unwrap(), all);
+    assert_eq!(
+        encode_message(&expected.headers, &expected.payload).unwrap(),
+        all
+    );
 
     let empty = decode_message(&read("smithy-rs/test_data/valid_empty_payload")).unwrap();
-    assert_eq!(empty.headers, vec![Header::new("some-header", HeaderValue::Short(500))]);
+    assert_eq!(
+        empty.headers,
+        vec![Header::new("some-header", HeaderValue::Short(500))]
+    );
     assert!(empty.payload.is_empty());
 
     let no_headers = decode_message(&read("smithy-rs/test_data/valid_no_headers")).unwrap();
@@ -208,7 +257,10 @@ fn smithy_valid_frames_decode_as_documented() {
 
 #[test]
 fn smithy_invalid_frames_are_rejected() {
-    let invalid: Vec<String> = names("smithy-rs/test_data").into_iter().filter(|n| n.starts_with("invalid")).collect();
+    let invalid: Vec<String> = names("smithy-rs/test_data")
+        .into_iter()
+        .filter(|n| n.starts_with("invalid"))
+        .collect();
     assert_eq!(invalid.len(), 8);
     for name in invalid {
         let frame = read(&format!("smithy-rs/test_data/{name}"));
@@ -219,11 +271,19 @@ fn smithy_invalid_frames_are_rejected() {
         match name.as_str() {
             "invalid_prelude_checksum" => assert!(matches!(
                 one,
-                Err(DecodeError::ChecksumMismatch { which: Checksum::Prelude, expected: 0xDEADBEEF, computed: 0x8BB495FB })
+                Err(DecodeError::ChecksumMismatch {
+                    which: Checksum::Prelude,
+                    expected: 0xDEADBEEF,
+                    computed: 0x8BB495FB
+                })
             )),
             "invalid_message_checksum" => assert!(matches!(
                 one,
-                Err(DecodeError::ChecksumMismatch { which: Checksum::Message, expected: 0xDEADBEEF, computed: 0x01A05860 })
+                Err(DecodeError::ChecksumMismatch {
+                    which: Checksum::Message,
+                    expected: 0xDEADBEEF,
+                    computed: 0x01A05860
+                })
             )),
             "invalid_headers_length" => assert!(is_invalid(one)),
             _ => {}
@@ -293,8 +353,14 @@ fn truncation_at_every_byte_is_reported_by_finish() {
     for cut in 1..frame.len() {
         let mut decoder = Decoder::default();
         assert!(decoder.feed(&frame[..cut]).unwrap().is_empty());
-        assert_eq!(decoder.finish(), Err(DecodeError::TruncatedStream { buffered: cut }));
-        assert_eq!(decode_message(&frame[..cut]), Err(DecodeError::TruncatedStream { buffered: cut }));
+        assert_eq!(
+            decoder.finish(),
+            Err(DecodeError::TruncatedStream { buffered: cut })
+        );
+        assert_eq!(
+            decode_message(&frame[..cut]),
+            Err(DecodeError::TruncatedStream { buffered: cut })
+        );
     }
     assert!(Decoder::default().finish().is_ok());
 }
@@ -303,7 +369,10 @@ fn truncation_at_every_byte_is_reported_by_finish() {
 fn hostile_length_fails_at_the_prelude_without_allocating() {
     let mut decoder = Decoder::default();
     let err = decoder.feed(&prelude_only(u32::MAX, 0)).unwrap_err();
-    assert!(matches!(err, DecodeError::InvalidFrame(ref m) if m.contains("payload length")), "{err}");
+    assert!(
+        matches!(err, DecodeError::InvalidFrame(ref m) if m.contains("payload length")),
+        "{err}"
+    );
     assert_eq!(decoder.buffered_len(), 0);
     // The same prelude arriving a byte at a time fails on its 12th byte.
     let mut decoder = Decoder::default();
@@ -312,12 +381,19 @@ fn hostile_length_fails_at_the_prelude_without_allocating() {
         assert!(decoder.feed(std::slice::from_ref(byte)).unwrap().is_empty());
     }
     assert!(is_invalid(decoder.feed(&prelude[11..])));
-    assert!(decoder.buffer_capacity() <= 12, "allocated {}", decoder.buffer_capacity());
+    assert!(
+        decoder.buffer_capacity() <= 12,
+        "allocated {}",
+        decoder.buffer_capacity()
+    );
 }
 
 #[test]
 fn limits_are_enforced_and_configurable() {
-    let limits = Limits { max_headers_len: 10, max_payload_len: 20 };
+    let limits = Limits {
+        max_headers_len: 10,
+        max_payload_len: 20,
+    };
     let decoder = || Decoder::new(limits);
     // Exactly at the limits is fine.
     let at_limit = raw_frame(&[4, b'a', b'b', b'c', b'd', 4, 0, 0, 0, 1], &[7; 20]);
@@ -326,16 +402,30 @@ fn limits_are_enforced_and_configurable() {
     assert!(is_invalid(decoder().feed(&prelude_only(16 + 11, 11))));
     assert!(is_invalid(decoder().feed(&prelude_only(16 + 21, 0))));
     // Default limits: 128 KiB headers, 24 MiB payload.
-    assert!(is_invalid(Decoder::default().feed(&prelude_only(16 + 128 * 1024 + 1, 128 * 1024 + 1))));
-    assert!(Decoder::default().feed(&prelude_only(16 + 128 * 1024, 128 * 1024)).is_ok());
-    assert!(is_invalid(Decoder::default().feed(&prelude_only(16 + 24 * 1024 * 1024 + 1, 0))));
-    assert!(Decoder::default().feed(&prelude_only(16 + 24 * 1024 * 1024, 0)).is_ok());
+    assert!(is_invalid(
+        Decoder::default().feed(&prelude_only(16 + 128 * 1024 + 1, 128 * 1024 + 1))
+    ));
+    assert!(Decoder::default()
+        .feed(&prelude_only(16 + 128 * 1024, 128 * 1024))
+        .is_ok());
+    assert!(is_invalid(
+        Decoder::default().feed(&prelude_only(16 + 24 * 1024 * 1024 + 1, 0))
+    ));
+    assert!(Decoder::default()
+        .feed(&prelude_only(16 + 24 * 1024 * 1024, 0))
+        .is_ok());
 }
 
 #[test]
 fn structural_errors_are_invalid_frame() {
-    assert!(is_invalid(Decoder::default().feed(&prelude_only(15, 0))), "total < 16");
-    assert!(is_invalid(Decoder::default().feed(&prelude_only(20, 5))), "headers > total - 16");
+    assert!(
+        is_invalid(Decoder::default().feed(&prelude_only(15, 0))),
+        "total < 16"
+    );
+    assert!(
+        is_invalid(Decoder::default().feed(&prelude_only(20, 5))),
+        "headers > total - 16"
+    );
     let cases: [(&str, &[u8]); 9] = [
         ("duplicate name", &[1, b'a', 0, 1, b'a', 1]),
         ("unknown type", &[1, b'a', 10]),
@@ -344,7 +434,10 @@ fn structural_errors_are_invalid_frame() {
         ("string not UTF-8", &[1, b'a', 7, 0, 1, 0xc3]),
         ("name runs past the block", &[5, b'a', b'b']),
         ("value runs past the block", &[1, b'a', 4, 0, 0]),
-        ("string length runs past the block", &[1, b'a', 7, 0, 9, b'x']),
+        (
+            "string length runs past the block",
+            &[1, b'a', 7, 0, 9, b'x'],
+        ),
         ("missing type", &[1, b'a']),
     ];
     for (what, block) in cases {
@@ -368,10 +461,16 @@ fn many_duplicate_headers_are_found_quickly() {
         block.push(0);
     }
     block.extend_from_slice(&[1, b'0', 1]);
-    let limits = Limits { max_headers_len: block.len(), ..Limits::default() };
+    let limits = Limits {
+        max_headers_len: block.len(),
+        ..Limits::default()
+    };
     let frame = raw_frame(&block, b"");
     let err = Decoder::new(limits).feed(&frame).unwrap_err();
-    assert!(matches!(err, DecodeError::InvalidFrame(ref m) if m.contains("duplicate")), "{err}");
+    assert!(
+        matches!(err, DecodeError::InvalidFrame(ref m) if m.contains("duplicate")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -390,7 +489,13 @@ fn errors_poison_the_decoder() {
         })
         .unwrap_err();
     assert_eq!(delivered, 1);
-    assert!(matches!(err, DecodeError::ChecksumMismatch { which: Checksum::Message, .. }));
+    assert!(matches!(
+        err,
+        DecodeError::ChecksumMismatch {
+            which: Checksum::Message,
+            ..
+        }
+    ));
     assert_eq!(decoder.feed(&good), Err(err.clone()));
     assert_eq!(decoder.finish(), Err(err));
 }
@@ -417,7 +522,14 @@ fn consumer_errors_end_the_stream() {
 #[test]
 fn large_frames_straddling_chunks_are_buffered_once() {
     let payload: Vec<u8> = (0..5_000_000u32).map(|i| (i * 7) as u8).collect();
-    let frame = encode_message(&[Header::new(":event-type", HeaderValue::String("PayloadPart".into()))], &payload).unwrap();
+    let frame = encode_message(
+        &[Header::new(
+            ":event-type",
+            HeaderValue::String("PayloadPart".into()),
+        )],
+        &payload,
+    )
+    .unwrap();
     let mut decoder = Decoder::default();
     let mut got = Vec::new();
     for chunk in frame.chunks(65_536) {
@@ -427,7 +539,11 @@ fn large_frames_straddling_chunks_are_buffered_once() {
     }
     assert_eq!(got.len(), 1);
     assert_eq!(&got[0].payload[..], &payload[..]);
-    assert_eq!(decoder.buffer_capacity(), 0, "a large buffer is released after use");
+    assert_eq!(
+        decoder.buffer_capacity(),
+        0,
+        "a large buffer is released after use"
+    );
 }
 
 #[test]
@@ -440,7 +556,10 @@ fn encoder_validates_before_writing() {
         vec![h(&long_name, HeaderValue::Bool(true))],
         vec![h("a", HeaderValue::Int(1)), h("a", HeaderValue::Int(2))],
         vec![h("a", HeaderValue::String(long_value.clone()))],
-        vec![h("a", HeaderValue::Bytes(Bytes::from(long_value.into_bytes())))],
+        vec![h(
+            "a",
+            HeaderValue::Bytes(Bytes::from(long_value.into_bytes())),
+        )],
     ];
     for headers in cases {
         let mut out = vec![1, 2, 3];
@@ -452,9 +571,18 @@ fn encoder_validates_before_writing() {
     let frame = encode_message(&ok, b"").unwrap();
     assert_eq!(decode_message(&frame).unwrap().headers, ok);
     // The limits apply to encoding too.
-    let limits = Limits { max_headers_len: 4, max_payload_len: 2 };
+    let limits = Limits {
+        max_headers_len: 4,
+        max_payload_len: 2,
+    };
     let mut out = Vec::new();
-    assert!(encode_message_refs_into(&mut out, &[h("abc", HeaderValue::Bool(true)).as_ref()], b"", &limits).is_err());
+    assert!(encode_message_refs_into(
+        &mut out,
+        &[h("abc", HeaderValue::Bool(true)).as_ref()],
+        b"",
+        &limits
+    )
+    .is_err());
     assert!(encode_message_refs_into(&mut out, &[], b"123", &limits).is_err());
     assert!(out.is_empty());
 }
@@ -476,7 +604,48 @@ fn every_type_round_trips_through_the_encoder() {
     let decoded = decode_message(&frame).unwrap();
     assert_eq!(decoded.headers, extremes);
     assert_eq!(decoded.payload, message.payload);
-    for (header, code) in decoded.headers.iter().zip([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5, 8, 6, 7]) {
+    for (header, code) in decoded
+        .headers
+        .iter()
+        .zip([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5, 8, 6, 7])
+    {
         assert_eq!(header.value.type_code(), code, "{}", header.name);
     }
+}
+
+#[test]
+fn upcoming_frame_len_hints_the_next_frame() {
+    let frame = read("smithy-rs/test_data/valid_with_all_headers_and_payload");
+    let mut decoder = Decoder::default();
+    assert_eq!(decoder.upcoming_frame_len(&frame), Some(150));
+    assert_eq!(decoder.upcoming_frame_len(&frame[..3]), None);
+    decoder.feed(&frame[..5]).unwrap();
+    assert_eq!(decoder.upcoming_frame_len(&frame[5..]), None); // prelude not complete yet
+    decoder.feed(&frame[5..20]).unwrap();
+    assert_eq!(decoder.upcoming_frame_len(&frame[20..]), Some(150));
+}
+
+#[test]
+fn a_repeated_header_block_is_still_read_correctly() {
+    // Same block twice (the second is read as known-valid), then a block that
+    // differs in one byte of a string (must be checked again and fail).
+    let block = [1, b'a', 7, 0, 2, b'o', b'k'];
+    let mut bad = block;
+    bad[5] = 0xff;
+    let mut stream = raw_frame(&block, b"1");
+    stream.extend(raw_frame(&block, b"2"));
+    let mut decoder = Decoder::default();
+    let got = decoder.feed(&stream).unwrap();
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        got[1].headers,
+        vec![Header::new("a", HeaderValue::String("ok".into()))]
+    );
+    assert!(is_invalid(decoder.feed(&raw_frame(&bad, b"3"))));
+    // Duplicates are caught even right after a valid block.
+    let mut decoder = Decoder::default();
+    decoder.feed(&raw_frame(&[1, b'a', 0], b"")).unwrap();
+    assert!(is_invalid(
+        decoder.feed(&raw_frame(&[1, b'a', 0, 1, b'a', 0], b""))
+    ));
 }

@@ -42,7 +42,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_headers_len: 128 * 1024, max_payload_len: 24 * 1024 * 1024 }
+        Limits {
+            max_headers_len: 128 * 1024,
+            max_payload_len: 24 * 1024 * 1024,
+        }
     }
 }
 
@@ -72,6 +75,9 @@ pub struct HeaderRef<'a> {
 pub struct MessageRef<'a> {
     /// In wire order; names are unique.
     pub headers: &'a [HeaderRef<'a>],
+    /// The header block as it was on the wire (lets a caller notice that a
+    /// message repeats the previous one's headers, as streams mostly do).
+    pub raw_headers: &'a [u8],
     pub payload: &'a [u8],
 }
 
@@ -130,11 +136,17 @@ impl HeaderValueRef<'_> {
 
 impl Header {
     pub fn new(name: impl Into<String>, value: HeaderValue) -> Header {
-        Header { name: name.into(), value }
+        Header {
+            name: name.into(),
+            value,
+        }
     }
 
     pub fn as_ref(&self) -> HeaderRef<'_> {
-        HeaderRef { name: &self.name, value: self.value.as_ref() }
+        HeaderRef {
+            name: &self.name,
+            value: self.value.as_ref(),
+        }
     }
 }
 
@@ -144,7 +156,10 @@ impl MessageRef<'_> {
             headers: self
                 .headers
                 .iter()
-                .map(|h| Header { name: h.name.to_owned(), value: h.value.to_owned_value() })
+                .map(|h| Header {
+                    name: h.name.to_owned(),
+                    value: h.value.to_owned_value(),
+                })
                 .collect(),
             payload: Bytes::copy_from_slice(self.payload),
         }
@@ -152,13 +167,19 @@ impl MessageRef<'_> {
 
     /// The value of the header called `name`, if present.
     pub fn header(&self, name: &str) -> Option<HeaderValueRef<'_>> {
-        self.headers.iter().find(|h| h.name == name).map(|h| h.value)
+        self.headers
+            .iter()
+            .find(|h| h.name == name)
+            .map(|h| h.value)
     }
 }
 
 impl Message {
     /// The value of the header called `name`, if present.
     pub fn header(&self, name: &str) -> Option<&HeaderValue> {
-        self.headers.iter().find(|h| h.name == name).map(|h| &h.value)
+        self.headers
+            .iter()
+            .find(|h| h.name == name)
+            .map(|h| &h.value)
     }
 }

@@ -8,8 +8,26 @@ use super::{ParsedAuthorization, SigningError};
 pub(crate) const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 pub(crate) const TERMINATOR: &str = "aws4_request";
 
-pub(crate) fn format(access_key: &str, scope: &str, signed_headers: &str, signature: &str) -> String {
-    format!("{ALGORITHM} Credential={access_key}/{scope}, SignedHeaders={signed_headers}, Signature={signature}")
+pub(crate) fn format(
+    access_key: &str,
+    scope: &str,
+    signed_headers: &str,
+    signature: &str,
+) -> String {
+    let parts = [
+        ALGORITHM,
+        " Credential=",
+        access_key,
+        "/",
+        scope,
+        ", SignedHeaders=",
+        signed_headers,
+        ", Signature=",
+        signature,
+    ];
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    parts.iter().for_each(|p| out.push_str(p));
+    out
 }
 
 fn malformed(msg: impl Into<String>) -> SigningError {
@@ -44,13 +62,17 @@ pub(crate) fn parse(value: &str) -> Result<ParsedAuthorization, SigningError> {
 
     let parts: Vec<&str> = credential.split('/').collect();
     let [access_key, date, region, service, terminator] = parts[..] else {
-        return Err(malformed("Credential is not AK/DATE/REGION/SERVICE/aws4_request"));
+        return Err(malformed(
+            "Credential is not AK/DATE/REGION/SERVICE/aws4_request",
+        ));
     };
     if terminator != TERMINATOR {
         return Err(malformed("Credential scope does not end in aws4_request"));
     }
     if access_key.is_empty() || region.is_empty() || service.is_empty() {
-        return Err(malformed("Credential has an empty access key, region or service"));
+        return Err(malformed(
+            "Credential has an empty access key, region or service",
+        ));
     }
     if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
         return Err(malformed("Credential date is not YYYYMMDD"));
@@ -58,16 +80,26 @@ pub(crate) fn parse(value: &str) -> Result<ParsedAuthorization, SigningError> {
 
     let names: Vec<String> = signed_headers.split(';').map(str::to_owned).collect();
     let well_formed = |n: &String| {
-        !n.is_empty() && n.bytes().all(|b| !b.is_ascii_uppercase() && (b.is_ascii_graphic()) && b != b',')
+        !n.is_empty()
+            && n.bytes()
+                .all(|b| !b.is_ascii_uppercase() && (b.is_ascii_graphic()) && b != b',')
     };
     if !names.iter().all(well_formed) {
-        return Err(malformed("SignedHeaders must be lower-case header names separated by ';'"));
+        return Err(malformed(
+            "SignedHeaders must be lower-case header names separated by ';'",
+        ));
     }
     if !names.windows(2).all(|w| w[0] < w[1]) {
-        return Err(malformed("SignedHeaders must be sorted and without repeats"));
+        return Err(malformed(
+            "SignedHeaders must be sorted and without repeats",
+        ));
     }
 
-    if signature.len() != 64 || !signature.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if signature.len() != 64
+        || !signature
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return Err(malformed("Signature is not 64 lower-case hex digits"));
     }
 
@@ -118,16 +150,29 @@ mod tests {
             (GOOD.replace("AKIDEXAMPLE", ""), "empty"),
             (GOOD.replace("host;x-amz-date", "x-amz-date;host"), "sorted"),
             (GOOD.replace("host;x-amz-date", "host;host"), "sorted"),
-            (GOOD.replace("host;x-amz-date", "Host;x-amz-date"), "lower-case"),
-            (GOOD.replace("host;x-amz-date", "host;;x-amz-date"), "lower-case"),
+            (
+                GOOD.replace("host;x-amz-date", "Host;x-amz-date"),
+                "lower-case",
+            ),
+            (
+                GOOD.replace("host;x-amz-date", "host;;x-amz-date"),
+                "lower-case",
+            ),
             (GOOD.replace("5fa00f", "5FA00F"), "hex"),
             (GOOD.replace("5fa00f", "5fa00"), "hex"),
-            ("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request".into(), "SignedHeaders is missing"),
+            (
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request"
+                    .into(),
+                "SignedHeaders is missing",
+            ),
         ];
         for (value, expected) in cases {
             match parse(&value) {
                 Err(SigningError::MalformedAuthorization(msg)) => {
-                    assert!(msg.contains(expected), "{value:?}: {msg:?} lacks {expected:?}")
+                    assert!(
+                        msg.contains(expected),
+                        "{value:?}: {msg:?} lacks {expected:?}"
+                    )
                 }
                 other => panic!("{value:?} gave {other:?}"),
             }

@@ -4,19 +4,28 @@
 
 use percent_encoding::{percent_decode_str, percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::borrow::Cow;
+use std::cmp::Ordering;
 
 /// SigV4 encodes every byte except the RFC 3986 unreserved characters.
-const SIGV4_ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const SIGV4_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
-/// Headers botocore never signs (`SIGNED_HEADERS_BLACKLIST` in its auth.py):
-/// proxies and HTTP stacks add, drop or rewrite them in flight.
-pub const UNSIGNED_HEADERS: [&str; 11] = [
+/// Headers botocore never signs (`SIGNED_HEADERS_BLACKLIST` in its auth.py,
+/// as of botocore 1.44, which added the W3C trace-context ones): proxies,
+/// HTTP stacks and tracers add, drop or rewrite them in flight.
+pub const UNSIGNED_HEADERS: [&str; 14] = [
+    "baggage",
     "connection",
     "expect",
     "keep-alive",
     "proxy-authenticate",
     "proxy-authorization",
     "te",
+    "traceparent",
+    "tracestate",
     "trailer",
     "transfer-encoding",
     "upgrade",
@@ -24,23 +33,30 @@ pub const UNSIGNED_HEADERS: [&str; 11] = [
     "x-amzn-trace-id",
 ];
 
-pub(crate) fn is_unsigned_header(lower_name: &str) -> bool {
-    UNSIGNED_HEADERS.contains(&lower_name)
+pub(crate) fn is_unsigned_header(name: &str) -> bool {
+    UNSIGNED_HEADERS
+        .iter()
+        .any(|u| u.eq_ignore_ascii_case(name))
 }
 
-/// A header name lower-cased (borrowed when it already is).
-pub(crate) fn lower_name(name: &str) -> Cow<'_, str> {
-    if name.bytes().any(|b| b.is_ascii_uppercase()) {
-        Cow::Owned(name.to_ascii_lowercase())
-    } else {
-        Cow::Borrowed(name)
-    }
-}
-
-/// One header that takes part in the signature.
+/// One header that takes part in the signature. The name is kept as given
+/// and compared/written lower-cased, which saves an allocation per header.
 pub(crate) struct SignedHeader<'a> {
-    pub name: Cow<'a, str>,
+    pub name: &'a str,
     pub value: &'a str,
+}
+
+/// Orders header names as their lower-case forms would sort.
+fn cmp_lower(a: &str, b: &str) -> Ordering {
+    a.bytes()
+        .map(|c| c.to_ascii_lowercase())
+        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+}
+
+fn push_lower(out: &mut String, name: &str) {
+    let start = out.len();
+    out.push_str(name);
+    out[start..].make_ascii_lowercase();
 }
 
 /// Splits a request target into its path and (possibly empty) query.
@@ -112,17 +128,17 @@ pub(crate) fn write_canonical_headers(out: &mut String, headers: &[SignedHeader<
     let mut signed = String::with_capacity(headers.len() * 16);
     let mut previous: Option<&str> = None;
     for header in headers {
-        if previous == Some(&*header.name) {
+        if previous.is_some_and(|p| p.eq_ignore_ascii_case(header.name)) {
             out.push(',');
         } else {
             if previous.is_some() {
                 out.push('\n');
                 signed.push(';');
             }
-            out.push_str(&header.name);
+            push_lower(out, header.name);
             out.push(':');
-            signed.push_str(&header.name);
-            previous = Some(&header.name);
+            push_lower(&mut signed, header.name);
+            previous = Some(header.name);
         }
         push_trimmed_value(out, header.value);
     }
@@ -133,15 +149,20 @@ pub(crate) fn write_canonical_headers(out: &mut String, headers: &[SignedHeader<
 }
 
 /// Trims the value and collapses each run of spaces/tabs into one space.
+/// (Byte-wise: space and tab are ASCII, so cuts stay on char boundaries.)
 fn push_trimmed_value(out: &mut String, value: &str) {
-    let mut first = true;
-    for word in value.split([' ', '\t']).filter(|w| !w.is_empty()) {
-        if !first {
-            out.push(' ');
-        }
-        out.push_str(word);
-        first = false;
+    let is_blank = |b: &u8| *b == b' ' || *b == b'\t';
+    let mut rest = value.trim_matches([' ', '\t']);
+    while let Some(gap) = rest.bytes().position(|b| is_blank(&b)) {
+        out.push_str(&rest[..gap]);
+        out.push(' ');
+        let after = rest[gap..]
+            .bytes()
+            .position(|b| !is_blank(&b))
+            .unwrap_or(rest.len() - gap);
+        rest = &rest[gap + after..];
     }
+    out.push_str(rest);
 }
 
 /// Builds the whole canonical request. Returns it and the signed-header list.
@@ -151,7 +172,7 @@ pub(crate) fn canonical_request(
     headers: &mut [SignedHeader<'_>],
     payload_hash: &str,
 ) -> (String, String) {
-    headers.sort_by(|a, b| a.name.cmp(&b.name));
+    headers.sort_by(|a, b| cmp_lower(a.name, b.name));
     let (path, query) = split_target(uri);
     let mut out = String::with_capacity(256 + uri.len() * 2 + headers.len() * 48);
     out.push_str(method);
@@ -209,14 +230,67 @@ mod tests {
     }
 
     #[test]
+    fn names_sort_and_group_case_insensitively() {
+        let mut headers = vec![
+            SignedHeader {
+                name: "X-B",
+                value: "1",
+            },
+            SignedHeader {
+                name: "x-a",
+                value: "2",
+            },
+            SignedHeader {
+                name: "X-A",
+                value: "3",
+            },
+            SignedHeader {
+                name: "X-a-long",
+                value: "4",
+            },
+        ];
+        headers.sort_by(|a, b| cmp_lower(a.name, b.name));
+        let mut out = String::new();
+        let signed = write_canonical_headers(&mut out, &headers);
+        assert_eq!(out, "x-a:2,3\nx-a-long:4\nx-b:1\n");
+        assert_eq!(signed, "x-a;x-a-long;x-b");
+    }
+
+    #[test]
+    fn value_whitespace_runs_collapse() {
+        let trimmed = |v: &str| {
+            let mut out = String::new();
+            push_trimmed_value(&mut out, v);
+            out
+        };
+        assert_eq!(trimmed(""), "");
+        assert_eq!(trimmed(" \t "), "");
+        assert_eq!(trimmed("a"), "a");
+        assert_eq!(trimmed(" \tሴ \t é  😀\t"), "ሴ é 😀");
+        assert_eq!(trimmed("\"a   b   c\""), "\"a b c\"");
+    }
+
+    #[test]
     fn header_values_are_trimmed_and_joined() {
         let mut headers = vec![
-            SignedHeader { name: "b".into(), value: "  x   y \t z  " },
-            SignedHeader { name: "a".into(), value: "2" },
-            SignedHeader { name: "b".into(), value: "w" },
-            SignedHeader { name: "a".into(), value: "1" },
+            SignedHeader {
+                name: "b",
+                value: "  x   y \t z  ",
+            },
+            SignedHeader {
+                name: "a",
+                value: "2",
+            },
+            SignedHeader {
+                name: "b",
+                value: "w",
+            },
+            SignedHeader {
+                name: "a",
+                value: "1",
+            },
         ];
-        headers.sort_by(|a, b| a.name.cmp(&b.name));
+        headers.sort_by(|a, b| cmp_lower(a.name, b.name));
         let mut out = String::new();
         let signed = write_canonical_headers(&mut out, &headers);
         assert_eq!(out, "a:2,1\nb:x y z,w\n");

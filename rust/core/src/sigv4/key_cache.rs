@@ -24,16 +24,19 @@ static CACHE: Mutex<Vec<CachedKey>> = Mutex::new(Vec::new());
 /// The signing key as a ready HMAC key, from the cache when possible.
 pub(crate) fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> hmac::Key {
     {
-        let cache = CACHE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(hit) = cache
-            .iter()
-            .find(|e| e.date == date && e.region == region && e.service == service && e.secret == secret)
-        {
+        let cache = CACHE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(hit) = cache.iter().find(|e| {
+            e.date == date && e.region == region && e.service == service && e.secret == secret
+        }) {
             return hit.key.clone();
         }
     }
     let key = derive(secret, date, region, service);
-    let mut cache = CACHE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut cache = CACHE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if cache.len() >= CAPACITY {
         cache.remove(0);
     }
@@ -62,7 +65,10 @@ pub(crate) fn derive(secret: &str, date: &str, region: &str, service: &str) -> h
 
 #[cfg(test)]
 pub(crate) fn cached_entries() -> usize {
-    CACHE.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).len()
+    CACHE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .len()
 }
 
 #[cfg(test)]
@@ -86,10 +92,22 @@ mod tests {
         }
         // Each part of the cache key matters.
         let base = tag(&signing_key("s", "20150830", "us-east-1", "service"));
-        assert_ne!(base, tag(&signing_key("t", "20150830", "us-east-1", "service")));
-        assert_ne!(base, tag(&signing_key("s", "20150831", "us-east-1", "service")));
-        assert_ne!(base, tag(&signing_key("s", "20150830", "us-west-2", "service")));
-        assert_ne!(base, tag(&signing_key("s", "20150830", "us-east-1", "sagemaker")));
+        assert_ne!(
+            base,
+            tag(&signing_key("t", "20150830", "us-east-1", "service"))
+        );
+        assert_ne!(
+            base,
+            tag(&signing_key("s", "20150831", "us-east-1", "service"))
+        );
+        assert_ne!(
+            base,
+            tag(&signing_key("s", "20150830", "us-west-2", "service"))
+        );
+        assert_ne!(
+            base,
+            tag(&signing_key("s", "20150830", "us-east-1", "sagemaker"))
+        );
     }
 
     #[test]
@@ -100,7 +118,10 @@ mod tests {
                     for i in 0..200 {
                         let secret = format!("thread-{t}-{}", i % 40);
                         let got = tag(&signing_key(&secret, "20260101", "us-west-2", "sagemaker"));
-                        assert_eq!(got, tag(&derive(&secret, "20260101", "us-west-2", "sagemaker")));
+                        assert_eq!(
+                            got,
+                            tag(&derive(&secret, "20260101", "us-west-2", "sagemaker"))
+                        );
                     }
                 })
             })

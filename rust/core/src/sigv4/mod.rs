@@ -28,7 +28,7 @@ pub use self::canonical::UNSIGNED_HEADERS;
 pub use self::time::SigningTime;
 pub use self::url::{split_url, SplitUrl};
 
-use self::canonical::{lower_name, SignedHeader};
+use self::canonical::SignedHeader;
 
 /// AWS credentials. `Debug` never shows the secret or the token.
 #[derive(Clone, PartialEq, Eq)]
@@ -43,8 +43,40 @@ impl fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("access_key", &self.access_key)
             .field("secret_key", &"<redacted>")
-            .field("session_token", &self.session_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
+    }
+}
+
+/// Credentials borrowed for one signing: what [`sign_with`] takes, so a
+/// caller holding the parts elsewhere (e.g. Python strings) copies nothing.
+#[derive(Clone, Copy)]
+pub struct CredentialsRef<'a> {
+    pub access_key: &'a str,
+    pub secret_key: &'a str,
+    pub session_token: Option<&'a str>,
+}
+
+impl fmt::Debug for CredentialsRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CredentialsRef")
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"<redacted>")
+            .field("session_token", &self.session_token.map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl Credentials {
+    pub fn borrowed(&self) -> CredentialsRef<'_> {
+        CredentialsRef {
+            access_key: &self.access_key,
+            secret_key: &self.secret_key,
+            session_token: self.session_token.as_deref(),
+        }
     }
 }
 
@@ -94,17 +126,36 @@ pub struct SignatureDetails {
 /// `X-Amz-Content-SHA256` header's value stands for the payload hash, and
 /// hop-by-hop headers, `User-Agent` and `X-Amzn-Trace-Id` are not signed
 /// (see [`UNSIGNED_HEADERS`]).
-pub fn sign(req: &SignableRequest<'_>, params: &SigningParams<'_>) -> Result<SignatureDetails, SigningError> {
+pub fn sign(
+    req: &SignableRequest<'_>,
+    params: &SigningParams<'_>,
+) -> Result<SignatureDetails, SigningError> {
+    sign_with(
+        req,
+        params.credentials.borrowed(),
+        params.region,
+        params.service,
+        params.time,
+    )
+}
+
+/// [`sign`] with borrowed credentials and the parameters spelled out.
+pub fn sign_with(
+    req: &SignableRequest<'_>,
+    creds: CredentialsRef<'_>,
+    region: &str,
+    service: &str,
+    time: SigningTime,
+) -> Result<SignatureDetails, SigningError> {
     validate::method(req.method)?;
     validate::request_target(req.uri)?;
-    let creds = params.credentials;
-    validate::access_key(&creds.access_key)?;
-    validate::scope_part("region", params.region)?;
-    validate::scope_part("service", params.service)?;
-    params.time.check_representable()?;
-    let amz_date = params.time.amz_date();
+    validate::access_key(creds.access_key)?;
+    validate::scope_part("region", region)?;
+    validate::scope_part("service", service)?;
+    time.check_representable()?;
+    let amz_date = time.amz_date();
     // An empty token means none (as in botocore).
-    let token = creds.session_token.as_deref().filter(|t| !t.is_empty());
+    let token = creds.session_token.filter(|t| !t.is_empty());
     if let Some(token) = token {
         validate::header_value(header::SECURITY_TOKEN, token)?;
     }
@@ -115,34 +166,37 @@ pub fn sign(req: &SignableRequest<'_>, params: &SigningParams<'_>) -> Result<Sig
     for &(name, value) in req.headers {
         validate::header_name(name)?;
         validate::header_value(name, value)?;
-        let lower = lower_name(name);
-        match &*lower {
-            "host" => once(&mut has_host, name)?,
-            "x-amz-date" => {
-                once(&mut has_date, name)?;
-                if trim(value) != amz_date {
-                    return Err(invalid(format!(
-                        "the request's X-Amz-Date {:?} differs from the signing time {amz_date}",
-                        time::snippet(value)
-                    )));
+        let is = |lower: &str| name.eq_ignore_ascii_case(lower);
+        if is("host") {
+            once(&mut has_host, name)?;
+        } else if is("x-amz-date") {
+            once(&mut has_date, name)?;
+            if trim(value) != amz_date {
+                return Err(invalid(format!(
+                    "the request's X-Amz-Date {:?} differs from the signing time {amz_date}",
+                    time::snippet(value)
+                )));
+            }
+        } else if is("x-amz-security-token") {
+            // Without credentials' token, a token header is signed as it is.
+            if let Some(token) = token {
+                once(&mut has_token, name)?;
+                if trim(value) != token {
+                    return Err(invalid(
+                        "the request's X-Amz-Security-Token differs from the credentials' session token"
+                            .to_owned(),
+                    ));
                 }
             }
-            "x-amz-security-token" => {
-                if let Some(token) = token {
-                    once(&mut has_token, name)?;
-                    if trim(value) != token {
-                        return Err(invalid(
-                            "the request's X-Amz-Security-Token differs from the credentials' session token".to_owned(),
-                        ));
-                    }
-                }
-            }
-            "authorization" => return Err(invalid("the request already carries an Authorization header".to_owned())),
-            "x-amz-content-sha256" => content_sha256 = Some(trim(value)),
-            _ => {}
+        } else if is("authorization") {
+            return Err(invalid(
+                "the request already carries an Authorization header".to_owned(),
+            ));
+        } else if is("x-amz-content-sha256") {
+            content_sha256 = Some(trim(value));
         }
-        if !canonical::is_unsigned_header(&lower) {
-            signed.push(SignedHeader { name: lower, value });
+        if !canonical::is_unsigned_header(name) {
+            signed.push(SignedHeader { name, value });
         }
     }
     if !has_host {
@@ -151,11 +205,17 @@ pub fn sign(req: &SignableRequest<'_>, params: &SigningParams<'_>) -> Result<Sig
 
     let mut headers_to_add = Vec::with_capacity(3);
     if !has_date {
-        signed.push(SignedHeader { name: Cow::Borrowed("x-amz-date"), value: &amz_date });
+        signed.push(SignedHeader {
+            name: "x-amz-date",
+            value: &amz_date,
+        });
         headers_to_add.push((header::AMZ_DATE.to_owned(), amz_date.clone()));
     }
     if let (Some(token), false) = (token, has_token) {
-        signed.push(SignedHeader { name: Cow::Borrowed("x-amz-security-token"), value: token });
+        signed.push(SignedHeader {
+            name: "x-amz-security-token",
+            value: token,
+        });
         headers_to_add.push((header::SECURITY_TOKEN.to_owned(), token.to_owned()));
     }
 
@@ -166,13 +226,23 @@ pub fn sign(req: &SignableRequest<'_>, params: &SigningParams<'_>) -> Result<Sig
     let (canonical_request, signed_list) =
         canonical::canonical_request(req.method, req.uri, &mut signed, &payload_hash);
     let date = &amz_date[..8];
-    let scope = credential_scope(date, params.region, params.service);
+    let scope = credential_scope(date, region, service);
     let string_to_sign = string_to_sign(&amz_date, &scope, &canonical_request);
-    let key = key_cache::signing_key(&creds.secret_key, date, params.region, params.service);
-    let signature = hex::encode(hmac::sign(&key, string_to_sign.as_bytes()));
-    let authorization = authorization::format(&creds.access_key, &scope, &signed_list, &signature);
+    let key = key_cache::signing_key(creds.secret_key, date, region, service);
+    let mut signature = String::with_capacity(64);
+    push_hex(
+        &mut signature,
+        hmac::sign(&key, string_to_sign.as_bytes()).as_ref(),
+    );
+    let authorization = authorization::format(creds.access_key, &scope, &signed_list, &signature);
     headers_to_add.push((header::AUTHORIZATION.to_owned(), authorization.clone()));
-    Ok(SignatureDetails { canonical_request, string_to_sign, signature, authorization, headers_to_add })
+    Ok(SignatureDetails {
+        canonical_request,
+        string_to_sign,
+        signature,
+        authorization,
+        headers_to_add,
+    })
 }
 
 /// The parts of an `Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...` value.
@@ -213,7 +283,9 @@ pub fn verify(
         )));
     }
     if !auth.signed_headers.iter().any(|h| h == "host") {
-        return Err(SigningError::MalformedAuthorization("the Host header is not signed".to_owned()));
+        return Err(SigningError::MalformedAuthorization(
+            "the Host header is not signed".to_owned(),
+        ));
     }
     validate::scope_part("region", &auth.region)?;
     validate::scope_part("service", &auth.service)?;
@@ -221,18 +293,28 @@ pub fn verify(
     let mut signed: Vec<SignedHeader<'_>> = Vec::with_capacity(auth.signed_headers.len());
     let mut content_sha256 = None;
     for &(name, value) in req.headers {
-        let lower = lower_name(name);
-        if lower == "x-amz-content-sha256" {
+        if name.eq_ignore_ascii_case("x-amz-content-sha256") {
             content_sha256 = Some(trim(value));
         }
-        if auth.signed_headers.iter().any(|h| *h == *lower) {
+        if auth
+            .signed_headers
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(name))
+        {
             validate::header_name(name)?;
             validate::header_value(name, value)?;
-            signed.push(SignedHeader { name: lower, value });
+            signed.push(SignedHeader { name, value });
         }
     }
-    if let Some(missing) = auth.signed_headers.iter().find(|h| !signed.iter().any(|s| s.name == h.as_str())) {
-        return Err(invalid(format!("signed header {:?} is not in the request", time::snippet(missing))));
+    if let Some(missing) = auth
+        .signed_headers
+        .iter()
+        .find(|h| !signed.iter().any(|s| s.name.eq_ignore_ascii_case(h)))
+    {
+        return Err(invalid(format!(
+            "signed header {:?} is not in the request",
+            time::snippet(missing)
+        )));
     }
 
     let body_hash = payload_hash(req.payload)?;
@@ -240,30 +322,39 @@ pub fn verify(
         // A declared hash must be the body's; other declared values
         // (UNSIGNED-PAYLOAD) are signed as they are.
         Some(declared) if is_sha256_hex(declared) && declared != body_hash => {
-            return Err(invalid("X-Amz-Content-SHA256 does not match the body".to_owned()))
+            return Err(invalid(
+                "X-Amz-Content-SHA256 does not match the body".to_owned(),
+            ))
         }
         Some(declared) => declared,
         None => &body_hash,
     };
-    let (canonical_request, _) = canonical::canonical_request(req.method, req.uri, &mut signed, payload_line);
+    let (canonical_request, _) =
+        canonical::canonical_request(req.method, req.uri, &mut signed, payload_line);
     let scope = credential_scope(date, &auth.region, &auth.service);
     let string_to_sign = string_to_sign(&amz_date, &scope, &canonical_request);
     let claimed = hex::decode(&auth.signature)
         .map_err(|_| SigningError::MalformedAuthorization("Signature is not hex".to_owned()))?;
     let key = key_cache::signing_key(secret_key, date, &auth.region, &auth.service);
-    hmac::verify(&key, string_to_sign.as_bytes(), &claimed).map_err(|_| SigningError::SignatureMismatch)
+    hmac::verify(&key, string_to_sign.as_bytes(), &claimed)
+        .map_err(|_| SigningError::SignatureMismatch)
 }
 
 /// Checks a received request end to end: finds its `Authorization` and
 /// `X-Amz-Date` headers, parses them and [`verify`]s the signature. Returns
 /// the parsed header (its access key and scope) on success. Clock skew and
 /// which access key/region/service are acceptable are the caller's policy.
-pub fn verify_request(req: &SignableRequest<'_>, secret_key: &str) -> Result<ParsedAuthorization, SigningError> {
-    let auth_value = single_header(req.headers, "authorization")?
-        .ok_or_else(|| SigningError::MalformedAuthorization("the request has no Authorization header".to_owned()))?;
+pub fn verify_request(
+    req: &SignableRequest<'_>,
+    secret_key: &str,
+) -> Result<ParsedAuthorization, SigningError> {
+    let auth_value = single_header(req.headers, "authorization")?.ok_or_else(|| {
+        SigningError::MalformedAuthorization("the request has no Authorization header".to_owned())
+    })?;
     let auth = ParsedAuthorization::parse(auth_value)?;
-    let time = time_from_headers(req.headers)?
-        .ok_or_else(|| SigningError::MalformedDate("the request has no X-Amz-Date header".to_owned()))?;
+    let time = time_from_headers(req.headers)?.ok_or_else(|| {
+        SigningError::MalformedDate("the request has no X-Amz-Date header".to_owned())
+    })?;
     verify(req, &auth, secret_key, time)?;
     Ok(auth)
 }
@@ -277,37 +368,78 @@ pub fn time_from_headers(headers: &[(&str, &str)]) -> Result<Option<SigningTime>
 
 /// Lower-case hex SHA-256 of a body (what the canonical request carries).
 pub fn payload_sha256_hex(body: &[u8]) -> String {
-    hex::encode(digest::digest(&digest::SHA256, body))
+    let mut out = String::with_capacity(64);
+    push_hex(&mut out, digest::digest(&digest::SHA256, body).as_ref());
+    out
+}
+
+/// Lower-case hex, appended (the `hex` crate builds strings char by char,
+/// which showed in profiles of the per-request path).
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
 }
 
 fn payload_hash<'a>(payload: Payload<'a>) -> Result<Cow<'a, str>, SigningError> {
     match payload {
         Payload::Bytes(body) => Ok(Cow::Owned(payload_sha256_hex(body))),
         Payload::Sha256Hex(hash) if is_sha256_hex(hash) => Ok(Cow::Borrowed(hash)),
-        Payload::Sha256Hex(_) => Err(invalid("payload hash is not 64 lower-case hex digits".to_owned())),
+        Payload::Sha256Hex(_) => Err(invalid(
+            "payload hash is not 64 lower-case hex digits".to_owned(),
+        )),
     }
 }
 
 fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn credential_scope(date: &str, region: &str, service: &str) -> String {
-    format!("{date}/{region}/{service}/{}", authorization::TERMINATOR)
+    concat_all(&[
+        date,
+        "/",
+        region,
+        "/",
+        service,
+        "/",
+        authorization::TERMINATOR,
+    ])
 }
 
 fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
-    let creq_hash = hex::encode(digest::digest(&digest::SHA256, canonical_request.as_bytes()));
-    format!("{}\n{amz_date}\n{scope}\n{creq_hash}", authorization::ALGORITHM)
+    let mut sts = concat_all(&[authorization::ALGORITHM, "\n", amz_date, "\n", scope, "\n"]);
+    sts.reserve(64);
+    push_hex(
+        &mut sts,
+        digest::digest(&digest::SHA256, canonical_request.as_bytes()).as_ref(),
+    );
+    sts
+}
+
+/// One allocation of exactly the right size (cheaper than `format!` here).
+fn concat_all(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + 64);
+    parts.iter().for_each(|p| out.push_str(p));
+    out
 }
 
 /// The value of a header that may appear at most once (`name` lower-case).
-fn single_header<'a>(headers: &[(&str, &'a str)], name: &str) -> Result<Option<&'a str>, SigningError> {
+fn single_header<'a>(
+    headers: &[(&str, &'a str)],
+    name: &str,
+) -> Result<Option<&'a str>, SigningError> {
     let mut found = None;
     for &(n, v) in headers {
         if n.eq_ignore_ascii_case(name) {
             if found.is_some() {
-                return Err(invalid(format!("the request has more than one {name} header")));
+                return Err(invalid(format!(
+                    "the request has more than one {name} header"
+                )));
             }
             found = Some(v);
         }
@@ -317,7 +449,9 @@ fn single_header<'a>(headers: &[(&str, &'a str)], name: &str) -> Result<Option<&
 
 fn once(seen: &mut bool, name: &str) -> Result<(), SigningError> {
     if std::mem::replace(seen, true) {
-        Err(invalid(format!("the request has more than one {name} header")))
+        Err(invalid(format!(
+            "the request has more than one {name} header"
+        )))
     } else {
         Ok(())
     }

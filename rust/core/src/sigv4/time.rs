@@ -34,7 +34,8 @@ impl SigningTime {
 
     /// Parses `YYYYMMDDTHHMMSSZ`.
     pub fn parse_amz_date(s: &str) -> Result<SigningTime, SigningError> {
-        let bad = || SigningError::MalformedDate(format!("{:?} is not YYYYMMDDTHHMMSSZ", snippet(s)));
+        let bad =
+            || SigningError::MalformedDate(format!("{:?} is not YYYYMMDDTHHMMSSZ", snippet(s)));
         let b = s.as_bytes();
         if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
             return Err(bad());
@@ -50,11 +51,16 @@ impl SigningTime {
         };
         let (year, month, day) = (num(0..4)?, num(4..6)?, num(6..8)?);
         let (hour, minute, second) = (num(9..11)?, num(11..13)?, num(13..15)?);
-        let month = u8::try_from(month).ok().and_then(|m| Month::try_from(m).ok()).ok_or_else(bad)?;
+        let month = u8::try_from(month)
+            .ok()
+            .and_then(|m| Month::try_from(m).ok())
+            .ok_or_else(bad)?;
         let date = Date::from_calendar_date(year as i32, month, day as u8).map_err(|_| bad())?;
         let time = Time::from_hms(hour as u8, minute as u8, second as u8).map_err(|_| bad())?;
         let instant = PrimitiveDateTime::new(date, time).assume_utc();
-        Ok(SigningTime { unix_secs: instant.unix_timestamp() })
+        Ok(SigningTime {
+            unix_secs: instant.unix_timestamp(),
+        })
     }
 
     /// `YYYYMMDDTHHMMSSZ`
@@ -133,8 +139,12 @@ mod tests {
         assert_eq!(lo.unix_secs(), MIN_UNIX_SECS);
         assert_eq!(hi.unix_secs(), MAX_UNIX_SECS);
         assert_eq!(hi.amz_date(), "99991231T235959Z");
-        assert!(SigningTime::from_unix(MAX_UNIX_SECS + 1).check_representable().is_err());
-        assert!(SigningTime::from_unix(MIN_UNIX_SECS - 1).check_representable().is_err());
+        assert!(SigningTime::from_unix(MAX_UNIX_SECS + 1)
+            .check_representable()
+            .is_err());
+        assert!(SigningTime::from_unix(MIN_UNIX_SECS - 1)
+            .check_representable()
+            .is_err());
         assert!(SigningTime::from_unix(0).check_representable().is_ok());
         assert_eq!(SigningTime::from_unix(0).amz_date(), "19700101T000000Z");
     }
@@ -155,7 +165,10 @@ mod tests {
             "２0150830T123600Z",
         ] {
             assert!(
-                matches!(SigningTime::parse_amz_date(bad), Err(SigningError::MalformedDate(_))),
+                matches!(
+                    SigningTime::parse_amz_date(bad),
+                    Err(SigningError::MalformedDate(_))
+                ),
                 "{bad:?}"
             );
         }

@@ -23,15 +23,28 @@ pub fn split_url(url: &str) -> Result<SplitUrl<'_>, SigningError> {
     if url.bytes().any(|b| b < 0x20 || b == 0x7f) {
         return Err(bad(url, "contains a control character"));
     }
-    let (scheme, rest) = url.split_once("://").ok_or_else(|| bad(url, "has no scheme://"))?;
-    let scheme_ok = scheme.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
-        && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| bad(url, "has no scheme://"))?;
+    let scheme_ok = scheme
+        .as_bytes()
+        .first()
+        .is_some_and(u8::is_ascii_alphabetic)
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
     if !scheme_ok {
         return Err(bad(url, "has an invalid scheme"));
     }
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority_end = rest
+        .bytes()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
-    let target = tail.split_once('#').map_or(tail, |(before, _)| before);
+    let target = tail
+        .bytes()
+        .position(|b| b == b'#')
+        .map_or(tail, |end| &tail[..end]);
     let target = if target.starts_with('/') {
         Cow::Borrowed(target)
     } else {
@@ -40,7 +53,9 @@ pub fn split_url(url: &str) -> Result<SplitUrl<'_>, SigningError> {
 
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
     let (host, port) = if host_port.starts_with('[') {
-        let close = host_port.find(']').ok_or_else(|| bad(url, "has an unclosed IPv6 bracket"))?;
+        let close = host_port
+            .find(']')
+            .ok_or_else(|| bad(url, "has an unclosed IPv6 bracket"))?;
         let (host, after) = host_port.split_at(close + 1);
         match after.strip_prefix(':') {
             Some(port) => (host, port),
@@ -59,18 +74,28 @@ pub fn split_url(url: &str) -> Result<SplitUrl<'_>, SigningError> {
     let port: Option<u16> = if port.is_empty() {
         None
     } else if port.bytes().all(|b| b.is_ascii_digit()) {
-        Some(port.parse().map_err(|_| bad(url, "has a port out of range"))?)
+        Some(
+            port.parse()
+                .map_err(|_| bad(url, "has a port out of range"))?,
+        )
     } else {
         return Err(bad(url, "has a non-numeric port"));
     };
-    let default_port = match scheme.to_ascii_lowercase().as_str() {
-        "http" => Some(80),
-        "https" => Some(443),
-        _ => None,
+    let default_port = if scheme.eq_ignore_ascii_case("https") {
+        Some(443)
+    } else if scheme.eq_ignore_ascii_case("http") {
+        Some(80)
+    } else {
+        None
     };
     let host = match port {
         Some(p) if Some(p) != default_port => Cow::Owned(format!("{}:{p}", host.to_lowercase())),
-        _ if host.chars().any(char::is_uppercase) => Cow::Owned(host.to_lowercase()),
+        _ if host
+            .bytes()
+            .any(|b| b.is_ascii_uppercase() || !b.is_ascii()) =>
+        {
+            Cow::Owned(host.to_lowercase())
+        }
         _ => Cow::Borrowed(host),
     };
     Ok(SplitUrl { host, target })
@@ -88,13 +113,25 @@ mod tests {
     #[test]
     fn splits_like_botocore_host_from_url() {
         let own = |h: &str, t: &str| (h.to_owned(), t.to_owned());
-        assert_eq!(split("https://Example.COM/a/b?x=1#frag"), own("example.com", "/a/b?x=1"));
+        assert_eq!(
+            split("https://Example.COM/a/b?x=1#frag"),
+            own("example.com", "/a/b?x=1")
+        );
         assert_eq!(split("https://example.com"), own("example.com", "/"));
-        assert_eq!(split("https://example.com?x=1"), own("example.com", "/?x=1"));
+        assert_eq!(
+            split("https://example.com?x=1"),
+            own("example.com", "/?x=1")
+        );
         assert_eq!(split("https://example.com:443/"), own("example.com", "/"));
         assert_eq!(split("http://example.com:80/"), own("example.com", "/"));
-        assert_eq!(split("http://example.com:443/"), own("example.com:443", "/"));
-        assert_eq!(split("http://127.0.0.1:8080/p"), own("127.0.0.1:8080", "/p"));
+        assert_eq!(
+            split("http://example.com:443/"),
+            own("example.com:443", "/")
+        );
+        assert_eq!(
+            split("http://127.0.0.1:8080/p"),
+            own("127.0.0.1:8080", "/p")
+        );
         assert_eq!(split("https://user:pw@host:8443/"), own("host:8443", "/"));
         assert_eq!(split("http://[::1]:8080/x"), own("[::1]:8080", "/x"));
         assert_eq!(split("http://[::1]/x"), own("[::1]", "/x"));

@@ -22,7 +22,10 @@ pub(crate) fn method(m: &str) -> Result<(), SigningError> {
     if is_token(m) {
         Ok(())
     } else {
-        Err(invalid(format!("HTTP method {:?} is not a token", super::time::snippet(m))))
+        Err(invalid(format!(
+            "HTTP method {:?} is not a token",
+            super::time::snippet(m)
+        )))
     }
 }
 
@@ -41,7 +44,10 @@ pub(crate) fn header_name(name: &str) -> Result<(), SigningError> {
 /// text; CR, LF and the other control characters are refused (header
 /// injection). The value is not echoed: it may be a secret.
 pub(crate) fn header_value(name: &str, value: &str) -> Result<(), SigningError> {
-    match value.bytes().position(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+    match value
+        .bytes()
+        .position(|b| (b < 0x20 && b != b'\t') || b == 0x7f)
+    {
         None => Ok(()),
         Some(at) => Err(invalid(format!(
             "value of header {:?} has control character {:#04x} at byte {at}",
@@ -56,13 +62,21 @@ pub(crate) fn header_value(name: &str, value: &str) -> Result<(), SigningError> 
 /// signs such targets).
 pub(crate) fn request_target(uri: &str) -> Result<(), SigningError> {
     if !uri.starts_with('/') {
-        return Err(invalid(format!("request target {:?} does not start with '/'", super::time::snippet(uri))));
+        return Err(invalid(format!(
+            "request target {:?} does not start with '/'",
+            super::time::snippet(uri)
+        )));
     }
     if uri.contains('#') {
-        return Err(invalid("request target contains a fragment ('#')".to_owned()));
+        return Err(invalid(
+            "request target contains a fragment ('#')".to_owned(),
+        ));
     }
     if let Some(at) = uri.bytes().position(|b| b < 0x20 || b == 0x7f) {
-        return Err(invalid(format!("request target has control character {:#04x} at byte {at}", uri.as_bytes()[at])));
+        return Err(invalid(format!(
+            "request target has control character {:#04x} at byte {at}",
+            uri.as_bytes()[at]
+        )));
     }
     Ok(())
 }
@@ -70,7 +84,11 @@ pub(crate) fn request_target(uri: &str) -> Result<(), SigningError> {
 /// Region and service names are parts of the credential scope
 /// (`date/region/service/aws4_request`).
 pub(crate) fn scope_part(what: &str, value: &str) -> Result<(), SigningError> {
-    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+    if !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    {
         Ok(())
     } else {
         Err(invalid(format!(
@@ -83,10 +101,16 @@ pub(crate) fn scope_part(what: &str, value: &str) -> Result<(), SigningError> {
 /// The access key goes into `Credential=AK/...,`: it must not break that
 /// grammar.
 pub(crate) fn access_key(ak: &str) -> Result<(), SigningError> {
-    if !ak.is_empty() && ak.bytes().all(|b| b.is_ascii_graphic() && !b"/,=".contains(&b)) {
+    if !ak.is_empty()
+        && ak
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"/,=".contains(&b))
+    {
         Ok(())
     } else {
-        Err(invalid("access key must be non-empty visible ASCII without '/', ',' or '='".to_owned()))
+        Err(invalid(
+            "access key must be non-empty visible ASCII without '/', ',' or '='".to_owned(),
+        ))
     }
 }
 
@@ -97,11 +121,23 @@ mod tests {
     #[test]
     fn header_values() {
         assert!(header_value("a", "plain text\twith tab, ünïcödé").is_ok());
-        for bad in ["a\r\nInjected: 1", "a\nb", "a\rb", "nul\0", "del\x7f", "vt\x0b"] {
+        for bad in [
+            "a\r\nInjected: 1",
+            "a\nb",
+            "a\rb",
+            "nul\0",
+            "del\x7f",
+            "vt\x0b",
+        ] {
             assert!(header_value("x", bad).is_err(), "{bad:?}");
         }
-        let err = header_value("X-Secret", "s3cr3t\n").unwrap_err().to_string();
-        assert!(!err.contains("s3cr3t"), "the value must not be echoed: {err}");
+        let err = header_value("X-Secret", "s3cr3t\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !err.contains("s3cr3t"),
+            "the value must not be echoed: {err}"
+        );
     }
 
     #[test]

@@ -33,12 +33,17 @@ fn cases() -> Vec<Case> {
 }
 
 fn collect(dir: &Path, found: &mut Vec<Case>) {
-    for entry in std::fs::read_dir(dir).expect("shared/vectors/sigv4 must sit beside the repository") {
+    for entry in
+        std::fs::read_dir(dir).expect("shared/vectors/sigv4 must sit beside the repository")
+    {
         let path = entry.unwrap().path();
         if path.is_dir() {
             let name = path.file_name().unwrap().to_str().unwrap().to_owned();
             if path.join(format!("{name}.req")).exists() {
-                found.push(Case { name, dir: path.clone() });
+                found.push(Case {
+                    name,
+                    dir: path.clone(),
+                });
             }
             collect(&path, found);
         }
@@ -56,7 +61,9 @@ struct RawRequest {
 }
 
 fn parse_req(text: &str) -> RawRequest {
-    let (head, body) = text.split_once("\n\n").unwrap_or((text.trim_end_matches('\n'), ""));
+    let (head, body) = text
+        .split_once("\n\n")
+        .unwrap_or((text.trim_end_matches('\n'), ""));
     let mut lines = head.split('\n');
     let request_line = lines.next().unwrap();
     let (method, rest) = request_line.split_once(' ').unwrap();
@@ -73,7 +80,12 @@ fn parse_req(text: &str) -> RawRequest {
             headers.push((name.to_owned(), value.to_owned()));
         }
     }
-    RawRequest { method: method.to_owned(), target: target.to_owned(), headers, body: body.as_bytes().to_vec() }
+    RawRequest {
+        method: method.to_owned(),
+        target: target.to_owned(),
+        headers,
+        body: body.as_bytes().to_vec(),
+    }
 }
 
 fn token_for(case: &str) -> Option<String> {
@@ -84,11 +96,19 @@ fn token_for(case: &str) -> Option<String> {
 }
 
 fn credentials(token: Option<String>) -> Credentials {
-    Credentials { access_key: ACCESS_KEY.to_owned(), secret_key: SECRET.to_owned(), session_token: token }
+    Credentials {
+        access_key: ACCESS_KEY.to_owned(),
+        secret_key: SECRET.to_owned(),
+        session_token: token,
+    }
 }
 
 fn sign_raw(raw: &RawRequest, creds: &Credentials) -> Result<SignatureDetails, SigningError> {
-    let headers: Vec<(&str, &str)> = raw.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let headers: Vec<(&str, &str)> = raw
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
     let req = SignableRequest {
         method: &raw.method,
         uri: &raw.target,
@@ -111,12 +131,31 @@ fn all_34_cases_reproduce_creq_sts_and_authz() {
     for case in &cases {
         let raw = parse_req(&case.read("req"));
         let details = sign_raw(&raw, &credentials(token_for(&case.name))).unwrap();
-        assert_eq!(details.canonical_request, case.read("creq"), "{}: canonical request", case.name);
-        assert_eq!(details.string_to_sign, case.read("sts"), "{}: string to sign", case.name);
-        assert_eq!(details.authorization, case.read("authz"), "{}: authorization", case.name);
+        assert_eq!(
+            details.canonical_request,
+            case.read("creq"),
+            "{}: canonical request",
+            case.name
+        );
+        assert_eq!(
+            details.string_to_sign,
+            case.read("sts"),
+            "{}: string to sign",
+            case.name
+        );
+        assert_eq!(
+            details.authorization,
+            case.read("authz"),
+            "{}: authorization",
+            case.name
+        );
         assert!(details.authorization.ends_with(&details.signature));
         // Every .req carries X-Amz-Date already: it is not added twice.
-        let added: Vec<&str> = details.headers_to_add.iter().map(|(n, _)| n.as_str()).collect();
+        let added: Vec<&str> = details
+            .headers_to_add
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
         let expected: &[&str] = if token_for(&case.name).is_some() {
             &["X-Amz-Security-Token", "Authorization"]
         } else {
@@ -128,9 +167,18 @@ fn all_34_cases_reproduce_creq_sts_and_authz() {
 
 #[test]
 fn token_already_in_the_request_is_signed_once() {
-    let case = cases().into_iter().find(|c| c.name == "post-sts-header-before").unwrap();
+    let case = cases()
+        .into_iter()
+        .find(|c| c.name == "post-sts-header-before")
+        .unwrap();
     let raw = parse_req(&case.read("req"));
-    let token = raw.headers.iter().find(|(n, _)| n == "X-Amz-Security-Token").unwrap().1.clone();
+    let token = raw
+        .headers
+        .iter()
+        .find(|(n, _)| n == "X-Amz-Security-Token")
+        .unwrap()
+        .1
+        .clone();
     let details = sign_raw(&raw, &credentials(Some(token))).unwrap();
     assert_eq!(details.authorization, case.read("authz"));
     assert_eq!(details.headers_to_add.len(), 1);
@@ -140,28 +188,56 @@ fn token_already_in_the_request_is_signed_once() {
 
 #[test]
 fn signing_time_must_agree_with_x_amz_date() {
-    let case = cases().into_iter().find(|c| c.name == "get-vanilla").unwrap();
+    let case = cases()
+        .into_iter()
+        .find(|c| c.name == "get-vanilla")
+        .unwrap();
     let raw = parse_req(&case.read("req"));
-    let headers: Vec<(&str, &str)> = raw.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-    assert_eq!(time_from_headers(&headers), Ok(Some(SigningTime::from_unix(SUITE_TIME))));
+    let headers: Vec<(&str, &str)> = raw
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        time_from_headers(&headers),
+        Ok(Some(SigningTime::from_unix(SUITE_TIME)))
+    );
     let creds = credentials(None);
-    let req = SignableRequest { method: "GET", uri: "/", headers: &headers, payload: Payload::Bytes(b"") };
+    let req = SignableRequest {
+        method: "GET",
+        uri: "/",
+        headers: &headers,
+        payload: Payload::Bytes(b""),
+    };
     let params = SigningParams {
         credentials: &creds,
         region: "us-east-1",
         service: "service",
         time: SigningTime::from_unix(SUITE_TIME + 1),
     };
-    assert!(matches!(sign(&req, &params), Err(SigningError::InvalidRequest(m)) if m.contains("X-Amz-Date")));
+    assert!(
+        matches!(sign(&req, &params), Err(SigningError::InvalidRequest(m)) if m.contains("X-Amz-Date"))
+    );
 }
 
 /// The `.req` plus the suite's `.authz`, as a server would receive it.
 fn received(case: &Case) -> (RawRequest, ParsedAuthorization) {
-    (parse_req(&case.read("req")), ParsedAuthorization::parse(&case.read("authz")).unwrap())
+    (
+        parse_req(&case.read("req")),
+        ParsedAuthorization::parse(&case.read("authz")).unwrap(),
+    )
 }
 
-fn verify_raw(raw: &RawRequest, auth: &ParsedAuthorization, secret: &str) -> Result<(), SigningError> {
-    let headers: Vec<(&str, &str)> = raw.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+fn verify_raw(
+    raw: &RawRequest,
+    auth: &ParsedAuthorization,
+    secret: &str,
+) -> Result<(), SigningError> {
+    let headers: Vec<(&str, &str)> = raw
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
     let req = SignableRequest {
         method: &raw.method,
         uri: &raw.target,
@@ -194,11 +270,17 @@ fn verify_rejects_tampering() {
 
     let (raw, auth) = received(by_name("post-x-www-form-urlencoded"));
     assert_eq!(verify_raw(&raw, &auth, SECRET), Ok(()));
-    assert_eq!(verify_raw(&raw, &auth, "wrong-secret"), Err(SigningError::SignatureMismatch));
+    assert_eq!(
+        verify_raw(&raw, &auth, "wrong-secret"),
+        Err(SigningError::SignatureMismatch)
+    );
 
     let mut body_changed = parse_req(&by_name("post-x-www-form-urlencoded").read("req"));
     body_changed.body = b"Param1=value2".to_vec();
-    assert_eq!(verify_raw(&body_changed, &auth, SECRET), Err(SigningError::SignatureMismatch));
+    assert_eq!(
+        verify_raw(&body_changed, &auth, SECRET),
+        Err(SigningError::SignatureMismatch)
+    );
 
     let (mut header_changed, auth) = received(by_name("get-header-value-trim"));
     for (name, value) in &mut header_changed.headers {
@@ -206,10 +288,15 @@ fn verify_rejects_tampering() {
             value.push('!');
         }
     }
-    assert_eq!(verify_raw(&header_changed, &auth, SECRET), Err(SigningError::SignatureMismatch));
+    assert_eq!(
+        verify_raw(&header_changed, &auth, SECRET),
+        Err(SigningError::SignatureMismatch)
+    );
 
     let (mut header_dropped, auth) = received(by_name("get-header-value-trim"));
-    header_dropped.headers.retain(|(name, _)| name != "My-Header2");
+    header_dropped
+        .headers
+        .retain(|(name, _)| name != "My-Header2");
     assert!(matches!(
         verify_raw(&header_dropped, &auth, SECRET),
         Err(SigningError::InvalidRequest(m)) if m.contains("my-header2")
@@ -217,39 +304,82 @@ fn verify_rejects_tampering() {
 
     let (mut path_changed, auth) = received(by_name("get-vanilla"));
     path_changed.target = "/other".into();
-    assert_eq!(verify_raw(&path_changed, &auth, SECRET), Err(SigningError::SignatureMismatch));
+    assert_eq!(
+        verify_raw(&path_changed, &auth, SECRET),
+        Err(SigningError::SignatureMismatch)
+    );
 
     let (raw, mut auth) = received(by_name("get-vanilla"));
-    auth.signature.replace_range(0..1, if auth.signature.starts_with('0') { "1" } else { "0" });
-    assert_eq!(verify_raw(&raw, &auth, SECRET), Err(SigningError::SignatureMismatch));
+    auth.signature.replace_range(
+        0..1,
+        if auth.signature.starts_with('0') {
+            "1"
+        } else {
+            "0"
+        },
+    );
+    assert_eq!(
+        verify_raw(&raw, &auth, SECRET),
+        Err(SigningError::SignatureMismatch)
+    );
 
     let (raw, mut auth) = received(by_name("get-vanilla"));
     auth.region = "us-west-2".into();
-    assert_eq!(verify_raw(&raw, &auth, SECRET), Err(SigningError::SignatureMismatch));
+    assert_eq!(
+        verify_raw(&raw, &auth, SECRET),
+        Err(SigningError::SignatureMismatch)
+    );
 
     let (raw, mut auth) = received(by_name("get-vanilla"));
     auth.signed_headers = vec!["x-amz-date".into()];
-    assert!(matches!(verify_raw(&raw, &auth, SECRET), Err(SigningError::MalformedAuthorization(_))));
+    assert!(matches!(
+        verify_raw(&raw, &auth, SECRET),
+        Err(SigningError::MalformedAuthorization(_))
+    ));
 
     let (raw, mut auth) = received(by_name("get-vanilla"));
     auth.date = "20150831".into();
-    assert!(matches!(verify_raw(&raw, &auth, SECRET), Err(SigningError::MalformedAuthorization(_))));
+    assert!(matches!(
+        verify_raw(&raw, &auth, SECRET),
+        Err(SigningError::MalformedAuthorization(_))
+    ));
 }
 
 #[test]
 fn verify_request_reads_the_headers_itself() {
-    let case = cases().into_iter().find(|c| c.name == "get-header-key-duplicate").unwrap();
+    let case = cases()
+        .into_iter()
+        .find(|c| c.name == "get-header-key-duplicate")
+        .unwrap();
     let raw = parse_req(&case.read("req"));
     let authz = case.read("authz");
-    let mut headers: Vec<(&str, &str)> = raw.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let mut headers: Vec<(&str, &str)> = raw
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
     headers.push(("Authorization", &authz));
-    let req = SignableRequest { method: &raw.method, uri: &raw.target, headers: &headers, payload: Payload::Bytes(b"") };
+    let req = SignableRequest {
+        method: &raw.method,
+        uri: &raw.target,
+        headers: &headers,
+        payload: Payload::Bytes(b""),
+    };
     let auth = verify_request(&req, SECRET).unwrap();
     assert_eq!(auth.access_key, ACCESS_KEY);
-    assert_eq!(verify_request(&req, "nope"), Err(SigningError::SignatureMismatch));
+    assert_eq!(
+        verify_request(&req, "nope"),
+        Err(SigningError::SignatureMismatch)
+    );
     let unsigned = &headers[..headers.len() - 1];
-    let req = SignableRequest { headers: unsigned, ..req };
-    assert!(matches!(verify_request(&req, SECRET), Err(SigningError::MalformedAuthorization(_))));
+    let req = SignableRequest {
+        headers: unsigned,
+        ..req
+    };
+    assert!(matches!(
+        verify_request(&req, SECRET),
+        Err(SigningError::MalformedAuthorization(_))
+    ));
 }
 
 #[test]
@@ -261,7 +391,10 @@ fn sign_then_verify_round_trip_with_token_and_sha256_payload() {
     };
     let body = br#"{"inputs":"hello"}"#;
     let hash = payload_sha256_hex(body);
-    let base = [("Host", "runtime.sagemaker.us-west-2.amazonaws.com"), ("Content-Type", "application/json")];
+    let base = [
+        ("Host", "runtime.sagemaker.us-west-2.amazonaws.com"),
+        ("Content-Type", "application/json"),
+    ];
     let req = SignableRequest {
         method: "POST",
         uri: "/endpoints/my-endpoint/invocations",
@@ -269,22 +402,62 @@ fn sign_then_verify_round_trip_with_token_and_sha256_payload() {
         payload: Payload::Sha256Hex(&hash),
     };
     let time = SigningTime::from_unix(1_767_225_600);
-    let params = SigningParams { credentials: &creds, region: "us-west-2", service: "sagemaker", time };
+    let params = SigningParams {
+        credentials: &creds,
+        region: "us-west-2",
+        service: "sagemaker",
+        time,
+    };
     let details = sign(&req, &params).unwrap();
-    let same_from_bytes = sign(&SignableRequest { payload: Payload::Bytes(body), ..req }, &params).unwrap();
+    let same_from_bytes = sign(
+        &SignableRequest {
+            payload: Payload::Bytes(body),
+            ..req
+        },
+        &params,
+    )
+    .unwrap();
     assert_eq!(details, same_from_bytes);
-    let names: Vec<&str> = details.headers_to_add.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["X-Amz-Date", "X-Amz-Security-Token", "Authorization"]);
+    let names: Vec<&str> = details
+        .headers_to_add
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["X-Amz-Date", "X-Amz-Security-Token", "Authorization"]
+    );
 
     let mut sent: Vec<(&str, &str)> = base.to_vec();
-    sent.extend(details.headers_to_add.iter().map(|(n, v)| (n.as_str(), v.as_str())));
-    let received = SignableRequest { headers: &sent, payload: Payload::Bytes(body), ..req };
+    sent.extend(
+        details
+            .headers_to_add
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str())),
+    );
+    let received = SignableRequest {
+        headers: &sent,
+        payload: Payload::Bytes(body),
+        ..req
+    };
     let auth = verify_request(&received, "secret").unwrap();
     assert_eq!(auth.service, "sagemaker");
-    assert_eq!(auth.signed_headers, ["content-type", "host", "x-amz-date", "x-amz-security-token"]);
-    assert_eq!(verify_request(&received, "other"), Err(SigningError::SignatureMismatch));
-    let tampered = SignableRequest { payload: Payload::Bytes(b"{}"), ..received };
-    assert_eq!(verify_request(&tampered, "secret"), Err(SigningError::SignatureMismatch));
+    assert_eq!(
+        auth.signed_headers,
+        ["content-type", "host", "x-amz-date", "x-amz-security-token"]
+    );
+    assert_eq!(
+        verify_request(&received, "other"),
+        Err(SigningError::SignatureMismatch)
+    );
+    let tampered = SignableRequest {
+        payload: Payload::Bytes(b"{}"),
+        ..received
+    };
+    assert_eq!(
+        verify_request(&tampered, "secret"),
+        Err(SigningError::SignatureMismatch)
+    );
 }
 
 #[test]
@@ -298,19 +471,40 @@ fn bad_requests_are_refused_before_signing() {
     };
     let host = ("Host", "example.amazonaws.com");
     let try_sign = |method: &str, uri: &str, headers: &[(&str, &str)]| {
-        sign(&SignableRequest { method, uri, headers, payload: Payload::Bytes(b"") }, &params)
+        sign(
+            &SignableRequest {
+                method,
+                uri,
+                headers,
+                payload: Payload::Bytes(b""),
+            },
+            &params,
+        )
     };
     assert!(try_sign("GET", "/", &[host]).is_ok());
-    let refused: Vec<(&str, &str, Vec<(&str, &str)>)> = vec![
+    type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>);
+    let refused: Vec<Case> = vec![
         ("GET", "/", vec![]),
         ("GET", "/", vec![host, host]),
         ("GET", "/", vec![host, ("X-Evil", "a\r\nInjected: yes")]),
         ("GET", "/", vec![host, ("X-Evil", "a\nb")]),
         ("GET", "/", vec![host, ("Bad Name", "x")]),
         ("GET", "/", vec![host, ("", "x")]),
-        ("GET", "/", vec![host, ("Authorization", "AWS4-HMAC-SHA256 ...")]),
+        (
+            "GET",
+            "/",
+            vec![host, ("Authorization", "AWS4-HMAC-SHA256 ...")],
+        ),
         ("GET", "/", vec![host, ("X-Amz-Date", "garbage")]),
-        ("GET", "/", vec![host, ("X-Amz-Date", "20150830T123600Z"), ("x-amz-date", "20150830T123600Z")]),
+        (
+            "GET",
+            "/",
+            vec![
+                host,
+                ("X-Amz-Date", "20150830T123600Z"),
+                ("x-amz-date", "20150830T123600Z"),
+            ],
+        ),
         ("G ET", "/", vec![host]),
         ("GET", "relative", vec![host]),
         ("GET", "/a#frag", vec![host]),
@@ -318,23 +512,54 @@ fn bad_requests_are_refused_before_signing() {
     ];
     for (method, uri, headers) in refused {
         assert!(
-            matches!(try_sign(method, uri, &headers), Err(SigningError::InvalidRequest(_))),
+            matches!(
+                try_sign(method, uri, &headers),
+                Err(SigningError::InvalidRequest(_))
+            ),
             "{method:?} {uri:?} {headers:?}"
         );
     }
     let bad_hash = sign(
-        &SignableRequest { method: "GET", uri: "/", headers: &[host], payload: Payload::Sha256Hex("abc") },
+        &SignableRequest {
+            method: "GET",
+            uri: "/",
+            headers: &[host],
+            payload: Payload::Sha256Hex("abc"),
+        },
         &params,
     );
     assert!(matches!(bad_hash, Err(SigningError::InvalidRequest(_))));
     for (region, service) in [("", "s"), ("us east", "s"), ("r", "a/b")] {
-        let p = SigningParams { region, service, ..params };
-        let req = SignableRequest { method: "GET", uri: "/", headers: &[host], payload: Payload::Bytes(b"") };
-        assert!(matches!(sign(&req, &p), Err(SigningError::InvalidRequest(_))), "{region:?} {service:?}");
+        let p = SigningParams {
+            region,
+            service,
+            ..params
+        };
+        let req = SignableRequest {
+            method: "GET",
+            uri: "/",
+            headers: &[host],
+            payload: Payload::Bytes(b""),
+        };
+        assert!(
+            matches!(sign(&req, &p), Err(SigningError::InvalidRequest(_))),
+            "{region:?} {service:?}"
+        );
     }
-    let far = SigningParams { time: SigningTime::from_unix(i64::MAX), ..params };
-    let req = SignableRequest { method: "GET", uri: "/", headers: &[host], payload: Payload::Bytes(b"") };
-    assert!(matches!(sign(&req, &far), Err(SigningError::MalformedDate(_))));
+    let far = SigningParams {
+        time: SigningTime::from_unix(i64::MAX),
+        ..params
+    };
+    let req = SignableRequest {
+        method: "GET",
+        uri: "/",
+        headers: &[host],
+        payload: Payload::Bytes(b""),
+    };
+    assert!(matches!(
+        sign(&req, &far),
+        Err(SigningError::MalformedDate(_))
+    ));
 }
 
 #[test]
@@ -354,9 +579,20 @@ fn unsigned_headers_are_left_out_like_botocore() {
         ("Transfer-Encoding", "chunked"),
         ("Connection", "keep-alive"),
     ];
-    let req = SignableRequest { method: "GET", uri: "/", headers: &headers, payload: Payload::Bytes(b"") };
+    let req = SignableRequest {
+        method: "GET",
+        uri: "/",
+        headers: &headers,
+        payload: Payload::Bytes(b""),
+    };
     let details = sign(&req, &params).unwrap();
-    assert!(details.authorization.contains("SignedHeaders=host;x-amz-date,"), "{}", details.authorization);
+    assert!(
+        details
+            .authorization
+            .contains("SignedHeaders=host;x-amz-date,"),
+        "{}",
+        details.authorization
+    );
 }
 
 #[test]
@@ -367,7 +603,15 @@ fn debug_output_hides_secrets() {
         session_token: Some("super-secret-token".into()),
     };
     let shown = format!("{creds:?}");
-    assert!(shown.contains("AKID") && !shown.contains("super-secret"), "{shown}");
-    let params = SigningParams { credentials: &creds, region: "r", service: "s", time: SigningTime::from_unix(0) };
+    assert!(
+        shown.contains("AKID") && !shown.contains("super-secret"),
+        "{shown}"
+    );
+    let params = SigningParams {
+        credentials: &creds,
+        region: "r",
+        service: "s",
+        time: SigningTime::from_unix(0),
+    };
     assert!(!format!("{params:?}").contains("super-secret"));
 }
