@@ -74,7 +74,7 @@ def test_context_manager_stops_and_cleans_the_temporary_data_dir():
 
 @pytest.mark.parametrize(
     "text,value",
-    [("true", True), ("False", False), ("12", 12), ("-3", -3), ("0.5", 0.5), ("1e3", 1000.0), ("sse", "sse"), ("", "")],
+    [("true", True), ("False", False), ("12", 12), ("-3", -3), ("0.5", 0.5), ("1e3", 1000.0), ("sse", "sse"), ("", ""), ('"42"', "42"), ('"true"', "true"), ('"', '"')],
 )
 def test_cli_values_are_coerced(text, value):
     assert coerce_value(text) == value and type(coerce_value(text)) is type(value)
