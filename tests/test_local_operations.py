@@ -385,8 +385,14 @@ def test_async_inline_body_limits(rt, raw_http):
 # --- stateful sessions ----------------------------------------------------------------------
 
 
+def model_pattern(client, shape_name):
+    """A shape's pattern from botocore's service model (the reference)."""
+    return client.meta.service_model.shape_for(shape_name).metadata["pattern"]
+
+
 def test_session_lifecycle(client):
     r = client.invoke_endpoint(EndpointName="echo", Body=b"open", SessionId="NEW_SESSION")
+    assert re.fullmatch(model_pattern(client, "NewSessionResponseHeader"), r["NewSessionId"]), r["NewSessionId"]
     session_id, _, expires = r["NewSessionId"].partition("; Expires=")
     uuid.UUID(session_id)
     import datetime
@@ -407,6 +413,9 @@ def test_unknown_and_expired_sessions_are_refused(local_runtime, boto_client, cl
     with pytest.raises(client.exceptions.ValidationError) as info:
         client.invoke_endpoint(EndpointName="echo", Body=b"x", SessionId="no-such-session")
     assert "no-such-session" in info.value.response["Error"]["Message"]
+    with pytest.raises(client.exceptions.ValidationError) as info:
+        client.invoke_endpoint(EndpointName="echo", Body=b"x", SessionId="not a valid id")
+    assert "sessionId" in info.value.response["Error"]["Message"]
     with pytest.raises(client.exceptions.ValidationError):
         client.invoke_endpoint_with_response_stream(EndpointName="echo", Body=b"x", SessionId="NEW_SESSION")
     short = boto_client(local_runtime({"echo": {"model": "echo"}}, session_ttl_seconds=0))

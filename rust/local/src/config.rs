@@ -269,15 +269,19 @@ fn typed<T: DeserializeOwned>(v: Value, ctx: &str) -> Result<T, ConfigError> {
     })
 }
 
-/// The service model's pattern: `^[a-zA-Z0-9](-*[a-zA-Z0-9])*`, at most 63.
-pub fn check_endpoint_name(name: &str) -> Result<(), ConfigError> {
-    let b = name.as_bytes();
-    let ok = !b.is_empty()
-        && b.len() <= 63
+/// The service model's pattern for names and ids:
+/// `^[a-zA-Z0-9](-*[a-zA-Z0-9])*$` (letters, digits, inner hyphens).
+pub fn is_model_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
         && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
         && b[0] != b'-'
-        && b[b.len() - 1] != b'-';
-    if ok {
+        && b[b.len() - 1] != b'-'
+}
+
+/// EndpointName: the model's name pattern, at most 63 characters.
+pub fn check_endpoint_name(name: &str) -> Result<(), ConfigError> {
+    if is_model_name(name) && name.len() <= 63 {
         Ok(())
     } else {
         Err(err(format!(

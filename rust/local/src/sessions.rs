@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::config::is_model_name;
 use crate::errors::ApiError;
 use crate::ids::uuid_v4;
 
@@ -53,6 +54,12 @@ impl Sessions {
             let expiry = now + self.ttl;
             map.insert(id.clone(), expiry);
             return Ok(SessionOutcome::Opened(format!("{id}; Expires={}", iso8601(expiry))));
+        }
+        if !is_model_name(id) {
+            return Err(ApiError::validation(format!(
+                "1 validation error detected: Value '{id}' at 'sessionId' failed to satisfy constraint: \
+Member must satisfy regular expression pattern: ^(NEW_SESSION)$|^[a-zA-Z0-9](-*[a-zA-Z0-9])*$"
+            )));
         }
         if !map.contains_key(id) {
             return Err(ApiError::validation(format!("Session {id} does not exist or has expired.")));
@@ -101,5 +108,7 @@ mod tests {
         let id = header.split(';').next().unwrap();
         assert!(s.apply(Some(id), b"", true).is_err());
         assert!(s.apply(Some(NEW_SESSION), b"", false).is_err());
+        let e = s.apply(Some("bad id!"), b"", true).unwrap_err();
+        assert!(e.message.contains("sessionId"), "{}", e.message);
     }
 }
