@@ -434,3 +434,13 @@ def test_header_members_over_their_limits_are_refused(client):
     with pytest.raises(client.exceptions.ValidationError) as info:
         client.invoke_endpoint(EndpointName="echo", Body=b"x", CustomAttributes="a" * 1025)
     assert "customAttributes" in info.value.response["Error"]["Message"]
+
+
+@pytest.mark.parametrize("name", ["echo", "raw", "jsonl", "sse", "openai", "sse-bytes"])
+def test_async_output_equals_invoke_endpoint_output(rt, client, name):
+    os.makedirs(os.path.join(rt.data_dir, "b"), exist_ok=True)
+    with open(os.path.join(rt.data_dir, "b", name), "wb") as f:
+        f.write(b"payload")
+    whole = client.invoke_endpoint(EndpointName=name, Body=b"payload")["Body"].read()
+    r = client.invoke_endpoint_async(EndpointName=name, InputLocation=f"s3://b/{name}")
+    assert wait_for_file(local_path(rt, r["OutputLocation"])) == whole

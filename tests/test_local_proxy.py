@@ -106,3 +106,23 @@ def test_slow_container_times_out_as_a_model_error(local_runtime, boto_client, f
         assert "timed out" in info.value.response["Error"]["Message"]
     finally:
         release.set()
+
+
+def test_async_through_the_proxy(local_runtime, boto_client, fake_container):
+    import os
+    import time
+
+    container = fake_container(lambda req: (200, {"Content-Type": "text/plain"}, [b"async ", req["body"]]))
+    rt = local_runtime({"real": {"model": "proxy", "url": container.url}})
+    c = boto_client(rt)
+    os.makedirs(os.path.join(rt.data_dir, "bucket"))
+    with open(os.path.join(rt.data_dir, "bucket", "in"), "wb") as f:
+        f.write(b"input")
+    r = c.invoke_endpoint_async(EndpointName="real", InputLocation="s3://bucket/in", ContentType="text/plain")
+    out = os.path.join(rt.data_dir, *r["OutputLocation"][len("s3://"):].split("/"))
+    deadline = time.monotonic() + 10
+    while not os.path.exists(out) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    with open(out, "rb") as f:
+        assert f.read() == b"async input"
+    assert container.requests[0]["headers"]["content-type"] == "text/plain"
