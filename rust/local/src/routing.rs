@@ -11,12 +11,20 @@ use crate::errors::ApiError;
 /// separately ([`check_name`]), after the signature, as AWS validates input
 /// only for authenticated callers.
 pub fn route(method: &Method, path: &str) -> Result<(Operation, String), ApiError> {
-    let unknown = || ApiError::new(ErrorCode::UnknownOperationException, format!("Unknown operation: {method} {path}"));
+    let unknown = || {
+        ApiError::new(
+            ErrorCode::UnknownOperationException,
+            format!("Unknown operation: {method} {path}"),
+        )
+    };
     let (op, encoded) = parse_request_path(path).ok_or_else(unknown)?;
     if method != Method::POST {
         return Err(unknown());
     }
-    Ok((op, percent_decode_str(encoded).decode_utf8_lossy().into_owned()))
+    Ok((
+        op,
+        percent_decode_str(encoded).decode_utf8_lossy().into_owned(),
+    ))
 }
 
 /// The service model's constraint on EndpointName, answered as AWS does.
@@ -37,13 +45,19 @@ mod tests {
     fn routes() {
         assert_eq!(
             route(&Method::POST, "/endpoints/ep-1/invocations-response-stream").unwrap(),
-            (Operation::InvokeEndpointWithResponseStream, "ep-1".to_owned())
+            (
+                Operation::InvokeEndpointWithResponseStream,
+                "ep-1".to_owned()
+            )
         );
         let e = route(&Method::GET, "/endpoints/ep/invocations").unwrap_err();
         assert_eq!(e.code, Some(ErrorCode::UnknownOperationException));
         assert!(route(&Method::POST, "/nope").is_err());
         let (_, name) = route(&Method::POST, "/endpoints/a%2Fb/invocations").unwrap();
         assert_eq!(name, "a/b");
-        assert_eq!(check_name(&name).unwrap_err().code, Some(ErrorCode::ValidationError));
+        assert_eq!(
+            check_name(&name).unwrap_err().code,
+            Some(ErrorCode::ValidationError)
+        );
     }
 }

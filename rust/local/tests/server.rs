@@ -4,11 +4,14 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
-use sagerun_core::eventstream::{Decoder, DecodeError, HeaderValue, Limits, Message};
+use sagerun_core::eventstream::{DecodeError, Decoder, HeaderValue, Limits, Message};
 use sagerun_local::{LocalServer, ServerOptions};
 
 fn start(endpoints: &str) -> LocalServer {
-    let opts = ServerOptions { verify_signatures: false, ..ServerOptions::default() };
+    let opts = ServerOptions {
+        verify_signatures: false,
+        ..ServerOptions::default()
+    };
     LocalServer::start(endpoints, opts).expect("server starts")
 }
 
@@ -24,19 +27,30 @@ fn post(server: &LocalServer, path: &str, body: &[u8]) -> (u16, String, Vec<u8>)
     s.write_all(body).unwrap();
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a header block");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a header block");
     let head = String::from_utf8_lossy(&raw[..split]).to_lowercase();
     let status = head[9..12].parse().unwrap();
     let body = raw[split + 4..].to_vec();
-    let body = if head.contains("transfer-encoding: chunked") { dechunk(&body) } else { body };
+    let body = if head.contains("transfer-encoding: chunked") {
+        dechunk(&body)
+    } else {
+        body
+    };
     (status, head, body)
 }
 
 fn dechunk(mut raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
-        let line_end = raw.windows(2).position(|w| w == b"\r\n").expect("chunk size line");
-        let size = usize::from_str_radix(std::str::from_utf8(&raw[..line_end]).unwrap(), 16).unwrap();
+        let line_end = raw
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("chunk size line");
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&raw[..line_end]).unwrap(), 16).unwrap();
         if size == 0 {
             return out;
         }
@@ -63,26 +77,40 @@ fn stream_frames_decode_with_the_core_decoder() {
     let server = start(r#"{"t": {"model": "tokens", "text": "abcdef", "parts": 3}}"#);
     let (status, head, body) = post(&server, "/endpoints/t/invocations-response-stream", b"x");
     assert_eq!(status, 200);
-    assert!(head.contains("content-type: application/vnd.amazon.eventstream"), "{head}");
+    assert!(
+        head.contains("content-type: application/vnd.amazon.eventstream"),
+        "{head}"
+    );
     let mut decoder = Decoder::new(Limits::default());
     let messages = decoder.feed(&body).unwrap();
     decoder.finish().unwrap();
     let payloads: Vec<&[u8]> = messages.iter().map(|m| &m.payload[..]).collect();
     assert_eq!(payloads, [&b"ab"[..], b"cd", b"ef"]);
     for m in &messages {
-        assert_eq!(header(m, ":event-type"), Some(&HeaderValue::String("PayloadPart".into())));
-        assert_eq!(header(m, ":message-type"), Some(&HeaderValue::String("event".into())));
+        assert_eq!(
+            header(m, ":event-type"),
+            Some(&HeaderValue::String("PayloadPart".into()))
+        );
+        assert_eq!(
+            header(m, ":message-type"),
+            Some(&HeaderValue::String("event".into()))
+        );
     }
 }
 
 #[test]
 fn corrupted_crc_is_caught_by_the_core_decoder() {
-    let server = start(r#"{"t": {"model": "tokens", "text": "abcdef", "parts": 3, "faults": {"corrupt_crc_at": 1}}}"#);
+    let server = start(
+        r#"{"t": {"model": "tokens", "text": "abcdef", "parts": 3, "faults": {"corrupt_crc_at": 1}}}"#,
+    );
     let (_, _, body) = post(&server, "/endpoints/t/invocations-response-stream", b"x");
     let mut decoder = Decoder::new(Limits::default());
     let first_len = u32::from_be_bytes(body[..4].try_into().unwrap()) as usize;
     assert_eq!(decoder.feed(&body[..first_len]).unwrap().len(), 1);
-    assert!(matches!(decoder.feed(&body[first_len..]), Err(DecodeError::ChecksumMismatch { .. })));
+    assert!(matches!(
+        decoder.feed(&body[first_len..]),
+        Err(DecodeError::ChecksumMismatch { .. })
+    ));
 }
 
 #[test]
@@ -92,16 +120,30 @@ fn unknown_endpoint_and_path_are_json_errors() {
     assert_eq!(status, 400);
     assert!(head.contains("x-amzn-errortype: validationerror"), "{head}");
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(v["Message"], "Endpoint missing of account 123456789012 not found.");
+    assert_eq!(
+        v["Message"],
+        "Endpoint missing of account 123456789012 not found."
+    );
     let (status, head, _) = post(&server, "/other", b"");
     assert_eq!(status, 404);
-    assert!(head.contains("x-amzn-errortype: unknownoperationexception"), "{head}");
+    assert!(
+        head.contains("x-amzn-errortype: unknownoperationexception"),
+        "{head}"
+    );
 }
 
 #[test]
 fn configuration_errors_stop_the_start() {
-    let e = LocalServer::start(r#"{"e": {"model": "echo", "bogus": 1}}"#, ServerOptions::default()).err().unwrap();
+    let e = LocalServer::start(
+        r#"{"e": {"model": "echo", "bogus": 1}}"#,
+        ServerOptions::default(),
+    )
+    .err()
+    .unwrap();
     assert!(e.to_string().contains("bogus"), "{e}");
-    let no_creds = ServerOptions { verify_signatures: true, ..ServerOptions::default() };
+    let no_creds = ServerOptions {
+        verify_signatures: true,
+        ..ServerOptions::default()
+    };
     assert!(LocalServer::start(r#"{}"#, no_creds).is_err());
 }
