@@ -444,3 +444,21 @@ def test_async_output_equals_invoke_endpoint_output(rt, client, name):
     whole = client.invoke_endpoint(EndpointName=name, Body=b"payload")["Body"].read()
     r = client.invoke_endpoint_async(EndpointName=name, InputLocation=f"s3://b/{name}")
     assert wait_for_file(local_path(rt, r["OutputLocation"])) == whole
+
+
+def test_connections_are_kept_alive(local_runtime):
+    import http.client
+
+    rt = local_runtime({"echo": {"model": "echo"}}, verify_signatures=False)
+    conn = http.client.HTTPConnection("127.0.0.1", rt.port, timeout=30)
+    try:
+        sockets = set()
+        for i in range(5):
+            conn.request("POST", "/endpoints/echo/invocations", body=f"req {i}".encode())
+            resp = conn.getresponse()
+            assert resp.read() == f"req {i}".encode()
+            assert resp.getheader("Connection", "keep-alive").lower() != "close"
+            sockets.add(id(conn.sock))
+        assert len(sockets) == 1
+    finally:
+        conn.close()
