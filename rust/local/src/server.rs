@@ -96,10 +96,14 @@ impl LocalServer {
             .into());
         }
         let addr = format!("{}:{}", opts.host, opts.port);
-        let std_listener = StdListener::bind(&addr).map_err(|source| StartError::Bind {
-            addr: addr.clone(),
-            source,
-        })?;
+        // The (host, port) form also takes bare IPv6 literals such as "::1".
+        let std_listener =
+            StdListener::bind((opts.host.as_str(), opts.port)).map_err(|source| {
+                StartError::Bind {
+                    addr: addr.clone(),
+                    source,
+                }
+            })?;
         std_listener
             .set_nonblocking(true)
             .map_err(|source| StartError::Bind {

@@ -147,3 +147,22 @@ fn configuration_errors_stop_the_start() {
     };
     assert!(LocalServer::start(r#"{}"#, no_creds).is_err());
 }
+
+#[test]
+fn ipv6_loopback_urls_are_bracketed() {
+    let opts = ServerOptions {
+        host: "::1".into(),
+        verify_signatures: false,
+        ..ServerOptions::default()
+    };
+    // Machines without IPv6 cannot bind ::1; nothing to check there.
+    if let Ok(server) = LocalServer::start(r#"{"e": {"model": "echo"}}"#, opts) {
+        assert!(
+            server.url().starts_with("http://[::1]:"),
+            "{}",
+            server.url()
+        );
+        let (status, _, body) = post(&server, "/endpoints/e/invocations", b"v6");
+        assert_eq!((status, body), (200, b"v6".to_vec()));
+    }
+}
