@@ -81,11 +81,11 @@ class LocalRuntime:
     def __init__(
         self,
         endpoints: Mapping[str, Mapping[str, Any]],
-        *,
         region: str = "us-east-1",
         credentials: Optional[Credentials] = None,
         verify_signatures: bool = True,
         port: int = 0,
+        *,
         host: str = "127.0.0.1",
         tls_cert: Optional[PathLike] = None,
         tls_key: Optional[PathLike] = None,
