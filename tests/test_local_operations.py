@@ -385,8 +385,14 @@ def test_async_inline_body_limits(rt, raw_http):
 # --- stateful sessions ----------------------------------------------------------------------
 
 
+def model_pattern(client, shape_name):
+    """A shape's pattern from botocore's service model (the reference)."""
+    return client.meta.service_model.shape_for(shape_name).metadata["pattern"]
+
+
 def test_session_lifecycle(client):
     r = client.invoke_endpoint(EndpointName="echo", Body=b"open", SessionId="NEW_SESSION")
+    assert re.fullmatch(model_pattern(client, "NewSessionResponseHeader"), r["NewSessionId"]), r["NewSessionId"]
     session_id, _, expires = r["NewSessionId"].partition("; Expires=")
     uuid.UUID(session_id)
     import datetime
@@ -407,9 +413,52 @@ def test_unknown_and_expired_sessions_are_refused(local_runtime, boto_client, cl
     with pytest.raises(client.exceptions.ValidationError) as info:
         client.invoke_endpoint(EndpointName="echo", Body=b"x", SessionId="no-such-session")
     assert "no-such-session" in info.value.response["Error"]["Message"]
+    with pytest.raises(client.exceptions.ValidationError) as info:
+        client.invoke_endpoint(EndpointName="echo", Body=b"x", SessionId="not a valid id")
+    assert "sessionId" in info.value.response["Error"]["Message"]
     with pytest.raises(client.exceptions.ValidationError):
         client.invoke_endpoint_with_response_stream(EndpointName="echo", Body=b"x", SessionId="NEW_SESSION")
     short = boto_client(local_runtime({"echo": {"model": "echo"}}, session_ttl_seconds=0))
     sid = short.invoke_endpoint(EndpointName="echo", Body=b"x", SessionId="NEW_SESSION")["NewSessionId"].split(";")[0]
     with pytest.raises(short.exceptions.ValidationError):
         short.invoke_endpoint(EndpointName="echo", Body=b"x", SessionId=sid)
+
+
+def test_invalid_endpoint_name_is_a_validation_error(client):
+    with pytest.raises(client.exceptions.ValidationError) as info:
+        client.invoke_endpoint(EndpointName="bad_name", Body=b"x")
+    assert "endpointName" in info.value.response["Error"]["Message"]
+
+
+def test_header_members_over_their_limits_are_refused(client):
+    with pytest.raises(client.exceptions.ValidationError) as info:
+        client.invoke_endpoint(EndpointName="echo", Body=b"x", CustomAttributes="a" * 1025)
+    assert "customAttributes" in info.value.response["Error"]["Message"]
+
+
+@pytest.mark.parametrize("name", ["echo", "raw", "jsonl", "sse", "openai", "sse-bytes"])
+def test_async_output_equals_invoke_endpoint_output(rt, client, name):
+    os.makedirs(os.path.join(rt.data_dir, "b"), exist_ok=True)
+    with open(os.path.join(rt.data_dir, "b", name), "wb") as f:
+        f.write(b"payload")
+    whole = client.invoke_endpoint(EndpointName=name, Body=b"payload")["Body"].read()
+    r = client.invoke_endpoint_async(EndpointName=name, InputLocation=f"s3://b/{name}")
+    assert wait_for_file(local_path(rt, r["OutputLocation"])) == whole
+
+
+def test_connections_are_kept_alive(local_runtime):
+    import http.client
+
+    rt = local_runtime({"echo": {"model": "echo"}}, verify_signatures=False)
+    conn = http.client.HTTPConnection("127.0.0.1", rt.port, timeout=30)
+    try:
+        sockets = set()
+        for i in range(5):
+            conn.request("POST", "/endpoints/echo/invocations", body=f"req {i}".encode())
+            resp = conn.getresponse()
+            assert resp.read() == f"req {i}".encode()
+            assert resp.getheader("Connection", "keep-alive").lower() != "close"
+            sockets.add(id(conn.sock))
+        assert len(sockets) == 1
+    finally:
+        conn.close()

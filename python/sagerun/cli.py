@@ -32,7 +32,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def coerce_value(text: str) -> Any:
-    """``true``/``false`` -> bool, then int, then float, else the text."""
+    """``true``/``false`` -> bool, then int, then float, else the text.
+    A value in double quotes stays a string, without the quotes
+    (``text="42"``)."""
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return text[1:-1]
     lowered = text.lower()
     if lowered in ("true", "false"):
         return lowered == "true"
@@ -152,6 +156,7 @@ def run_serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(f"sagerun local runtime listening on {runtime.url} (endpoints: {names})", flush=True)
         if not args.no_verify_signatures:
             print(f"  credentials: {args.access_key} / {args.secret_key}, region {args.region}", flush=True)
+        print(f"  async data directory (stands in for S3): {runtime.data_dir}", flush=True)
         while not stop.wait(0.5):
             pass
     finally:

@@ -41,14 +41,11 @@ PathLike = Union[str, "os.PathLike[str]"]
 def _credential_pairs(credentials: Optional[Credentials]) -> List[Tuple[str, str]]:
     if credentials is None:
         return [DEFAULT_CREDENTIALS]
-    if (
-        isinstance(credentials, tuple)
-        and len(credentials) == 2
-        and all(isinstance(x, str) for x in credentials)
-    ):
-        return [(credentials[0], credentials[1])]
-    pairs = []
-    for pair in credentials:
+    candidates: Sequence[Any] = credentials
+    if len(credentials) == 2 and all(isinstance(x, str) for x in credentials):
+        candidates = [credentials]  # a single (access_key, secret_key) pair
+    pairs: List[Tuple[str, str]] = []
+    for pair in candidates:
         if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
             raise TypeError(
                 "credentials must be an (access_key, secret_key) pair or a list of such pairs"
@@ -84,11 +81,11 @@ class LocalRuntime:
     def __init__(
         self,
         endpoints: Mapping[str, Mapping[str, Any]],
-        *,
         region: str = "us-east-1",
         credentials: Optional[Credentials] = None,
         verify_signatures: bool = True,
         port: int = 0,
+        *,
         host: str = "127.0.0.1",
         tls_cert: Optional[PathLike] = None,
         tls_key: Optional[PathLike] = None,

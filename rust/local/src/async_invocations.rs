@@ -31,7 +31,9 @@ impl AsyncStore {
 
     fn root(&self) -> Result<&Path, ApiError> {
         self.root.as_deref().ok_or_else(|| {
-            ApiError::validation("This local runtime has no data directory, so it cannot serve InvokeEndpointAsync.")
+            ApiError::validation(
+                "This local runtime has no data directory, so it cannot serve InvokeEndpointAsync.",
+            )
         })
     }
 
@@ -41,13 +43,16 @@ impl AsyncStore {
         if let Some(rest) = location.strip_prefix("s3://") {
             let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
             if bucket.is_empty() || key.is_empty() {
-                return Err(ApiError::validation(format!("InputLocation {location} must be s3://bucket/key.")));
+                return Err(ApiError::validation(format!(
+                    "InputLocation {location} must be s3://bucket/key."
+                )));
             }
             return Ok(root.join(bucket).join(relative(key, location)?));
         }
         if let Some(path) = location.strip_prefix("file://") {
             let path = Path::new(path);
-            let inside = path.is_absolute() && relative(path.to_str().unwrap_or(""), location).is_ok();
+            let inside =
+                path.is_absolute() && relative(path.to_str().unwrap_or(""), location).is_ok();
             if inside && path.starts_with(root) {
                 return Ok(path.to_owned());
             }
@@ -56,7 +61,9 @@ impl AsyncStore {
                 root.display()
             )));
         }
-        Err(ApiError::validation(format!("InputLocation {location} must be an s3:// (or file://) URI.")))
+        Err(ApiError::validation(format!(
+            "InputLocation {location} must be an s3:// (or file://) URI."
+        )))
     }
 
     pub fn result_locations(
@@ -91,7 +98,9 @@ fn relative(key: &str, location: &str) -> Result<PathBuf, ApiError> {
     if safe && !key.is_empty() {
         Ok(path.to_owned())
     } else {
-        Err(ApiError::validation(format!("{location} must not contain '..' or empty path segments.")))
+        Err(ApiError::validation(format!(
+            "{location} must not contain '..' or empty path segments."
+        )))
     }
 }
 
@@ -113,15 +122,38 @@ mod tests {
     #[test]
     fn locations_map_into_the_data_dir() {
         let store = AsyncStore::new(Some(PathBuf::from("/data")));
-        assert_eq!(store.input_path("s3://b/k/x.json").unwrap(), PathBuf::from("/data/b/k/x.json"));
-        assert_eq!(store.input_path("file:///data/b/x").unwrap(), PathBuf::from("/data/b/x"));
-        for bad in ["s3://b/../x", "s3://b", "s3://b/", "file:///etc/passwd", "file:///data/../etc", "http://x/y"] {
+        assert_eq!(
+            store.input_path("s3://b/k/x.json").unwrap(),
+            PathBuf::from("/data/b/k/x.json")
+        );
+        assert_eq!(
+            store.input_path("file:///data/b/x").unwrap(),
+            PathBuf::from("/data/b/x")
+        );
+        for bad in [
+            "s3://b/../x",
+            "s3://b",
+            "s3://b/",
+            "file:///etc/passwd",
+            "file:///data/../etc",
+            "http://x/y",
+        ] {
             assert!(store.input_path(bad).is_err(), "{bad}");
         }
-        let loc = store.result_locations("ep", "id1", Some("x/y"), None).unwrap();
-        assert_eq!(loc.output_uri, "s3://sagerun-local/async-inference/output/ep/x/y/id1.out");
-        assert_eq!(loc.output_path, PathBuf::from("/data/sagerun-local/async-inference/output/ep/x/y/id1.out"));
-        assert!(store.result_locations("ep", "id", Some("../x"), None).is_err());
+        let loc = store
+            .result_locations("ep", "id1", Some("x/y"), None)
+            .unwrap();
+        assert_eq!(
+            loc.output_uri,
+            "s3://sagerun-local/async-inference/output/ep/x/y/id1.out"
+        );
+        assert_eq!(
+            loc.output_path,
+            PathBuf::from("/data/sagerun-local/async-inference/output/ep/x/y/id1.out")
+        );
+        assert!(store
+            .result_locations("ep", "id", Some("../x"), None)
+            .is_err());
         assert!(AsyncStore::new(None).input_path("s3://b/k").is_err());
     }
 }

@@ -8,7 +8,9 @@ use std::collections::HashMap;
 
 use http::HeaderMap;
 use sagerun_core::protocol::{header, ErrorCode, MAX_CLOCK_SKEW_SECS, SIGNING_NAME};
-use sagerun_core::sigv4::{self, ParsedAuthorization, Payload, SignableRequest, SigningError, SigningTime};
+use sagerun_core::sigv4::{
+    self, ParsedAuthorization, Payload, SignableRequest, SigningError, SigningTime,
+};
 
 use crate::errors::ApiError;
 
@@ -24,15 +26,30 @@ pub struct Verifier {
 
 impl Verifier {
     pub fn new(region: &str, credentials: &[(String, String)]) -> Verifier {
-        Verifier { region: region.to_owned(), secrets: credentials.iter().cloned().collect() }
+        Verifier {
+            region: region.to_owned(),
+            secrets: credentials.iter().cloned().collect(),
+        }
     }
 
     /// Checks a received request; `now` is the server clock (Unix seconds).
-    pub fn check(&self, method: &str, uri: &str, headers: &HeaderMap, body: &[u8], now: i64) -> Result<(), ApiError> {
-        let authz = headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::new(ErrorCode::MissingAuthenticationTokenException, "Missing Authentication Token"))?;
-        let authz = authz.to_str().map_err(|_| incomplete("Authorization header is not ASCII text."))?;
+    pub fn check(
+        &self,
+        method: &str,
+        uri: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: i64,
+    ) -> Result<(), ApiError> {
+        let authz = headers.get(header::AUTHORIZATION).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::MissingAuthenticationTokenException,
+                "Missing Authentication Token",
+            )
+        })?;
+        let authz = authz
+            .to_str()
+            .map_err(|_| incomplete("Authorization header is not ASCII text."))?;
         let auth = ParsedAuthorization::parse(authz).map_err(|e| incomplete(&e.to_string()))?;
         let amz_date = headers
             .get(header::AMZ_DATE)
@@ -40,13 +57,23 @@ impl Verifier {
             .ok_or_else(|| incomplete("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."))?;
         let time = SigningTime::parse_amz_date(amz_date).map_err(|e| incomplete(&e.to_string()))?;
         let secret = self.secrets.get(&auth.access_key).ok_or_else(|| {
-            ApiError::new(ErrorCode::UnrecognizedClientException, "The security token included in the request is invalid.")
+            ApiError::new(
+                ErrorCode::UnrecognizedClientException,
+                "The security token included in the request is invalid.",
+            )
         })?;
         self.check_scope(&auth, amz_date)?;
         check_skew(amz_date, time.unix_secs(), now)?;
-        let pairs: Vec<(&str, &str)> =
-            headers.iter().filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))).collect();
-        let req = SignableRequest { method, uri, headers: &pairs, payload: Payload::Bytes(body) };
+        let pairs: Vec<(&str, &str)> = headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
+            .collect();
+        let req = SignableRequest {
+            method,
+            uri,
+            headers: &pairs,
+            payload: Payload::Bytes(body),
+        };
         sigv4::verify(&req, &auth, secret, time).map_err(|e| match e {
             SigningError::SignatureMismatch => invalid(SIGNATURE_MISMATCH.to_owned()),
             other => invalid(format!("{SIGNATURE_MISMATCH} ({other})")),
@@ -55,7 +82,9 @@ impl Verifier {
 
     fn check_scope(&self, auth: &ParsedAuthorization, amz_date: &str) -> Result<(), ApiError> {
         if auth.service != SIGNING_NAME {
-            return Err(invalid(format!("Credential should be scoped to correct service: '{SIGNING_NAME}'. ")));
+            return Err(invalid(format!(
+                "Credential should be scoped to correct service: '{SIGNING_NAME}'. "
+            )));
         }
         if auth.region != self.region {
             return Err(invalid(format!(
@@ -77,7 +106,9 @@ impl Verifier {
 fn check_skew(amz_date: &str, signed_at: i64, now: i64) -> Result<(), ApiError> {
     let max = MAX_CLOCK_SKEW_SECS as i64;
     if signed_at < now - max {
-        return Err(invalid(format!("Signature expired: {amz_date} is now earlier than the server time minus 15 min.")));
+        return Err(invalid(format!(
+            "Signature expired: {amz_date} is now earlier than the server time minus 15 min."
+        )));
     }
     if signed_at > now + max {
         return Err(invalid(format!("Signature not yet current: {amz_date} is still later than the server time plus 15 min.")));

@@ -39,16 +39,28 @@ struct Cut {
 impl ResponseBody {
     pub fn whole(data: Bytes) -> ResponseBody {
         let len = data.len() as u64;
-        ResponseBody { kind: Kind::Whole { data: (!data.is_empty()).then_some(data), len }, cut: None }
+        ResponseBody {
+            kind: Kind::Whole {
+                data: (!data.is_empty()).then_some(data),
+                len,
+            },
+            cut: None,
+        }
     }
 
     pub fn events(parts: Parts, faults: &Faults) -> ResponseBody {
-        ResponseBody { kind: Kind::Events(EventFrames::new(parts, faults)), cut: None }
+        ResponseBody {
+            kind: Kind::Events(EventFrames::new(parts, faults)),
+            cut: None,
+        }
     }
 
     /// Cuts the connection after `n` bytes of body (if the body is longer).
     pub fn cut_after(mut self, n: Option<usize>) -> ResponseBody {
-        self.cut = n.map(|remaining| Cut { remaining, closing: None });
+        self.cut = n.map(|remaining| Cut {
+            remaining,
+            closing: None,
+        });
         self
     }
 
@@ -64,13 +76,24 @@ impl Body for ResponseBody {
     type Data = Bytes;
     type Error = BodyError;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let this = self.get_mut();
-        if let Some(Cut { closing: Some(sleep), .. }) = &mut this.cut {
+        if let Some(Cut {
+            closing: Some(sleep),
+            ..
+        }) = &mut this.cut
+        {
             ready!(sleep.as_mut().poll(cx));
-            return Poll::Ready(Some(Err("connection cut by the cut_after_bytes fault".into())));
+            return Poll::Ready(Some(Err(
+                "connection cut by the cut_after_bytes fault".into()
+            )));
         }
-        let Some(mut data) = ready!(this.poll_inner(cx)) else { return Poll::Ready(None) };
+        let Some(mut data) = ready!(this.poll_inner(cx)) else {
+            return Poll::Ready(None);
+        };
         if let Some(cut) = &mut this.cut {
             if data.len() >= cut.remaining {
                 data.truncate(cut.remaining);
@@ -87,7 +110,9 @@ impl Body for ResponseBody {
 
     fn is_end_stream(&self) -> bool {
         match &self.kind {
-            Kind::Whole { data, .. } => data.is_none() && self.cut.as_ref().is_none_or(|c| c.closing.is_none()),
+            Kind::Whole { data, .. } => {
+                data.is_none() && self.cut.as_ref().is_none_or(|c| c.closing.is_none())
+            }
             Kind::Events(_) => false,
         }
     }
@@ -132,9 +157,15 @@ impl EventFrames {
         if self.done {
             return Poll::Ready(None);
         }
-        let mut frame = if self.error_after.is_some_and(|n| self.payload_parts_sent >= n) {
+        let mut frame = if self
+            .error_after
+            .is_some_and(|n| self.payload_parts_sent >= n)
+        {
             self.done = true;
-            let msg = format!("Model stream error injected after {} parts.", self.payload_parts_sent);
+            let msg = format!(
+                "Model stream error injected after {} parts.",
+                self.payload_parts_sent
+            );
             events::exception(self.error_kind, &msg, &self.error_code)
         } else {
             let next = match &mut self.parts {

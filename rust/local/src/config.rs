@@ -91,7 +91,10 @@ fn default_split() -> SplitMode {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorModelConfig {
-    #[serde(default = "default_error_code", deserialize_with = "de_http_error_code")]
+    #[serde(
+        default = "default_error_code",
+        deserialize_with = "de_http_error_code"
+    )]
     pub code: ErrorCode,
     #[serde(default)]
     pub message: Option<String>,
@@ -138,7 +141,10 @@ pub struct Faults {
     /// Probability (0..=1) that a call fails with `error_code`.
     #[serde(default)]
     pub error_rate: f64,
-    #[serde(default = "default_fault_code", deserialize_with = "de_http_error_code")]
+    #[serde(
+        default = "default_fault_code",
+        deserialize_with = "de_http_error_code"
+    )]
     pub error_code: ErrorCode,
     /// Seed for the `error_rate` draws, for reproducible runs.
     #[serde(default)]
@@ -207,7 +213,12 @@ fn de_http_error_code<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ErrorCod
 fn http_error_codes() -> Vec<&'static str> {
     ErrorCode::ALL
         .into_iter()
-        .filter(|c| !matches!(c, ErrorCode::ModelStreamError | ErrorCode::InternalStreamFailure))
+        .filter(|c| {
+            !matches!(
+                c,
+                ErrorCode::ModelStreamError | ErrorCode::InternalStreamFailure
+            )
+        })
         .map(ErrorCode::as_str)
         .collect()
 }
@@ -216,29 +227,44 @@ const MODELS: &str = "echo, tokens, error, proxy";
 
 /// Parses `{"name": {"model": ..., ...}, ...}` given as JSON text.
 pub fn parse_endpoints_json(json: &str) -> Result<Vec<EndpointConfig>, ConfigError> {
-    let value: Value =
-        serde_json::from_str(json).map_err(|e| err(format!("endpoint configuration is not valid JSON: {e}")))?;
+    let value: Value = serde_json::from_str(json)
+        .map_err(|e| err(format!("endpoint configuration is not valid JSON: {e}")))?;
     parse_endpoints(value)
 }
 
 pub fn parse_endpoints(value: Value) -> Result<Vec<EndpointConfig>, ConfigError> {
     let Value::Object(map) = value else {
-        return Err(err("endpoints must be an object mapping endpoint names to declarations"));
+        return Err(err(
+            "endpoints must be an object mapping endpoint names to declarations",
+        ));
     };
     // Sorted, so errors and listings are stable.
     let sorted: BTreeMap<_, _> = map.into_iter().collect();
-    sorted.into_iter().map(|(name, decl)| parse_endpoint(name, decl)).collect()
+    sorted
+        .into_iter()
+        .map(|(name, decl)| parse_endpoint(name, decl))
+        .collect()
 }
 
 fn parse_endpoint(name: String, decl: Value) -> Result<EndpointConfig, ConfigError> {
     check_endpoint_name(&name)?;
     let Value::Object(mut fields) = decl else {
-        return Err(err(format!("endpoint '{name}': the declaration must be an object with a `model` key")));
+        return Err(err(format!(
+            "endpoint '{name}': the declaration must be an object with a `model` key"
+        )));
     };
     let model = match fields.remove("model") {
         Some(Value::String(m)) => m,
-        Some(other) => return Err(err(format!("endpoint '{name}': `model` must be a string, got {other}"))),
-        None => return Err(err(format!("endpoint '{name}': missing key `model` (one of {MODELS})"))),
+        Some(other) => {
+            return Err(err(format!(
+                "endpoint '{name}': `model` must be a string, got {other}"
+            )))
+        }
+        None => {
+            return Err(err(format!(
+                "endpoint '{name}': missing key `model` (one of {MODELS})"
+            )))
+        }
     };
     let faults: Faults = match fields.remove("faults") {
         None | Some(Value::Null) => Faults::default(),
@@ -252,24 +278,44 @@ fn parse_endpoint(name: String, decl: Value) -> Result<EndpointConfig, ConfigErr
         "tokens" => ModelConfig::Tokens(typed(rest, &ctx)?),
         "error" => ModelConfig::Error(typed(rest, &ctx)?),
         "proxy" => ModelConfig::Proxy(check_proxy(&name, typed(rest, &ctx)?)?),
-        other => return Err(err(format!("endpoint '{name}': unknown model `{other}` (expected one of {MODELS})"))),
+        other => {
+            return Err(err(format!(
+                "endpoint '{name}': unknown model `{other}` (expected one of {MODELS})"
+            )))
+        }
     };
-    Ok(EndpointConfig { name, model, faults })
+    Ok(EndpointConfig {
+        name,
+        model,
+        faults,
+    })
 }
 
+/// Deserializes one declaration; errors name the offending key.
 fn typed<T: DeserializeOwned>(v: Value, ctx: &str) -> Result<T, ConfigError> {
-    serde_json::from_value(v).map_err(|e| err(format!("{ctx}: {e}")))
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." {
+            err(format!("{ctx}: {}", e.inner()))
+        } else {
+            err(format!("{ctx}: key `{path}`: {}", e.inner()))
+        }
+    })
 }
 
-/// The service model's pattern: `^[a-zA-Z0-9](-*[a-zA-Z0-9])*`, at most 63.
-pub fn check_endpoint_name(name: &str) -> Result<(), ConfigError> {
-    let b = name.as_bytes();
-    let ok = !b.is_empty()
-        && b.len() <= 63
+/// The service model's pattern for names and ids:
+/// `^[a-zA-Z0-9](-*[a-zA-Z0-9])*$` (letters, digits, inner hyphens).
+pub fn is_model_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
         && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
         && b[0] != b'-'
-        && b[b.len() - 1] != b'-';
-    if ok {
+        && b[b.len() - 1] != b'-'
+}
+
+/// EndpointName: the model's name pattern, at most 63 characters.
+pub fn check_endpoint_name(name: &str) -> Result<(), ConfigError> {
+    if is_model_name(name) && name.len() <= 63 {
         Ok(())
     } else {
         Err(err(format!(
@@ -280,7 +326,10 @@ pub fn check_endpoint_name(name: &str) -> Result<(), ConfigError> {
 
 fn check_faults(name: &str, f: &Faults) -> Result<(), ConfigError> {
     if !(0.0..=1.0).contains(&f.error_rate) {
-        return Err(err(format!("endpoint '{name}': faults.error_rate must be between 0 and 1, got {}", f.error_rate)));
+        return Err(err(format!(
+            "endpoint '{name}': faults.error_rate must be between 0 and 1, got {}",
+            f.error_rate
+        )));
     }
     Ok(())
 }
@@ -322,19 +371,45 @@ mod tests {
 
     #[test]
     fn unknown_key_names_endpoint_and_key() {
-        let e = parse(r#"{"a": {"model": "tokens", "txt": "x"}}"#).unwrap_err().0;
+        let e = parse(r#"{"a": {"model": "tokens", "txt": "x"}}"#)
+            .unwrap_err()
+            .0;
         assert!(e.contains("endpoint 'a'") && e.contains("txt"), "{e}");
-        let e = parse(r#"{"a": {"model": "echo", "faults": {"latency": 1}}}"#).unwrap_err().0;
-        assert!(e.contains("endpoint 'a': faults") && e.contains("latency"), "{e}");
+        let e = parse(r#"{"a": {"model": "echo", "faults": {"latency": 1}}}"#)
+            .unwrap_err()
+            .0;
+        assert!(
+            e.contains("endpoint 'a': faults") && e.contains("latency"),
+            "{e}"
+        );
+        let e = parse(r#"{"a": {"model": "tokens", "parts": "many"}}"#)
+            .unwrap_err()
+            .0;
+        assert!(
+            e.contains("endpoint 'a'") && e.contains("key `parts`"),
+            "{e}"
+        );
     }
 
     #[test]
     fn unknown_model_format_and_code_are_refused() {
-        assert!(parse(r#"{"a": {"model": "nope"}}"#).unwrap_err().0.contains("unknown model `nope`"));
-        assert!(parse(r#"{"a": {"model": "tokens", "format": "xml"}}"#).unwrap_err().0.contains("xml"));
-        assert!(parse(r#"{"a": {"model": "error", "code": "Nope"}}"#).unwrap_err().0.contains("Nope"));
+        assert!(parse(r#"{"a": {"model": "nope"}}"#)
+            .unwrap_err()
+            .0
+            .contains("unknown model `nope`"));
+        assert!(parse(r#"{"a": {"model": "tokens", "format": "xml"}}"#)
+            .unwrap_err()
+            .0
+            .contains("xml"));
+        assert!(parse(r#"{"a": {"model": "error", "code": "Nope"}}"#)
+            .unwrap_err()
+            .0
+            .contains("Nope"));
         assert!(parse(r#"{"a": {"model": "error", "code": "ModelStreamError"}}"#).is_err());
-        assert!(parse(r#"{"a": {}}"#).unwrap_err().0.contains("missing key `model`"));
+        assert!(parse(r#"{"a": {}}"#)
+            .unwrap_err()
+            .0
+            .contains("missing key `model`"));
         assert!(parse(r#"{"a": {"model": "proxy", "url": "ftp://x"}}"#).is_err());
         assert!(parse(r#"{"a": {"model": "echo", "faults": {"error_rate": 2}}}"#).is_err());
     }

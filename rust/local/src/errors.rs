@@ -26,7 +26,8 @@ pub struct ApiError {
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError {
-            status: StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            status: StatusCode::from_u16(code.http_status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             code: Some(code),
             message: message.into(),
             fields: Vec::new(),
@@ -81,7 +82,10 @@ impl ApiError {
     pub fn body(&self) -> Bytes {
         let modeled = self.code.is_some_and(ErrorCode::is_modeled);
         let mut obj = Map::new();
-        obj.insert(if modeled { "Message" } else { "message" }.to_owned(), Value::from(self.message.as_str()));
+        obj.insert(
+            if modeled { "Message" } else { "message" }.to_owned(),
+            Value::from(self.message.as_str()),
+        );
         for (k, v) in &self.fields {
             obj.insert((*k).to_owned(), v.clone());
         }
@@ -112,7 +116,10 @@ mod tests {
     fn front_door_errors_carry_the_coral_suffix() {
         let e = ApiError::new(ErrorCode::InvalidSignatureException, "x");
         assert_eq!(e.status.as_u16(), 403);
-        assert!(e.error_type_header().unwrap().starts_with("InvalidSignatureException:"));
+        assert!(e
+            .error_type_header()
+            .unwrap()
+            .starts_with("InvalidSignatureException:"));
         let v: Value = serde_json::from_slice(&e.body()).unwrap();
         assert_eq!(v["message"], "x");
         assert_eq!(ApiError::payload_too_large().error_type_header(), None);

@@ -8,7 +8,10 @@ use serde_json::json;
 use crate::config::StreamErrorKind;
 
 fn string_header(name: &str, value: &str) -> Header {
-    Header { name: name.to_owned(), value: HeaderValue::String(value.to_owned()) }
+    Header {
+        name: name.to_owned(),
+        value: HeaderValue::String(value.to_owned()),
+    }
 }
 
 fn encode(headers: &[Header], payload: &[u8]) -> Vec<u8> {
@@ -16,7 +19,8 @@ fn encode(headers: &[Header], payload: &[u8]) -> Vec<u8> {
     // Our own headers are short and fixed and payloads are bounded by the
     // server, so encoding cannot fail; an error here is a bug worth a panic
     // caught by the server task rather than garbage on the wire.
-    encode_message_into(&mut out, headers, payload).expect("encoding a well-formed event-stream message");
+    encode_message_into(&mut out, headers, payload)
+        .expect("encoding a well-formed event-stream message");
     out
 }
 
@@ -35,10 +39,13 @@ pub fn payload_part(payload: &[u8]) -> Vec<u8> {
 /// An in-stream exception ending the stream.
 pub fn exception(kind: StreamErrorKind, message: &str, error_code: &str) -> Vec<u8> {
     let (name, payload) = match kind {
-        StreamErrorKind::ModelStreamError => {
-            (event::MODEL_STREAM_ERROR, json!({"Message": message, "ErrorCode": error_code}))
+        StreamErrorKind::ModelStreamError => (
+            event::MODEL_STREAM_ERROR,
+            json!({"Message": message, "ErrorCode": error_code}),
+        ),
+        StreamErrorKind::InternalStreamFailure => {
+            (event::INTERNAL_STREAM_FAILURE, json!({"Message": message}))
         }
-        StreamErrorKind::InternalStreamFailure => (event::INTERNAL_STREAM_FAILURE, json!({"Message": message})),
     };
     encode(
         &[
@@ -56,4 +63,3 @@ pub fn corrupt_message_crc(frame: &mut [u8]) {
         *last ^= 0xFF;
     }
 }
-

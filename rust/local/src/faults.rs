@@ -26,7 +26,11 @@ impl FaultState {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_os_rng(),
         };
-        FaultState { not_ready_left: AtomicU64::new(faults.not_ready_first), rng: Mutex::new(rng), faults }
+        FaultState {
+            not_ready_left: AtomicU64::new(faults.not_ready_first),
+            rng: Mutex::new(rng),
+            faults,
+        }
     }
 
     pub fn faults(&self) -> &Faults {
@@ -52,7 +56,10 @@ impl FaultState {
         if f.error_rate > 0.0 {
             let draw: f64 = self.rng.lock().unwrap_or_else(|p| p.into_inner()).random();
             if draw < f.error_rate {
-                return Err(ApiError::new(f.error_code, format!("{} injected by faults.error_rate.", f.error_code.as_str())));
+                return Err(ApiError::new(
+                    f.error_code,
+                    format!("{} injected by faults.error_rate.", f.error_code.as_str()),
+                ));
             }
         }
         Ok(())

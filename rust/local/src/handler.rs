@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
@@ -13,7 +13,10 @@ use http::response::Builder;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use sagerun_core::protocol::{header, ErrorCode, Operation, EVENTSTREAM_CONTENT_TYPE, MAX_ASYNC_INLINE_BODY_BYTES, MAX_BODY_BYTES};
+use sagerun_core::protocol::{
+    header, ErrorCode, Operation, EVENTSTREAM_CONTENT_TYPE, MAX_ASYNC_INLINE_BODY_BYTES,
+    MAX_BODY_BYTES,
+};
 use serde_json::json;
 
 use crate::async_invocations::{write_result, AsyncStore};
@@ -25,7 +28,7 @@ use crate::faults::FaultState;
 use crate::ids::uuid_v4;
 use crate::invocation::{response_header, RequestMembers};
 use crate::models::{collect_whole, Invocation, Model, ModelContext};
-use crate::routing::route;
+use crate::routing::{check_name, route};
 use crate::sessions::{SessionOutcome, Sessions};
 
 /// The variant every local endpoint reports.
@@ -56,15 +59,27 @@ impl Runtime {
         let endpoints = configs
             .into_iter()
             .map(|c| {
-                let ep = Endpoint { model: Model::new(&c.model, ctx.clone()), faults: FaultState::new(c.faults) };
+                let ep = Endpoint {
+                    model: Model::new(&c.model, ctx.clone()),
+                    faults: FaultState::new(c.faults),
+                };
                 (c.name, Arc::new(ep))
             })
             .collect();
-        Runtime { endpoints, verifier, sessions, store, account_id: ctx.account_id }
+        Runtime {
+            endpoints,
+            verifier,
+            sessions,
+            store,
+            account_id: ctx.account_id,
+        }
     }
 }
 
-pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>) -> Result<Response<ResponseBody>, Infallible> {
+pub async fn handle(
+    rt: Arc<Runtime>,
+    req: Request<Incoming>,
+) -> Result<Response<ResponseBody>, Infallible> {
     let mut response = serve(&rt, req).await.unwrap_or_else(|e| error_response(&e));
     if let Ok(id) = HeaderValue::from_str(&uuid_v4()) {
         response.headers_mut().insert(header::REQUEST_ID, id);
@@ -73,11 +88,14 @@ pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>) -> Result<Response
 }
 
 fn error_response(e: &ApiError) -> Response<ResponseBody> {
-    let mut b = Response::builder().status(e.status).header(CONTENT_TYPE, "application/json");
+    let mut b = Response::builder()
+        .status(e.status)
+        .header(CONTENT_TYPE, "application/json");
     if let Some(t) = e.error_type_header() {
         b = b.header(header::ERROR_TYPE, t);
     }
-    b.body(ResponseBody::whole(e.body())).unwrap_or_else(|_| internal_error())
+    b.body(ResponseBody::whole(e.body()))
+        .unwrap_or_else(|_| internal_error())
 }
 
 fn internal_error() -> Response<ResponseBody> {
@@ -92,10 +110,20 @@ async fn serve(rt: &Runtime, req: Request<Incoming>) -> Result<Response<Response
     let body = read_body(&parts.headers, body).await?;
     if let Some(verifier) = &rt.verifier {
         let uri = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-        verifier.check(parts.method.as_str(), uri, &parts.headers, &body, unix_now())?;
+        verifier.check(
+            parts.method.as_str(),
+            uri,
+            &parts.headers,
+            &body,
+            unix_now(),
+        )?;
     }
+    check_name(&name)?;
     let endpoint = rt.endpoints.get(&name).cloned().ok_or_else(|| {
-        ApiError::validation(format!("Endpoint {name} of account {} not found.", rt.account_id))
+        ApiError::validation(format!(
+            "Endpoint {name} of account {} not found.",
+            rt.account_id
+        ))
     })?;
     let members = RequestMembers::read(op, &parts.headers)?;
     match op {
@@ -107,19 +135,37 @@ async fn serve(rt: &Runtime, req: Request<Incoming>) -> Result<Response<Response
 }
 
 fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
+
+/// How long a client may take to send its body (a stalled upload must not
+/// hold a connection forever).
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Reads the body, refusing more than 6 MiB before buffering it.
 async fn read_body(headers: &http::HeaderMap, body: Incoming) -> Result<Bytes, ApiError> {
-    let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(ApiError::payload_too_large());
     }
-    match Limited::new(body, MAX_BODY_BYTES).collect().await {
+    let read = tokio::time::timeout(
+        BODY_READ_TIMEOUT,
+        Limited::new(body, MAX_BODY_BYTES).collect(),
+    );
+    match read
+        .await
+        .map_err(|_| ApiError::validation("Timed out reading the request body."))?
+    {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::payload_too_large()),
-        Err(e) => Err(ApiError::validation(format!("Could not read the request body: {e}"))),
+        Err(e) => Err(ApiError::validation(format!(
+            "Could not read the request body: {e}"
+        ))),
     }
 }
 
@@ -149,26 +195,46 @@ async fn invoke(
     let faults = endpoint.faults.faults();
     let variant = m.get("TargetVariant").unwrap_or(DEFAULT_VARIANT);
     let mut b = Response::builder().status(op.success_status());
-    b = opt_header(b, response_header(op, "InvokedProductionVariant"), Some(variant));
-    b = opt_header(b, response_header(op, "CustomAttributes"), output.custom_attributes.as_deref());
+    b = opt_header(
+        b,
+        response_header(op, "InvokedProductionVariant"),
+        Some(variant),
+    );
+    b = opt_header(
+        b,
+        response_header(op, "CustomAttributes"),
+        output.custom_attributes.as_deref(),
+    );
     let body = if streaming {
         b = b.header(CONTENT_TYPE, EVENTSTREAM_CONTENT_TYPE);
-        b = opt_header(b, response_header(op, "ContentType"), output.content_type.as_deref());
+        b = opt_header(
+            b,
+            response_header(op, "ContentType"),
+            output.content_type.as_deref(),
+        );
         ResponseBody::events(output.parts, faults)
     } else {
         b = opt_header(b, CONTENT_TYPE.as_str(), output.content_type.as_deref());
         b = match &session {
-            SessionOutcome::Opened(v) => opt_header(b, response_header(op, "NewSessionId"), Some(v)),
-            SessionOutcome::Closed(id) => opt_header(b, response_header(op, "ClosedSessionId"), Some(id)),
+            SessionOutcome::Opened(v) => {
+                opt_header(b, response_header(op, "NewSessionId"), Some(v))
+            }
+            SessionOutcome::Closed(id) => {
+                opt_header(b, response_header(op, "ClosedSessionId"), Some(id))
+            }
             SessionOutcome::None => b,
         };
-        let whole = collect_whole(output.parts).await.map_err(|msg| {
-            ApiError::model_error(msg, None, None, None)
-        })?;
+        let whole = collect_whole(output.parts)
+            .await
+            .map_err(|msg| ApiError::model_error(msg, None, None, None))?;
         ResponseBody::whole(whole)
     };
-    b.body(body.cut_after(faults.cut_after_bytes))
-        .map_err(|e| ApiError::new(ErrorCode::InternalFailure, format!("could not build the response: {e}")))
+    b.body(body.cut_after(faults.cut_after_bytes)).map_err(|e| {
+        ApiError::new(
+            ErrorCode::InternalFailure,
+            format!("could not build the response: {e}"),
+        )
+    })
 }
 
 fn opt_header(b: Builder, name: &str, value: Option<&str>) -> Builder {
@@ -203,7 +269,12 @@ fn invoke_async(
     check_int_range(&m, "RequestTTLSeconds", 60, 21600)?;
     check_int_range(&m, "InvocationTimeoutSeconds", 1, 3600)?;
     let inference_id = m.owned("InferenceId").unwrap_or_else(uuid_v4);
-    let loc = rt.store.result_locations(&name, &inference_id, m.get("S3OutputPathExtension"), m.get("Filename"))?;
+    let loc = rt.store.result_locations(
+        &name,
+        &inference_id,
+        m.get("S3OutputPathExtension"),
+        m.get("Filename"),
+    )?;
     let inv = Invocation {
         endpoint: name,
         content_type: m.owned("ContentType"),
@@ -224,12 +295,26 @@ fn invoke_async(
         }
     });
     let op = Operation::InvokeEndpointAsync;
-    let mut b = Response::builder().status(op.success_status()).header(CONTENT_TYPE, "application/json");
-    b = opt_header(b, response_header(op, "OutputLocation"), Some(&loc.output_uri));
-    b = opt_header(b, response_header(op, "FailureLocation"), Some(&loc.failure_uri));
+    let mut b = Response::builder()
+        .status(op.success_status())
+        .header(CONTENT_TYPE, "application/json");
+    b = opt_header(
+        b,
+        response_header(op, "OutputLocation"),
+        Some(&loc.output_uri),
+    );
+    b = opt_header(
+        b,
+        response_header(op, "FailureLocation"),
+        Some(&loc.failure_uri),
+    );
     let body = Bytes::from(json!({"InferenceId": inference_id}).to_string());
-    b.body(ResponseBody::whole(body))
-        .map_err(|e| ApiError::new(ErrorCode::InternalFailure, format!("could not build the response: {e}")))
+    b.body(ResponseBody::whole(body)).map_err(|e| {
+        ApiError::new(
+            ErrorCode::InternalFailure,
+            format!("could not build the response: {e}"),
+        )
+    })
 }
 
 enum AsyncInput {
@@ -237,7 +322,11 @@ enum AsyncInput {
     Inline(Bytes),
 }
 
-async fn run_async(endpoint: &Endpoint, mut inv: Invocation, input: AsyncInput) -> Result<Bytes, ApiError> {
+async fn run_async(
+    endpoint: &Endpoint,
+    mut inv: Invocation,
+    input: AsyncInput,
+) -> Result<Bytes, ApiError> {
     inv.body = match input {
         AsyncInput::Inline(b) => b,
         AsyncInput::File(path) => tokio::fs::read(&path).await.map(Bytes::from).map_err(|e| {
@@ -246,11 +335,15 @@ async fn run_async(endpoint: &Endpoint, mut inv: Invocation, input: AsyncInput) 
     };
     endpoint.faults.before_invoke().await?;
     let output = endpoint.model.invoke(&inv).await?;
-    collect_whole(output.parts).await.map_err(|msg| ApiError::model_error(msg, None, None, None))
+    collect_whole(output.parts)
+        .await
+        .map_err(|msg| ApiError::model_error(msg, None, None, None))
 }
 
 fn check_int_range(m: &RequestMembers, member: &str, min: i64, max: i64) -> Result<(), ApiError> {
-    let Some(raw) = m.get(member) else { return Ok(()) };
+    let Some(raw) = m.get(member) else {
+        return Ok(());
+    };
     match raw.parse::<i64>() {
         Ok(v) if (min..=max).contains(&v) => Ok(()),
         _ => Err(ApiError::validation(format!(

@@ -10,12 +10,14 @@ use crate::errors::ApiError;
 /// Panics if the member does not exist: that is a programming error,
 /// covered by the unit tests.
 pub fn request_header(op: Operation, member: &str) -> &'static str {
-    find(op.request_headers(), member).unwrap_or_else(|| panic!("{} has no request member {member}", op.name()))
+    find(op.request_headers(), member)
+        .unwrap_or_else(|| panic!("{} has no request member {member}", op.name()))
 }
 
 /// The HTTP header bound to a member of an operation's response.
 pub fn response_header(op: Operation, member: &str) -> &'static str {
-    find(op.response_headers(), member).unwrap_or_else(|| panic!("{} has no response member {member}", op.name()))
+    find(op.response_headers(), member)
+        .unwrap_or_else(|| panic!("{} has no response member {member}", op.name()))
 }
 
 fn find(table: &[HeaderMember], member: &str) -> Option<&'static str> {
@@ -34,10 +36,12 @@ impl RequestMembers {
     pub fn read(op: Operation, headers: &HeaderMap) -> Result<RequestMembers, ApiError> {
         let mut values = Vec::new();
         for m in op.request_headers() {
-            let Some(raw) = headers.get(m.header) else { continue };
-            let value = raw
-                .to_str()
-                .map_err(|_| ApiError::validation(format!("Header {} must be ASCII text.", m.header)))?;
+            let Some(raw) = headers.get(m.header) else {
+                continue;
+            };
+            let value = raw.to_str().map_err(|_| {
+                ApiError::validation(format!("Header {} must be ASCII text.", m.header))
+            })?;
             check_length(m.member, value)?;
             values.push((m.member, value.to_owned()));
         }
@@ -45,7 +49,10 @@ impl RequestMembers {
     }
 
     pub fn get(&self, member: &str) -> Option<&str> {
-        self.values.iter().find(|(m, _)| *m == member).map(|(_, v)| v.as_str())
+        self.values
+            .iter()
+            .find(|(m, _)| *m == member)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn owned(&self, member: &str) -> Option<String> {
@@ -78,7 +85,9 @@ fn check_length(member: &str, value: &str) -> Result<(), ApiError> {
 
 fn lower_first(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map(|f| f.to_ascii_lowercase().to_string() + c.as_str()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_ascii_lowercase().to_string() + c.as_str())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -96,7 +105,12 @@ mod tests {
         request_header(Operation::InvokeEndpoint, "SessionId");
         request_header(Operation::InvokeEndpointWithResponseStream, "SessionId");
         request_header(Operation::InvokeEndpointAsync, "InputLocation");
-        for m in ["NewSessionId", "ClosedSessionId", "InvokedProductionVariant", "CustomAttributes"] {
+        for m in [
+            "NewSessionId",
+            "ClosedSessionId",
+            "InvokedProductionVariant",
+            "CustomAttributes",
+        ] {
             response_header(Operation::InvokeEndpoint, m);
         }
         response_header(Operation::InvokeEndpointWithResponseStream, "ContentType");
@@ -107,7 +121,10 @@ mod tests {
     #[test]
     fn over_long_values_are_refused() {
         let mut h = HeaderMap::new();
-        h.insert(request_header(Operation::InvokeEndpoint, "InferenceId"), "x".repeat(65).parse().unwrap());
+        h.insert(
+            request_header(Operation::InvokeEndpoint, "InferenceId"),
+            "x".repeat(65).parse().unwrap(),
+        );
         let e = RequestMembers::read(Operation::InvokeEndpoint, &h).unwrap_err();
         assert!(e.message.contains("inferenceId"), "{}", e.message);
     }

@@ -65,7 +65,10 @@ pub enum StartError {
     #[error("{0}")]
     Tls(String),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: String, source: std::io::Error },
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("cannot start the server runtime: {0}")]
     Runtime(std::io::Error),
 }
@@ -87,12 +90,29 @@ impl LocalServer {
             None => None,
         };
         if opts.verify_signatures && opts.credentials.is_empty() {
-            return Err(ConfigError("signature checks are on but no credentials were given".into()).into());
+            return Err(ConfigError(
+                "signature checks are on but no credentials were given".into(),
+            )
+            .into());
         }
         let addr = format!("{}:{}", opts.host, opts.port);
-        let std_listener = StdListener::bind(&addr).map_err(|source| StartError::Bind { addr: addr.clone(), source })?;
-        std_listener.set_nonblocking(true).map_err(|source| StartError::Bind { addr: addr.clone(), source })?;
-        let local_addr = std_listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
+        // The (host, port) form also takes bare IPv6 literals such as "::1".
+        let std_listener =
+            StdListener::bind((opts.host.as_str(), opts.port)).map_err(|source| {
+                StartError::Bind {
+                    addr: addr.clone(),
+                    source,
+                }
+            })?;
+        std_listener
+            .set_nonblocking(true)
+            .map_err(|source| StartError::Bind {
+                addr: addr.clone(),
+                source,
+            })?;
+        let local_addr = std_listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr, source })?;
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(opts.worker_threads.max(1))
@@ -100,8 +120,13 @@ impl LocalServer {
             .enable_all()
             .build()
             .map_err(StartError::Runtime)?;
-        let ctx = ModelContext { region: opts.region.clone(), account_id: opts.account_id.clone() };
-        let verifier = opts.verify_signatures.then(|| Verifier::new(&opts.region, &opts.credentials));
+        let ctx = ModelContext {
+            region: opts.region.clone(),
+            account_id: opts.account_id.clone(),
+        };
+        let verifier = opts
+            .verify_signatures
+            .then(|| Verifier::new(&opts.region, &opts.credentials));
         let state = Arc::new(Runtime::new(
             endpoints,
             ctx,
@@ -115,7 +140,12 @@ impl LocalServer {
             TcpListener::from_std(std_listener).map_err(StartError::Runtime)?
         };
         runtime.spawn(accept_loop(listener, acceptor, state, stop_rx));
-        Ok(LocalServer { addr: local_addr, tls: opts.tls.is_some(), shutdown, runtime: Some(runtime) })
+        Ok(LocalServer {
+            addr: local_addr,
+            tls: opts.tls.is_some(),
+            shutdown,
+            runtime: Some(runtime),
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -123,7 +153,11 @@ impl LocalServer {
     }
 
     pub fn url(&self) -> String {
-        format!("{}://{}", if self.tls { "https" } else { "http" }, self.addr)
+        format!(
+            "{}://{}",
+            if self.tls { "https" } else { "http" },
+            self.addr
+        )
     }
 
     /// Stops accepting, drops open connections and joins the threads.

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::config::is_model_name;
 use crate::errors::ApiError;
 use crate::ids::uuid_v4;
 
@@ -33,13 +34,23 @@ pub struct Sessions {
 
 impl Sessions {
     pub fn new(ttl: Duration) -> Sessions {
-        Sessions { ttl, expiries: Mutex::new(HashMap::new()) }
+        Sessions {
+            ttl,
+            expiries: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Handles a request's SessionId; `can_open` is false where the operation
     /// cannot create sessions (response streams).
-    pub fn apply(&self, session_id: Option<&str>, body: &[u8], can_open: bool) -> Result<SessionOutcome, ApiError> {
-        let Some(id) = session_id else { return Ok(SessionOutcome::None) };
+    pub fn apply(
+        &self,
+        session_id: Option<&str>,
+        body: &[u8],
+        can_open: bool,
+    ) -> Result<SessionOutcome, ApiError> {
+        let Some(id) = session_id else {
+            return Ok(SessionOutcome::None);
+        };
         let now = SystemTime::now();
         let mut map = self.expiries.lock().unwrap_or_else(|p| p.into_inner());
         map.retain(|_, expiry| *expiry > now);
@@ -52,10 +63,21 @@ impl Sessions {
             let id = uuid_v4();
             let expiry = now + self.ttl;
             map.insert(id.clone(), expiry);
-            return Ok(SessionOutcome::Opened(format!("{id}; Expires={}", iso8601(expiry))));
+            return Ok(SessionOutcome::Opened(format!(
+                "{id}; Expires={}",
+                iso8601(expiry)
+            )));
+        }
+        if !is_model_name(id) {
+            return Err(ApiError::validation(format!(
+                "1 validation error detected: Value '{id}' at 'sessionId' failed to satisfy constraint: \
+Member must satisfy regular expression pattern: ^(NEW_SESSION)$|^[a-zA-Z0-9](-*[a-zA-Z0-9])*$"
+            )));
         }
         if !map.contains_key(id) {
-            return Err(ApiError::validation(format!("Session {id} does not exist or has expired.")));
+            return Err(ApiError::validation(format!(
+                "Session {id} does not exist or has expired."
+            )));
         }
         if is_close_request(body) {
             map.remove(id);
@@ -71,10 +93,15 @@ fn is_close_request(body: &[u8]) -> bool {
 }
 
 fn iso8601(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
     time::OffsetDateTime::from_unix_timestamp(secs)
         .ok()
-        .and_then(|dt| dt.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|dt| {
+            dt.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }
 
@@ -85,11 +112,18 @@ mod tests {
     #[test]
     fn open_use_close() {
         let s = Sessions::new(Duration::from_secs(60));
-        let SessionOutcome::Opened(header) = s.apply(Some(NEW_SESSION), b"", true).unwrap() else { panic!() };
+        let SessionOutcome::Opened(header) = s.apply(Some(NEW_SESSION), b"", true).unwrap() else {
+            panic!()
+        };
         let (id, expires) = header.split_once("; Expires=").unwrap();
         assert!(expires.ends_with('Z') && expires.contains('T'), "{expires}");
-        assert_eq!(s.apply(Some(id), b"{}", true).unwrap(), SessionOutcome::None);
-        let closed = s.apply(Some(id), br#"{"requestType": "CLOSE"}"#, true).unwrap();
+        assert_eq!(
+            s.apply(Some(id), b"{}", true).unwrap(),
+            SessionOutcome::None
+        );
+        let closed = s
+            .apply(Some(id), br#"{"requestType": "CLOSE"}"#, true)
+            .unwrap();
         assert_eq!(closed, SessionOutcome::Closed(id.to_owned()));
         assert!(s.apply(Some(id), b"", true).is_err());
     }
@@ -97,9 +131,13 @@ mod tests {
     #[test]
     fn expired_and_stream_opened_sessions_are_refused() {
         let s = Sessions::new(Duration::ZERO);
-        let SessionOutcome::Opened(header) = s.apply(Some(NEW_SESSION), b"", true).unwrap() else { panic!() };
+        let SessionOutcome::Opened(header) = s.apply(Some(NEW_SESSION), b"", true).unwrap() else {
+            panic!()
+        };
         let id = header.split(';').next().unwrap();
         assert!(s.apply(Some(id), b"", true).is_err());
         assert!(s.apply(Some(NEW_SESSION), b"", false).is_err());
+        let e = s.apply(Some("bad id!"), b"", true).unwrap_err();
+        assert!(e.message.contains("sessionId"), "{}", e.message);
     }
 }

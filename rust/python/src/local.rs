@@ -49,10 +49,16 @@ impl PyLocalServer {
         let tls = match (tls_cert, tls_key) {
             (Some(c), Some(k)) => Some((c, k)),
             (None, None) => None,
-            _ => return Err(PyValueError::new_err("tls_cert and tls_key must be given together")),
+            _ => {
+                return Err(PyValueError::new_err(
+                    "tls_cert and tls_key must be given together",
+                ))
+            }
         };
         if !session_ttl_seconds.is_finite() || session_ttl_seconds < 0.0 {
-            return Err(PyValueError::new_err("session_ttl_seconds must be a non-negative number"));
+            return Err(PyValueError::new_err(
+                "session_ttl_seconds must be a non-negative number",
+            ));
         }
         let opts = ServerOptions {
             host,
@@ -66,8 +72,14 @@ impl PyLocalServer {
             account_id,
             worker_threads,
         };
-        let server = py.detach(|| LocalServer::start(&endpoints_json, opts)).map_err(to_py_err)?;
-        Ok(PyLocalServer { url: server.url(), port: server.local_addr().port(), inner: Some(server) })
+        let server = py
+            .detach(|| LocalServer::start(&endpoints_json, opts))
+            .map_err(to_py_err)?;
+        Ok(PyLocalServer {
+            url: server.url(),
+            port: server.local_addr().port(),
+            inner: Some(server),
+        })
     }
 
     #[getter]

@@ -47,8 +47,14 @@ pub struct Proxy {
 impl Proxy {
     pub fn new(config: ProxyConfig, ctx: ModelContext) -> Proxy {
         // The URL was checked when the configuration was parsed.
-        let (host, port) = parse_container_url(&config.url).unwrap_or_else(|| ("127.0.0.1".to_owned(), 80));
-        Proxy { host, port, timeout: Duration::from_millis(config.timeout_ms), ctx }
+        let (host, port) =
+            parse_container_url(&config.url).unwrap_or_else(|| ("127.0.0.1".to_owned(), 80));
+        Proxy {
+            host,
+            port,
+            timeout: Duration::from_millis(config.timeout_ms),
+            ctx,
+        }
     }
 
     pub async fn invoke(&self, inv: &Invocation) -> Result<ModelOutput, ApiError> {
@@ -57,48 +63,65 @@ impl Proxy {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => {
                 return Err(ApiError::model_error(
-                    format!("Could not reach model container primary at {}:{}: {e}", self.host, self.port),
+                    format!(
+                        "Could not reach model container primary at {}:{}: {e}",
+                        self.host, self.port
+                    ),
                     None,
                     None,
                     Some(arn),
                 ))
             }
-            Err(_) => {
-                return Err(ApiError::model_error(
-                    "Your invocation timed out while waiting for a response from container primary.",
-                    None,
-                    None,
-                    Some(arn),
-                ))
-            }
+            Err(_) => return Err(ApiError::model_error(
+                "Your invocation timed out while waiting for a response from container primary.",
+                None,
+                None,
+                Some(arn),
+            )),
         };
         let status = response.status();
         let headers = response.headers().clone();
         if !status.is_success() {
             let original = read_error_body(response.into_body()).await;
             let msg = container_error_message(status.as_u16(), &original, &arn);
-            return Err(ApiError::model_error(msg, Some(status.as_u16()), Some(original), Some(arn)));
+            return Err(ApiError::model_error(
+                msg,
+                Some(status.as_u16()),
+                Some(original),
+                Some(arn),
+            ));
         }
         Ok(ModelOutput {
             content_type: header_str(&headers, CONTENT_TYPE.as_str()),
-            custom_attributes: header_str(&headers, request_header(Operation::InvokeEndpoint, "CustomAttributes")),
+            custom_attributes: header_str(
+                &headers,
+                request_header(Operation::InvokeEndpoint, "CustomAttributes"),
+            ),
             parts: Parts::Live(forward_body(response.into_body())),
         })
     }
 
-    async fn send(&self, inv: &Invocation) -> Result<hyper::Response<Incoming>, Box<dyn std::error::Error + Send + Sync>> {
+    async fn send(
+        &self,
+        inv: &Invocation,
+    ) -> Result<hyper::Response<Incoming>, Box<dyn std::error::Error + Send + Sync>> {
         let stream = TcpStream::connect((self.host.as_str(), self.port)).await?;
         stream.set_nodelay(true)?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         // Drives the connection until the response body is read.
         tokio::spawn(conn);
-        let mut req = Request::post("/invocations").header(HOST, format!("{}:{}", self.host, self.port));
+        let mut req =
+            Request::post("/invocations").header(HOST, format!("{}:{}", self.host, self.port));
         // The container contract uses InvokeEndpoint's header names.
         let op = Operation::InvokeEndpoint;
         let forwarded = [
             (CONTENT_TYPE.as_str(), &inv.content_type),
             (ACCEPT.as_str(), &inv.accept),
-            (request_header(op, "CustomAttributes"), &inv.custom_attributes),
+            (
+                request_header(op, "CustomAttributes"),
+                &inv.custom_attributes,
+            ),
             (request_header(op, "TargetModel"), &inv.target_model),
             (request_header(op, "InferenceId"), &inv.inference_id),
             (request_header(op, "SessionId"), &inv.session_id),
@@ -108,12 +131,17 @@ impl Proxy {
                 req = req.header(name, v.as_str());
             }
         }
-        Ok(sender.send_request(req.body(Full::new(inv.body.clone()))?).await?)
+        Ok(sender
+            .send_request(req.body(Full::new(inv.body.clone()))?)
+            .await?)
     }
 }
 
 fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 async fn read_error_body(body: Incoming) -> String {
@@ -135,7 +163,9 @@ fn forward_body(mut body: Incoming) -> mpsc::Receiver<Part> {
                     Ok(data) => Part::Data(data),
                     Err(_trailers) => continue,
                 },
-                Some(Err(e)) => Part::Failure(format!("the model container's response broke off: {e}")),
+                Some(Err(e)) => {
+                    Part::Failure(format!("the model container's response broke off: {e}"))
+                }
             };
             let failed = matches!(part, Part::Failure(_));
             if tx.send(part).await.is_err() || failed {
@@ -146,17 +176,28 @@ fn forward_body(mut body: Incoming) -> mpsc::Receiver<Part> {
     rx
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn container_urls() {
-        assert_eq!(parse_container_url("http://127.0.0.1:8080"), Some(("127.0.0.1".into(), 8080)));
-        assert_eq!(parse_container_url("http://localhost:9/"), Some(("localhost".into(), 9)));
+        assert_eq!(
+            parse_container_url("http://127.0.0.1:8080"),
+            Some(("127.0.0.1".into(), 8080))
+        );
+        assert_eq!(
+            parse_container_url("http://localhost:9/"),
+            Some(("localhost".into(), 9))
+        );
         assert_eq!(parse_container_url("http://h"), Some(("h".into(), 80)));
-        for bad in ["https://h:1", "http://", "http://h:x", "http://h:1/p", "ftp://h"] {
+        for bad in [
+            "https://h:1",
+            "http://",
+            "http://h:x",
+            "http://h:1/p",
+            "ftp://h",
+        ] {
             assert_eq!(parse_container_url(bad), None, "{bad}");
         }
     }

@@ -75,10 +75,16 @@ pub fn render(text: &str, parts: usize, format: TokenFormat, split: SplitMode) -
 
 /// Splits text into at most `n` groups of (nearly) equal character counts.
 fn split_chars(text: &str, n: usize) -> Vec<&str> {
-    let bounds: Vec<usize> = text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
+    let bounds: Vec<usize> = text
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain([text.len()])
+        .collect();
     let chars = bounds.len() - 1;
     let n = n.min(chars).max(1);
-    (0..n).map(|k| &text[bounds[k * chars / n]..bounds[(k + 1) * chars / n]]).collect()
+    (0..n)
+        .map(|k| &text[bounds[k * chars / n]..bounds[(k + 1) * chars / n]])
+        .collect()
 }
 
 /// Cuts `data` into `n` pieces near evenly spaced offsets, moving each cut
@@ -112,7 +118,11 @@ fn format_tokens(tokens: &[&str], full: &str, format: TokenFormat) -> Vec<String
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let generated = if i == last { js(full) } else { "null".to_owned() };
+            let generated = if i == last {
+                js(full)
+            } else {
+                "null".to_owned()
+            };
             let (t, tok) = (js(t), *t);
             match format {
                 TokenFormat::Raw => tok.to_owned(),
@@ -120,8 +130,12 @@ fn format_tokens(tokens: &[&str], full: &str, format: TokenFormat) -> Vec<String
                     format!("{{\"token\":{{\"text\":{t}}},\"generated_text\":{generated}}}\n")
                 }
                 TokenFormat::Jsonl => format!("{{\"token\":{{\"text\":{t}}}}}\n"),
-                TokenFormat::Sse => format!("data:{{\"token\":{{\"text\":{t}}},\"generated_text\":{generated}}}\n\n"),
-                TokenFormat::Openai => format!("data: {{\"choices\":[{{\"delta\":{{\"content\":{t}}}}}]}}\n\n"),
+                TokenFormat::Sse => format!(
+                    "data:{{\"token\":{{\"text\":{t}}},\"generated_text\":{generated}}}\n\n"
+                ),
+                TokenFormat::Openai => {
+                    format!("data: {{\"choices\":[{{\"delta\":{{\"content\":{t}}}}}]}}\n\n")
+                }
             }
         })
         .collect();
@@ -136,7 +150,9 @@ mod tests {
     use super::*;
 
     fn strings(v: Vec<Bytes>) -> Vec<String> {
-        v.into_iter().map(|b| String::from_utf8(b.to_vec()).unwrap()).collect()
+        v.into_iter()
+            .map(|b| String::from_utf8(b.to_vec()).unwrap())
+            .collect()
     }
 
     #[test]
@@ -145,7 +161,10 @@ mod tests {
         assert_eq!(parts.len(), 4);
         assert_eq!(parts.concat(), "héllo wörld");
         // More parts than characters: one character each.
-        assert_eq!(render("ab", 10, TokenFormat::Raw, SplitMode::Chars).len(), 2);
+        assert_eq!(
+            render("ab", 10, TokenFormat::Raw, SplitMode::Chars).len(),
+            2
+        );
     }
 
     #[test]
@@ -160,9 +179,15 @@ mod tests {
     #[test]
     fn sse_and_openai_events() {
         let parts = strings(render("ab", 2, TokenFormat::Sse, SplitMode::Chars));
-        assert_eq!(parts[0], "data:{\"token\":{\"text\":\"a\"},\"generated_text\":null}\n\n");
+        assert_eq!(
+            parts[0],
+            "data:{\"token\":{\"text\":\"a\"},\"generated_text\":null}\n\n"
+        );
         let parts = strings(render("ab", 2, TokenFormat::Openai, SplitMode::Chars));
-        assert_eq!(parts[0], "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n");
+        assert_eq!(
+            parts[0],
+            "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"
+        );
         assert_eq!(parts.last().unwrap(), "data: [DONE]\n\n");
     }
 
