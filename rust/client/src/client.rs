@@ -32,7 +32,11 @@ pub struct ClientConfig {
 /// The start of a response stream: either events are coming, or the service
 /// answered with an error (read in full).
 pub enum StreamStart {
-    Events { head: Head, retries: RetryReport, reader: EventReader },
+    Events {
+        head: Head,
+        retries: RetryReport,
+        reader: Box<EventReader>,
+    },
     Complete(Response),
 }
 
@@ -58,7 +62,10 @@ impl Client {
         let tls = if endpoint.is_https() {
             Transport::tls_config(&config.transport)?
         } else {
-            Transport::tls_config(&TransportConfig { verify: tls::Verify::Off, ..config.transport.clone() })?
+            Transport::tls_config(&TransportConfig {
+                verify: tls::Verify::Off,
+                ..config.transport.clone()
+            })?
         };
         Ok(Client {
             endpoint,
@@ -98,7 +105,11 @@ impl Client {
     }
 
     /// Sends an invocation and reads the whole response (success or error).
-    pub async fn invoke(&self, call: Invocation, credentials: &Credentials) -> Result<Response, ClientError> {
+    pub async fn invoke(
+        &self,
+        call: Invocation,
+        credentials: &Credentials,
+    ) -> Result<Response, ClientError> {
         let prepared = PreparedRequest::new(&self.endpoint, call)?;
         let url = prepared.uri().to_string();
         let (result, _) = self
@@ -106,7 +117,11 @@ impl Client {
                 let url = url.clone();
                 async move {
                     let body = response::read_body(&url, body).await?;
-                    Ok(Response { head, body, retries })
+                    Ok(Response {
+                        head,
+                        body,
+                        retries,
+                    })
                 }
             })
             .await;
@@ -115,13 +130,23 @@ impl Client {
 
     /// Sends an invocation whose success is an event stream. Retries stop as
     /// soon as the stream has started.
-    pub async fn invoke_stream(&self, call: Invocation, credentials: &Credentials) -> Result<StreamStart, ClientError> {
+    pub async fn invoke_stream(
+        &self,
+        call: Invocation,
+        credentials: &Credentials,
+    ) -> Result<StreamStart, ClientError> {
         let prepared = PreparedRequest::new(&self.endpoint, call)?;
         let url = prepared.uri().to_string();
         let (result, _) = self
             .with_retries(&prepared, credentials, |head, body, retries| {
-                let reader = EventReader::new(url.clone(), body);
-                async move { Ok(StreamStart::Events { head, retries, reader }) }
+                let reader = Box::new(EventReader::new(url.clone(), body));
+                async move {
+                    Ok(StreamStart::Events {
+                        head,
+                        retries,
+                        reader,
+                    })
+                }
             })
             .await;
         result.map(|answer| answer.unwrap_or_else(StreamStart::Complete))
@@ -143,7 +168,9 @@ impl Client {
         let mut attempt = 1;
         let mut last_retry_cost = None;
         loop {
-            let mut result = self.attempt(prepared, credentials, attempt, &on_success).await;
+            let mut result = self
+                .attempt(prepared, credentials, attempt, &on_success)
+                .await;
             let (retry, flags) = match &mut result {
                 Ok(Ok(_)) => {
                     self.retry.on_success(last_retry_cost);
@@ -151,12 +178,17 @@ impl Client {
                 }
                 Ok(Err(error)) => {
                     let code = response::error_code(&error.head, &error.body);
-                    let outcome = Outcome::Response { status: error.head.status, code: code.as_deref() };
+                    let outcome = Outcome::Response {
+                        status: error.head.status,
+                        code: code.as_deref(),
+                    };
                     let (retry, flags) = self.retry.decide_with_flags(attempt, &outcome);
                     error.retries.flags = flags;
                     (retry, flags)
                 }
-                Err(failure) => self.retry.decide_with_flags(attempt, &Outcome::Failed(failure)),
+                Err(failure) => self
+                    .retry
+                    .decide_with_flags(attempt, &Outcome::Failed(failure)),
             };
             let Some(retry) = retry else {
                 log::debug!("attempt {attempt} is the last ({flags:?})");
@@ -192,13 +224,23 @@ impl Client {
         let head = Head::of(&answer);
         let body = answer.into_body();
         if head.is_success() {
-            let retries = RetryReport { attempts: attempt, flags: self.retry.success_flags(attempt) };
+            let retries = RetryReport {
+                attempts: attempt,
+                flags: self.retry.success_flags(attempt),
+            };
             return on_success(head, body, retries).await.map(Ok);
         }
         let url = prepared.uri().to_string();
         let body = response::read_body(&url, body).await?;
         // Flags are filled in once the retry decision is made.
-        Ok(Err(Response { head, body, retries: RetryReport { attempts: attempt, ..Default::default() } }))
+        Ok(Err(Response {
+            head,
+            body,
+            retries: RetryReport {
+                attempts: attempt,
+                ..Default::default()
+            },
+        }))
     }
 }
 

@@ -63,13 +63,21 @@ pub struct TimedStream {
 
 impl TimedStream {
     fn new(io: TokioIo<TcpStream>, read_timeout: Option<Duration>, forwarding_proxy: bool) -> Self {
-        TimedStream { io, read_timeout, read_deadline: None, armed: false, forwarding_proxy }
+        TimedStream {
+            io,
+            read_timeout,
+            read_deadline: None,
+            armed: false,
+            forwarding_proxy,
+        }
     }
 
     /// Bytes went out: a waiting read waits for their answer from now on,
     /// not from when the connection went idle in the pool.
     fn restart_wait(&mut self) {
-        if let (true, Some(timeout), Some(deadline)) = (self.armed, self.read_timeout, self.read_deadline.as_mut()) {
+        if let (true, Some(timeout), Some(deadline)) =
+            (self.armed, self.read_timeout, self.read_deadline.as_mut())
+        {
             deadline.as_mut().reset(Instant::now() + timeout);
         }
     }
@@ -94,9 +102,12 @@ impl Read for TimedStream {
                 Poll::Ready(result)
             }
             Poll::Pending => {
-                let Some(timeout) = this.read_timeout else { return Poll::Pending };
-                let deadline =
-                    this.read_deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                let Some(timeout) = this.read_timeout else {
+                    return Poll::Pending;
+                };
+                let deadline = this
+                    .read_deadline
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
                 if !this.armed {
                     deadline.as_mut().reset(Instant::now() + timeout);
                     this.armed = true;
@@ -114,7 +125,11 @@ impl Read for TimedStream {
 }
 
 impl Write for TimedStream {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
         let result = Pin::new(&mut this.io).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = result {
@@ -167,7 +182,11 @@ impl Dialer {
         tcp.enforce_http(false);
         tcp.set_nodelay(true);
         tcp.set_keepalive(Some(Duration::from_secs(60)));
-        Dialer { tcp, proxy, read_timeout }
+        Dialer {
+            tcp,
+            proxy,
+            read_timeout,
+        }
     }
 }
 

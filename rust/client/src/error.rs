@@ -67,6 +67,9 @@ impl ClientError {
 
     /// Timeouts cost more retry quota in botocore's standard mode.
     pub fn is_timeout(&self) -> bool {
-        matches!(self, ClientError::ConnectTimeout { .. } | ClientError::ReadTimeout { .. })
+        matches!(
+            self,
+            ClientError::ConnectTimeout { .. } | ClientError::ReadTimeout { .. }
+        )
     }
 }

@@ -21,7 +21,10 @@ pub enum StreamEvent {
     PayloadPart(Bytes),
     /// A modeled in-stream exception (`ModelStreamError`,
     /// `InternalStreamFailure`): its type and JSON payload.
-    Exception { exception_type: String, payload: Bytes },
+    Exception {
+        exception_type: String,
+        payload: Bytes,
+    },
     /// An unmodeled `error` message.
     Error { code: String, message: String },
 }
@@ -59,7 +62,9 @@ impl EventReader {
             if let Some(error) = self.failed.take() {
                 return Err(error);
             }
-            let Some(body) = self.body.as_mut() else { return Ok(Vec::new()) };
+            let Some(body) = self.body.as_mut() else {
+                return Ok(Vec::new());
+            };
             let next = body.frame().await;
             self.handle(next)?;
         }
@@ -70,7 +75,9 @@ impl EventReader {
     fn take_arrived_frames(&mut self) {
         let mut cx = Context::from_waker(Waker::noop());
         while self.failed.is_none() {
-            let Some(body) = self.body.as_mut() else { return };
+            let Some(body) = self.body.as_mut() else {
+                return;
+            };
             match Pin::new(body).poll_frame(&mut cx) {
                 Poll::Pending => return,
                 Poll::Ready(next) => {
@@ -83,25 +90,34 @@ impl EventReader {
     }
 
     /// Feeds one body frame (or its end, or its error) to the decoder.
-    fn handle(&mut self, next: Option<Result<Frame<Bytes>, hyper::Error>>) -> Result<(), ClientError> {
+    fn handle(
+        &mut self,
+        next: Option<Result<Frame<Bytes>, hyper::Error>>,
+    ) -> Result<(), ClientError> {
         match next {
             None => {
                 self.body = None;
-                self.decoder.finish().map_err(|e| ClientError::Stream(StreamFault::Truncated(e)))
+                self.decoder
+                    .finish()
+                    .map_err(|e| ClientError::Stream(StreamFault::Truncated(e)))
             }
             Some(Err(e)) => {
                 self.body = None;
                 // A connection that breaks mid-stream truncates it;
                 // timeouts stay timeouts.
                 Err(match transport::classify(&self.url, &e) {
-                    ClientError::ConnectionClosed { reason, .. } => ClientError::Stream(StreamFault::Truncated(
-                        DecodeError::InvalidFrame(format!("the connection closed mid-stream: {reason}")),
-                    )),
+                    ClientError::ConnectionClosed { reason, .. } => {
+                        ClientError::Stream(StreamFault::Truncated(DecodeError::InvalidFrame(
+                            format!("the connection closed mid-stream: {reason}"),
+                        )))
+                    }
                     other => other,
                 })
             }
             Some(Ok(frame)) => {
-                let Ok(data) = frame.into_data() else { return Ok(()) };
+                let Ok(data) = frame.into_data() else {
+                    return Ok(());
+                };
                 let ready = &mut self.ready;
                 // Events before a bad frame are kept; then the stream is over.
                 let fed = self.decoder.feed_with(&data, |message| {
@@ -139,10 +155,14 @@ fn share(chunk: &Bytes, payload: &[u8]) -> Bytes {
 }
 
 fn string_header<'m>(message: &MessageRef<'m>, name: &str) -> Option<&'m str> {
-    message.headers.iter().find(|h| h.name == name).and_then(|h| match h.value {
-        HeaderValueRef::String(s) => Some(s),
-        _ => None,
-    })
+    message
+        .headers
+        .iter()
+        .find(|h| h.name == name)
+        .and_then(|h| match h.value {
+            HeaderValueRef::String(s) => Some(s),
+            _ => None,
+        })
 }
 
 /// What one frame means in a ResponseStream (`None`: an event type this
@@ -151,23 +171,35 @@ pub fn classify(
     message: &MessageRef<'_>,
     payload: impl FnOnce(&[u8]) -> Bytes,
 ) -> Result<Option<StreamEvent>, DecodeError> {
-    let missing = |what: &str| DecodeError::InvalidFrame(format!("event without the {what} header"));
+    let missing =
+        |what: &str| DecodeError::InvalidFrame(format!("event without the {what} header"));
     match string_header(message, event::MESSAGE_TYPE) {
         Some(event::MESSAGE_TYPE_EVENT) => {
-            let event_type = string_header(message, event::EVENT_TYPE).ok_or_else(|| missing(event::EVENT_TYPE))?;
-            Ok((event_type == event::PAYLOAD_PART).then(|| StreamEvent::PayloadPart(payload(message.payload))))
+            let event_type = string_header(message, event::EVENT_TYPE)
+                .ok_or_else(|| missing(event::EVENT_TYPE))?;
+            Ok((event_type == event::PAYLOAD_PART)
+                .then(|| StreamEvent::PayloadPart(payload(message.payload))))
         }
         Some(event::MESSAGE_TYPE_EXCEPTION) => {
             let exception_type = string_header(message, event::EXCEPTION_TYPE)
                 .ok_or_else(|| missing(event::EXCEPTION_TYPE))?
                 .to_string();
-            Ok(Some(StreamEvent::Exception { exception_type, payload: payload(message.payload) }))
+            Ok(Some(StreamEvent::Exception {
+                exception_type,
+                payload: payload(message.payload),
+            }))
         }
         Some(event::MESSAGE_TYPE_ERROR) => Ok(Some(StreamEvent::Error {
-            code: string_header(message, event::ERROR_CODE).unwrap_or_default().to_string(),
-            message: string_header(message, event::ERROR_MESSAGE).unwrap_or_default().to_string(),
+            code: string_header(message, event::ERROR_CODE)
+                .unwrap_or_default()
+                .to_string(),
+            message: string_header(message, event::ERROR_MESSAGE)
+                .unwrap_or_default()
+                .to_string(),
         })),
-        Some(other) => Err(DecodeError::InvalidFrame(format!("unknown :message-type {other:?}"))),
+        Some(other) => Err(DecodeError::InvalidFrame(format!(
+            "unknown :message-type {other:?}"
+        ))),
         None => Err(missing(event::MESSAGE_TYPE)),
     }
 }
@@ -181,7 +213,10 @@ mod tests {
         Message {
             headers: headers
                 .iter()
-                .map(|(n, v)| Header { name: n.to_string(), value: HeaderValue::String(v.to_string()) })
+                .map(|(n, v)| Header {
+                    name: n.to_string(),
+                    value: HeaderValue::String(v.to_string()),
+                })
                 .collect(),
             payload: Bytes::from_static(payload),
         }
@@ -189,7 +224,11 @@ mod tests {
 
     fn classify(message: Message) -> Result<Option<StreamEvent>, DecodeError> {
         let headers: Vec<_> = message.headers.iter().map(|h| h.as_ref()).collect();
-        let view = MessageRef { headers: &headers, payload: &message.payload };
+        let view = MessageRef {
+            headers: &headers,
+            raw_headers: &[],
+            payload: &message.payload,
+        };
         super::classify(&view, Bytes::copy_from_slice)
     }
 
@@ -205,16 +244,44 @@ mod tests {
 
     #[test]
     fn frames_become_events() {
-        let part = msg(&[(":message-type", "event"), (":event-type", "PayloadPart")], b"tok");
-        assert_eq!(classify(part).unwrap(), Some(StreamEvent::PayloadPart(Bytes::from_static(b"tok"))));
-        let unknown = msg(&[(":message-type", "event"), (":event-type", "Future")], b"");
+        let part = msg(
+            &[(":message-type", "event"), (":event-type", "PayloadPart")],
+            b"tok",
+        );
+        assert_eq!(
+            classify(part).unwrap(),
+            Some(StreamEvent::PayloadPart(Bytes::from_static(b"tok")))
+        );
+        let unknown = msg(
+            &[(":message-type", "event"), (":event-type", "Future")],
+            b"",
+        );
         assert_eq!(classify(unknown).unwrap(), None);
-        let exc = msg(&[(":message-type", "exception"), (":exception-type", "ModelStreamError")], b"{}");
-        assert!(matches!(classify(exc).unwrap(), Some(StreamEvent::Exception { .. })));
-        let err = msg(&[(":message-type", "error"), (":error-code", "X"), (":error-message", "m")], b"");
+        let exc = msg(
+            &[
+                (":message-type", "exception"),
+                (":exception-type", "ModelStreamError"),
+            ],
+            b"{}",
+        );
+        assert!(matches!(
+            classify(exc).unwrap(),
+            Some(StreamEvent::Exception { .. })
+        ));
+        let err = msg(
+            &[
+                (":message-type", "error"),
+                (":error-code", "X"),
+                (":error-message", "m"),
+            ],
+            b"",
+        );
         assert_eq!(
             classify(err).unwrap(),
-            Some(StreamEvent::Error { code: "X".into(), message: "m".into() })
+            Some(StreamEvent::Error {
+                code: "X".into(),
+                message: "m".into()
+            })
         );
         assert!(classify(msg(&[], b"")).is_err());
         assert!(classify(msg(&[(":message-type", "event")], b"")).is_err());

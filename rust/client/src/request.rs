@@ -46,7 +46,12 @@ impl Endpoint {
             _ => authority.as_str().to_string(),
         };
         let base_path = uri.path().trim_end_matches('/').to_string();
-        Ok(Endpoint { scheme, authority, base_path, host })
+        Ok(Endpoint {
+            scheme,
+            authority,
+            base_path,
+            host,
+        })
     }
 
     pub fn is_https(&self) -> bool {
@@ -54,7 +59,11 @@ impl Endpoint {
     }
 
     fn path(&self, op: Operation, endpoint_name: &str) -> String {
-        format!("{}{}", self.base_path, protocol::request_path(op, endpoint_name))
+        format!(
+            "{}{}",
+            self.base_path,
+            protocol::request_path(op, endpoint_name)
+        )
     }
 }
 
@@ -81,18 +90,23 @@ pub struct PreparedRequest {
 impl PreparedRequest {
     pub fn new(endpoint: &Endpoint, call: Invocation) -> Result<PreparedRequest, ClientError> {
         if call.endpoint_name.is_empty() {
-            return Err(ClientError::InvalidRequest("EndpointName must not be empty".into()));
+            return Err(ClientError::InvalidRequest(
+                "EndpointName must not be empty".into(),
+            ));
         }
         let bindings = call.op.request_headers();
         let mut headers = Vec::with_capacity(call.members.len() + 1);
         headers.push((HOST, header_value("Host", &endpoint.host)?));
         for (member, value) in &call.members {
-            let binding = bindings.iter().find(|b| b.member == member).ok_or_else(|| {
-                ClientError::InvalidRequest(format!(
-                    "{member} is not a header member of {}",
-                    call.op.name()
-                ))
-            })?;
+            let binding = bindings
+                .iter()
+                .find(|b| b.member == member)
+                .ok_or_else(|| {
+                    ClientError::InvalidRequest(format!(
+                        "{member} is not a header member of {}",
+                        call.op.name()
+                    ))
+                })?;
             let name = HeaderName::from_bytes(binding.header.as_bytes())
                 .map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
             headers.push((name, header_value(member, value)?));
@@ -108,7 +122,13 @@ impl PreparedRequest {
             .build()
             .map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
         let payload_sha256 = signing::sha256_hex(&call.body);
-        Ok(PreparedRequest { path, uri, headers, body: call.body, payload_sha256 })
+        Ok(PreparedRequest {
+            path,
+            uri,
+            headers,
+            body: call.body,
+            payload_sha256,
+        })
     }
 
     pub fn uri(&self) -> &Uri {
@@ -130,7 +150,9 @@ impl PreparedRequest {
             credentials,
             region,
         )?;
-        let mut builder = Request::builder().method(Method::POST).uri(self.uri.clone());
+        let mut builder = Request::builder()
+            .method(Method::POST)
+            .uri(self.uri.clone());
         let headers = builder.headers_mut().expect("a fresh builder has headers");
         headers.reserve(self.headers.len() + added.len() + 3);
         for (name, value) in &self.headers {
@@ -170,7 +192,10 @@ mod tests {
         Invocation {
             op: Operation::InvokeEndpoint,
             endpoint_name: "ep".into(),
-            members: members.iter().map(|(m, v)| (m.to_string(), v.to_string())).collect(),
+            members: members
+                .iter()
+                .map(|(m, v)| (m.to_string(), v.to_string()))
+                .collect(),
             body: Bytes::from_static(b"{}"),
         }
     }
@@ -179,7 +204,10 @@ mod tests {
     fn endpoint_keeps_base_path_and_drops_default_port() {
         let e = Endpoint::parse("https://example.com:443/base/").unwrap();
         assert_eq!(e.host, "example.com");
-        assert_eq!(e.path(Operation::InvokeEndpoint, "x"), "/base/endpoints/x/invocations");
+        assert_eq!(
+            e.path(Operation::InvokeEndpoint, "x"),
+            "/base/endpoints/x/invocations"
+        );
         let e = Endpoint::parse("http://127.0.0.1:8080").unwrap();
         assert_eq!(e.host, "127.0.0.1:8080");
         assert!(Endpoint::parse("ftp://x").is_err());
@@ -199,7 +227,10 @@ mod tests {
         let e = Endpoint::parse("http://h").unwrap();
         assert!(PreparedRequest::new(&e, call(&[("InputLocation", "s3://b/k")])).is_err());
         for bad in ["a\r\nX-Evil: 1", "a\nb", "a\u{0}b", "a\tb", "a\u{7f}"] {
-            assert!(PreparedRequest::new(&e, call(&[("CustomAttributes", bad)])).is_err(), "{bad:?}");
+            assert!(
+                PreparedRequest::new(&e, call(&[("CustomAttributes", bad)])).is_err(),
+                "{bad:?}"
+            );
         }
     }
 }

@@ -35,12 +35,18 @@ impl Head {
                 None => headers.push((name.as_str().to_string(), value.into_owned())),
             }
         }
-        Head { status: response.status().as_u16(), headers }
+        Head {
+            status: response.status().as_u16(),
+            headers,
+        }
     }
 
     /// Looks a header up by name, case-insensitively.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn is_success(&self) -> bool {
@@ -117,14 +123,20 @@ mod tests {
     fn head(headers: &[(&str, &str)]) -> Head {
         Head {
             status: 400,
-            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
         }
     }
 
     #[test]
     fn error_code_prefers_the_header_and_sanitises() {
         let h = head(&[("x-amzn-errortype", "ModelError:http://internal/")]);
-        assert_eq!(error_code(&h, b"{\"code\":\"Other\"}").as_deref(), Some("ModelError"));
+        assert_eq!(
+            error_code(&h, b"{\"code\":\"Other\"}").as_deref(),
+            Some("ModelError")
+        );
         let h = head(&[]);
         assert_eq!(
             error_code(&h, b"{\"__type\":\"com.amazon#ThrottlingException\"}").as_deref(),
@@ -143,7 +155,10 @@ mod tests {
             .body(())
             .unwrap();
         let h = Head::of(&response);
-        assert_eq!(h.headers, vec![("x-a".into(), "1, 2".into()), ("b".into(), "3".into())]);
+        assert_eq!(
+            h.headers,
+            vec![("x-a".into(), "1, 2".into()), ("b".into(), "3".into())]
+        );
         assert_eq!(h.get("X-A"), Some("1, 2"));
     }
 }

@@ -36,14 +36,21 @@ pub struct RetryConfig {
 
 impl Default for RetryConfig {
     fn default() -> Self {
-        RetryConfig { mode: RetryMode::Legacy, max_attempts: 5, new_retries: false }
+        RetryConfig {
+            mode: RetryMode::Legacy,
+            max_attempts: 5,
+            new_retries: false,
+        }
     }
 }
 
 /// How an attempt ended, as far as retrying is concerned.
 pub enum Outcome<'a> {
     /// An HTTP response with this status (and error code, for errors).
-    Response { status: u16, code: Option<&'a str> },
+    Response {
+        status: u16,
+        code: Option<&'a str>,
+    },
     Failed(&'a ClientError),
 }
 
@@ -56,7 +63,11 @@ const LEGACY_CODES_ON_400: [&str; 5] = [
     "ProvisionedThroughputExceededException",
 ];
 const TRANSIENT_STATUS: [u16; 4] = [500, 502, 503, 504];
-const TRANSIENT_CODES: [&str; 3] = ["RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete"];
+const TRANSIENT_CODES: [&str; 3] = [
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "PriorRequestNotComplete",
+];
 const THROTTLING_CODES: [&str; 14] = [
     "Throttling",
     "ThrottlingException",
@@ -103,7 +114,10 @@ pub struct Flags {
 
 impl RetryPolicy {
     pub fn new(config: RetryConfig) -> RetryPolicy {
-        RetryPolicy { config, quota: Mutex::new(QUOTA_CAPACITY) }
+        RetryPolicy {
+            config,
+            quota: Mutex::new(QUOTA_CAPACITY),
+        }
     }
 
     pub fn config(&self) -> RetryConfig {
@@ -120,7 +134,9 @@ impl RetryPolicy {
             }
             (RetryMode::Standard, Outcome::Response { status, code }) => {
                 TRANSIENT_STATUS.contains(status)
-                    || code.is_some_and(|c| TRANSIENT_CODES.contains(&c) || THROTTLING_CODES.contains(&c))
+                    || code.is_some_and(|c| {
+                        TRANSIENT_CODES.contains(&c) || THROTTLING_CODES.contains(&c)
+                    })
             }
         }
     }
@@ -155,7 +171,8 @@ impl RetryPolicy {
     /// reported as having reached it).
     pub fn success_flags(&self, attempt: u32) -> Flags {
         Flags {
-            max_attempts_reached: self.config.mode == RetryMode::Standard && attempt >= self.config.max_attempts,
+            max_attempts_reached: self.config.mode == RetryMode::Standard
+                && attempt >= self.config.max_attempts,
             retry_quota_reached: false,
         }
     }
@@ -164,7 +181,10 @@ impl RetryPolicy {
         let jitter: f64 = rand::random();
         let exp = 2f64.powi(attempt.saturating_sub(1).min(62) as i32);
         match self.config.mode {
-            RetryMode::Legacy => Some(Retry { delay: Duration::from_secs_f64(jitter * exp), quota_taken: 0 }),
+            RetryMode::Legacy => Some(Retry {
+                delay: Duration::from_secs_f64(jitter * exp),
+                quota_taken: 0,
+            }),
             RetryMode::Standard => {
                 let throttling = Self::is_throttling(outcome);
                 let cost = match (self.config.new_retries, outcome) {
@@ -180,9 +200,16 @@ impl RetryPolicy {
                     }
                     *quota -= cost;
                 }
-                let scale = if self.config.new_retries && !throttling { 0.05 } else { 1.0 };
+                let scale = if self.config.new_retries && !throttling {
+                    0.05
+                } else {
+                    1.0
+                };
                 let delay = jitter * (scale * exp).min(MAX_BACKOFF_SECS);
-                Some(Retry { delay: Duration::from_secs_f64(delay), quota_taken: cost })
+                Some(Retry {
+                    delay: Duration::from_secs_f64(delay),
+                    quota_taken: cost,
+                })
             }
         }
     }
@@ -206,7 +233,11 @@ mod tests {
     use super::*;
 
     fn policy(mode: RetryMode, max_attempts: u32) -> RetryPolicy {
-        RetryPolicy::new(RetryConfig { mode, max_attempts, new_retries: false })
+        RetryPolicy::new(RetryConfig {
+            mode,
+            max_attempts,
+            new_retries: false,
+        })
     }
 
     fn resp(status: u16, code: Option<&str>) -> Outcome<'_> {
@@ -249,11 +280,26 @@ mod tests {
     #[test]
     fn flags_follow_each_mode() {
         let legacy = policy(RetryMode::Legacy, 2);
-        assert_eq!(legacy.decide_with_flags(2, &resp(500, None)).1.max_attempts_reached, true);
-        assert_eq!(legacy.decide_with_flags(2, &resp(400, Some("ValidationError"))).1.max_attempts_reached, false);
+        assert!(
+            legacy
+                .decide_with_flags(2, &resp(500, None))
+                .1
+                .max_attempts_reached
+        );
+        assert!(
+            !legacy
+                .decide_with_flags(2, &resp(400, Some("ValidationError")))
+                .1
+                .max_attempts_reached
+        );
         assert!(!legacy.success_flags(2).max_attempts_reached);
         let standard = policy(RetryMode::Standard, 2);
-        assert!(standard.decide_with_flags(2, &resp(400, Some("ValidationError"))).1.max_attempts_reached);
+        assert!(
+            standard
+                .decide_with_flags(2, &resp(400, Some("ValidationError")))
+                .1
+                .max_attempts_reached
+        );
         assert!(standard.success_flags(2).max_attempts_reached);
         assert!(!standard.success_flags(1).max_attempts_reached);
     }

@@ -20,7 +20,9 @@ static RUNTIME: Mutex<Option<(u32, Arc<Runtime>)>> = Mutex::new(None);
 /// calling threads run their own requests via `block_on`).
 pub fn get() -> Arc<Runtime> {
     let pid = std::process::id();
-    let mut slot = RUNTIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut slot = RUNTIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some((owner, rt)) = slot.as_ref() {
         if *owner == pid {
             return rt.clone();

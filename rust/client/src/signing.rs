@@ -2,7 +2,9 @@
 
 use http::header::{HeaderName, HeaderValue};
 use sagerun_core::protocol;
-use sagerun_core::sigv4::{self, Credentials, Payload, SignableRequest, SigningParams, SigningTime};
+use sagerun_core::sigv4::{
+    self, Credentials, Payload, SignableRequest, SigningParams, SigningTime,
+};
 
 use crate::error::ClientError;
 
@@ -23,7 +25,9 @@ pub fn sign(
     let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(headers.len());
     for (name, value) in headers {
         // Values were built from &str, so they are valid UTF-8.
-        let value = value.to_str().map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
+        let value = value
+            .to_str()
+            .map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
         pairs.push((name.as_str(), value));
     }
     let request = SignableRequest {

@@ -69,9 +69,15 @@ impl Transport {
         Transport { http }
     }
 
-    pub async fn send(&self, request: http::Request<Full<Bytes>>) -> Result<http::Response<Incoming>, ClientError> {
+    pub async fn send(
+        &self,
+        request: http::Request<Full<Bytes>>,
+    ) -> Result<http::Response<Incoming>, ClientError> {
         let url = request.uri().to_string();
-        self.http.request(request).await.map_err(|e| classify(&url, &e))
+        self.http
+            .request(request)
+            .await
+            .map_err(|e| classify(&url, &e))
     }
 }
 
@@ -89,7 +95,8 @@ pub fn classify(url: &str, error: &(dyn StdError + 'static)) -> ClientError {
         return ClientError::Tls { url, reason };
     }
     let is_connect = chain(error).any(|e| {
-        e.downcast_ref::<hyper_util::client::legacy::Error>().is_some_and(|e| e.is_connect())
+        e.downcast_ref::<hyper_util::client::legacy::Error>()
+            .is_some_and(|e| e.is_connect())
     });
     if is_connect {
         ClientError::Connect { url, reason }
@@ -98,8 +105,12 @@ pub fn classify(url: &str, error: &(dyn StdError + 'static)) -> ClientError {
     }
 }
 
-fn chain<'a>(error: &'a (dyn StdError + 'static)) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
-    std::iter::successors(Some(error), |e: &&'a (dyn StdError + 'static)| (*e).source())
+fn chain<'a>(
+    error: &'a (dyn StdError + 'static),
+) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+    std::iter::successors(Some(error), |e: &&'a (dyn StdError + 'static)| {
+        (*e).source()
+    })
 }
 
 /// Finds a marker error anywhere in the chain, including inside (nested)
@@ -111,7 +122,10 @@ fn chain_has<T: StdError + 'static>(error: &(dyn StdError + 'static)) -> bool {
             if current.is::<T>() {
                 return true;
             }
-            match current.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            match current
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+            {
                 Some(inner) => current = inner,
                 None => return false,
             }

@@ -11,8 +11,8 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use sagerun_client::{
-    runtime, Client, ClientConfig, ClientError, EventReader, Invocation, Response, RetryConfig, RetryReport,
-    RetryMode, StreamEvent, StreamFault, StreamStart, TransportConfig, Verify,
+    runtime, Client, ClientConfig, ClientError, EventReader, Invocation, Response, RetryConfig,
+    RetryMode, RetryReport, StreamEvent, StreamFault, StreamStart, TransportConfig, Verify,
 };
 use sagerun_core::eventstream::DecodeError;
 use sagerun_core::protocol::{ErrorCode, HeaderMember, Operation};
@@ -35,7 +35,9 @@ fn to_py_err(error: ClientError) -> PyErr {
         ClientError::ConnectTimeout { url } => ("connect_timeout", url.as_str()),
         ClientError::ReadTimeout { url } => ("read_timeout", url.as_str()),
         ClientError::ConnectionClosed { url, .. } => ("connection_closed", url.as_str()),
-        ClientError::Stream(StreamFault::Decode(DecodeError::ChecksumMismatch { .. })) => ("stream_checksum", ""),
+        ClientError::Stream(StreamFault::Decode(DecodeError::ChecksumMismatch { .. })) => {
+            ("stream_checksum", "")
+        }
         ClientError::Stream(StreamFault::Decode(_)) => ("stream_corrupt", ""),
         ClientError::Stream(StreamFault::Truncated(_)) => ("stream_truncated", ""),
     };
@@ -51,7 +53,10 @@ fn operation(name: &str) -> PyResult<Operation> {
 
 fn seconds(value: Option<f64>) -> PyResult<Option<Duration>> {
     value
-        .map(|s| Duration::try_from_secs_f64(s).map_err(|e| PyValueError::new_err(format!("bad timeout {s}: {e}"))))
+        .map(|s| {
+            Duration::try_from_secs_f64(s)
+                .map_err(|e| PyValueError::new_err(format!("bad timeout {s}: {e}")))
+        })
         .transpose()
 }
 
@@ -91,9 +96,14 @@ impl NativeClient {
         let proxy = proxy_url
             .map(|url| -> PyResult<_> {
                 Ok(sagerun_client::connect::Proxy {
-                    uri: url.parse().map_err(|_| PyValueError::new_err(format!("invalid proxy URL {url:?}")))?,
+                    uri: url
+                        .parse()
+                        .map_err(|_| PyValueError::new_err(format!("invalid proxy URL {url:?}")))?,
                     authorization: proxy_authorization
-                        .map(|v| v.parse().map_err(|_| PyValueError::new_err("invalid proxy credentials")))
+                        .map(|v| {
+                            v.parse()
+                                .map_err(|_| PyValueError::new_err("invalid proxy credentials"))
+                        })
                         .transpose()?,
                 })
             })
@@ -101,7 +111,11 @@ impl NativeClient {
         let mode = match retry_mode {
             "legacy" => RetryMode::Legacy,
             "standard" | "adaptive" => RetryMode::Standard,
-            other => return Err(PyValueError::new_err(format!("unknown retry mode {other:?}"))),
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown retry mode {other:?}"
+                )))
+            }
         };
         let config = ClientConfig {
             endpoint_url,
@@ -114,9 +128,15 @@ impl NativeClient {
                 verify,
                 proxy,
             },
-            retry: RetryConfig { mode, max_attempts: max_attempts.max(1), new_retries },
+            retry: RetryConfig {
+                mode,
+                max_attempts: max_attempts.max(1),
+                new_retries,
+            },
         };
-        Ok(NativeClient { client: Client::new(config).map_err(to_py_err)? })
+        Ok(NativeClient {
+            client: Client::new(config).map_err(to_py_err)?,
+        })
     }
 
     /// Sends one call and reads the whole response:
@@ -136,7 +156,11 @@ impl NativeClient {
         session_token: Option<String>,
     ) -> PyResult<Bound<'py, PyTuple>> {
         let call = invocation(operation(operation_name)?, endpoint_name, members, body);
-        let credentials = Credentials { access_key, secret_key, session_token };
+        let credentials = Credentials {
+            access_key,
+            secret_key,
+            session_token,
+        };
         let response = py
             .detach(|| runtime::local().block_on(self.client.invoke(call, &credentials)))
             .map_err(to_py_err)?;
@@ -160,16 +184,30 @@ impl NativeClient {
         session_token: Option<String>,
     ) -> PyResult<Bound<'py, PyTuple>> {
         let call = invocation(operation(operation_name)?, endpoint_name, members, body);
-        let credentials = Credentials { access_key, secret_key, session_token };
+        let credentials = Credentials {
+            access_key,
+            secret_key,
+            session_token,
+        };
         let runtime = runtime::local();
         let start = py
             .detach(|| runtime.block_on(self.client.invoke_stream(call, &credentials)))
             .map_err(to_py_err)?;
         match start {
             StreamStart::Complete(response) => response_tuple(py, &response),
-            StreamStart::Events { head, retries, reader } => {
+            StreamStart::Events {
+                head,
+                retries,
+                reader,
+            } => {
                 let headers = headers_dict(py, &head.headers)?;
-                let reader = Bound::new(py, EventStreamReader { reader: Mutex::new(Some(reader)), runtime })?;
+                let reader = Bound::new(
+                    py,
+                    EventStreamReader {
+                        reader: Mutex::new(Some(*reader)),
+                        runtime,
+                    },
+                )?;
                 PyTuple::new(
                     py,
                     [
@@ -190,12 +228,25 @@ impl NativeClient {
     }
 }
 
-fn invocation(op: Operation, endpoint_name: String, members: Vec<(String, String)>, body: PyBackedBytes) -> Invocation {
+fn invocation(
+    op: Operation,
+    endpoint_name: String,
+    members: Vec<(String, String)>,
+    body: PyBackedBytes,
+) -> Invocation {
     // The Python bytes object stays alive (and unmoved) as the buffer's owner.
-    Invocation { op, endpoint_name, members, body: Bytes::from_owner(body) }
+    Invocation {
+        op,
+        endpoint_name,
+        members,
+        body: Bytes::from_owner(body),
+    }
 }
 
-fn headers_dict<'py>(py: Python<'py>, headers: &[(String, String)]) -> PyResult<Bound<'py, PyDict>> {
+fn headers_dict<'py>(
+    py: Python<'py>,
+    headers: &[(String, String)],
+) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
     for (name, value) in headers {
         dict.set_item(name, value)?;
@@ -217,7 +268,12 @@ fn response_tuple<'py>(py: Python<'py>, response: &Response) -> PyResult<Bound<'
 
 /// `(attempts, max_attempts_reached, retry_quota_reached)`.
 fn retries_tuple<'py>(py: Python<'py>, retries: &RetryReport) -> PyResult<Bound<'py, PyTuple>> {
-    (retries.attempts, retries.flags.max_attempts_reached, retries.flags.retry_quota_reached).into_pyobject(py)
+    (
+        retries.attempts,
+        retries.flags.max_attempts_reached,
+        retries.flags.retry_quota_reached,
+    )
+        .into_pyobject(py)
 }
 
 /// Reads a response stream's events as they arrive.
@@ -238,7 +294,9 @@ impl EventStreamReader {
     fn next_batch<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let events = py.detach(|| {
             let mut slot = self.reader.lock().unwrap_or_else(|p| p.into_inner());
-            let Some(reader) = slot.as_mut() else { return Ok(Vec::new()) };
+            let Some(reader) = slot.as_mut() else {
+                return Ok(Vec::new());
+            };
             let result = self.runtime.block_on(reader.next_batch());
             if !matches!(&result, Ok(events) if !events.is_empty()) {
                 // The end, or an error: the stream is over either way.
@@ -257,7 +315,10 @@ impl EventStreamReader {
                     wrapper.set_item("PayloadPart", part)?;
                     list.append(wrapper)?;
                 }
-                StreamEvent::Exception { exception_type, payload } => {
+                StreamEvent::Exception {
+                    exception_type,
+                    payload,
+                } => {
                     list.append(("exception", exception_type, PyBytes::new(py, &payload)))?;
                 }
                 StreamEvent::Error { code, message } => list.append(("error", code, message))?,
@@ -298,13 +359,18 @@ fn protocol_tables(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
         entry.set_item("errors", errors)?;
         operations.set_item(op.name(), entry)?;
     }
-    let codes: Vec<(&str, u16, bool)> =
-        ErrorCode::ALL.iter().map(|c| (c.as_str(), c.http_status(), c.is_modeled())).collect();
+    let codes: Vec<(&str, u16, bool)> = ErrorCode::ALL
+        .iter()
+        .map(|c| (c.as_str(), c.http_status(), c.is_modeled()))
+        .collect();
     let tables = PyDict::new(py);
     tables.set_item("operations", operations)?;
     tables.set_item("error_codes", codes)?;
     tables.set_item("max_body_bytes", sagerun_core::protocol::MAX_BODY_BYTES)?;
-    tables.set_item("max_async_inline_body_bytes", sagerun_core::protocol::MAX_ASYNC_INLINE_BODY_BYTES)?;
+    tables.set_item(
+        "max_async_inline_body_bytes",
+        sagerun_core::protocol::MAX_ASYNC_INLINE_BODY_BYTES,
+    )?;
     Ok(tables)
 }
 
