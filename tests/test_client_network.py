@@ -440,6 +440,31 @@ def test_user_agent_names_sagerun_beside_botocore(server):
     assert f"sagerun/{sagerun.__version__}" in ua and "Botocore/" in ua and "myapp/2" in ua
 
 
+def test_sdk_attempt_headers_like_botocore(server):
+    """amz-sdk-invocation-id stays the same across the attempts of one call;
+    amz-sdk-request counts them, as botocore's headers do on the same server."""
+    seen = {}
+    for name, make in [("sagerun", sagerun.Client), ("boto3", lambda **kw: boto3.client("sagemaker-runtime", **kw))]:
+        srv = server([UNAVAILABLE, OK])
+        client = make(endpoint_url=srv.url, **KEYS,
+                      config=Config(read_timeout=60, retries={"mode": "standard", "total_max_attempts": 3}))
+        client.invoke_endpoint(EndpointName="ep", Body=b"{}")
+        headers = [r["headers"] for r in srv.requests]
+        assert headers[0]["amz-sdk-invocation-id"] == headers[1]["amz-sdk-invocation-id"]
+        seen[name] = [h["amz-sdk-request"] for h in headers]
+    assert seen["sagerun"][0] == seen["boto3"][0] == "attempt=1; max=3"
+    # A retry carries ttl = the server's Date + the read timeout.
+    import datetime
+    import re
+
+    ttls = []
+    for name in seen:
+        m = re.fullmatch(r"ttl=(\d{8}T\d{6}Z); attempt=2; max=3", seen[name][1])
+        assert m, seen[name][1]
+        ttls.append(datetime.datetime.strptime(m.group(1), "%Y%m%dT%H%M%SZ"))
+    assert abs((ttls[0] - ttls[1]).total_seconds()) <= 2
+
+
 def test_a_pooled_connection_the_server_closed_while_idle_is_replaced():
     """The server closes each connection 0.2 s after answering (no
     `Connection: close`); with retries off, every later call must still

@@ -99,6 +99,9 @@ MEMBER_SETS = [
     {"Body": b"{}", "InferenceComponentName": "component-1"},
     {"Body": b""},
 ]
+_MODEL = boto3.Session().client("sagemaker-runtime", region_name="us-east-1").meta.service_model
+if "PrefixAwareId" in _MODEL.operation_model("InvokeEndpoint").input_shape.members:
+    MEMBER_SETS.append({"Body": b"{}", "PrefixAwareId": "prefix-1"})
 
 
 @pytest.mark.parametrize("members", MEMBER_SETS, ids=lambda m: ",".join(m))
@@ -157,10 +160,22 @@ def test_invoke_endpoint_async_matches_boto3(rt, ours, boto):
     assert a["InferenceId"] == b["InferenceId"] == "fixed-id"
 
 
+@pytest.mark.skipif("Body" not in _MODEL.operation_model("InvokeEndpointAsync").input_shape.members,
+                    reason="this botocore has no inline Body for InvokeEndpointAsync")
+def test_invoke_endpoint_async_inline_body_matches_boto3(ours, boto):
+    kwargs = dict(EndpointName="echo", Body=b'{"inline": 1}', ContentType="application/json")
+    a, b = call_both(ours, boto, "invoke_endpoint_async", **kwargs)
+    assert a["ResponseMetadata"]["HTTPStatusCode"] == 202
+    assert comparable(a) == comparable(b)
+    with pytest.raises(bex.ParamValidationError):
+        ours.invoke_endpoint_async(EndpointName="echo", Body=b"x" * 128_001)
+
+
 @pytest.mark.parametrize("endpoint", ["raw", "jsonl", "sse", "openai", "sse-bytes", "many", "echo"])
 def test_stream_matches_boto3(ours, boto, endpoint):
     kwargs = dict(EndpointName=endpoint, Body=b'{"inputs": "hi"}', ContentType="application/json",
-                  Accept="application/jsonlines", CustomAttributes="x")
+                  Accept="application/jsonlines", CustomAttributes="x", TargetVariant="AllTraffic",
+                  InferenceId="stream-1")
     a, b = call_both(ours, boto, "invoke_endpoint_with_response_stream", **kwargs)
     assert comparable(a) == comparable(b)
     ours_events, boto_events = list(a["Body"]), list(b["Body"])

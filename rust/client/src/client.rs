@@ -13,7 +13,7 @@ use sagerun_core::sigv4::Credentials;
 
 use crate::error::ClientError;
 use crate::events::EventReader;
-use crate::request::{self, Endpoint, Invocation, PreparedRequest};
+use crate::request::{self, AttemptInfo, Endpoint, Invocation, PreparedRequest};
 use crate::response::{self, Head, Response, RetryReport};
 use crate::retry::{Outcome, RetryConfig, RetryPolicy};
 use crate::tls;
@@ -165,11 +165,16 @@ impl Client {
         F: Fn(Head, Incoming, RetryReport) -> Fut,
         Fut: Future<Output = Result<T, ClientError>>,
     {
-        let mut attempt = 1;
+        let mut info = AttemptInfo {
+            attempt: 1,
+            max_attempts: self.retry.config().max_attempts,
+            ttl: None,
+        };
         let mut last_retry_cost = None;
         loop {
+            let attempt = info.attempt;
             let mut result = self
-                .attempt(prepared, credentials, attempt, &on_success)
+                .attempt(prepared, credentials, &info, &on_success)
                 .await;
             let (retry, flags) = match &mut result {
                 Ok(Ok(_)) => {
@@ -177,6 +182,11 @@ impl Client {
                     return (result, attempt);
                 }
                 Ok(Err(error)) => {
+                    if let (Some(date), Some(read_timeout)) =
+                        (error.head.get("date"), self.transport_config.read_timeout)
+                    {
+                        info.ttl = AttemptInfo::ttl_from(date, read_timeout).or(info.ttl.take());
+                    }
                     let code = response::error_code(&error.head, &error.body);
                     let outcome = Outcome::Response {
                         status: error.head.status,
@@ -197,7 +207,7 @@ impl Client {
             log::debug!("attempt {attempt} failed; retrying in {:?}", retry.delay);
             tokio::time::sleep(retry.delay).await;
             last_retry_cost = Some(retry.quota_taken);
-            attempt += 1;
+            info.attempt += 1;
         }
     }
 
@@ -205,7 +215,7 @@ impl Client {
         &self,
         prepared: &PreparedRequest,
         credentials: &Credentials,
-        attempt: u32,
+        info: &AttemptInfo,
         on_success: &F,
     ) -> Result<Result<T, Response>, ClientError>
     where
@@ -218,7 +228,14 @@ impl Client {
             Some(proxy) if !self.endpoint.is_https() => proxy.authorization.as_ref(),
             _ => None,
         };
-        let request = prepared.signed(credentials, &self.region, &self.user_agent, proxy_auth)?;
+        let request = prepared.signed(
+            credentials,
+            &self.region,
+            &self.user_agent,
+            proxy_auth,
+            info,
+        )?;
+        let attempt = info.attempt;
         settle_idle_connections().await;
         let answer = transport.send(request).await?;
         let head = Head::of(&answer);

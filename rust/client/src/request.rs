@@ -80,6 +80,8 @@ pub struct Invocation {
 
 /// An invocation turned into wire headers once; signed again per attempt.
 pub struct PreparedRequest {
+    /// `amz-sdk-invocation-id`: one UUID for all attempts of a call.
+    invocation_id: HeaderValue,
     path: PathAndQuery,
     uri: Uri,
     headers: Vec<(HeaderName, HeaderValue)>,
@@ -123,6 +125,7 @@ impl PreparedRequest {
             .map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
         let payload_sha256 = signing::sha256_hex(&call.body);
         Ok(PreparedRequest {
+            invocation_id: HeaderValue::from_str(&uuid4()).expect("a UUID is a valid header value"),
             path,
             uri,
             headers,
@@ -135,13 +138,15 @@ impl PreparedRequest {
         &self.uri
     }
 
-    /// A freshly signed request for one attempt.
+    /// A freshly signed request for one attempt, described in
+    /// `amz-sdk-request` as botocore does.
     pub fn signed(
         &self,
         credentials: &Credentials,
         region: &str,
         user_agent: &HeaderValue,
         proxy_authorization: Option<&HeaderValue>,
+        attempt: &AttemptInfo,
     ) -> Result<Request<Full<Bytes>>, ClientError> {
         let added = signing::sign(
             self.path.as_str(),
@@ -162,6 +167,16 @@ impl PreparedRequest {
             headers.append(name, value);
         }
         headers.insert(USER_AGENT, user_agent.clone());
+        // Unsigned, like botocore's: they describe the attempt, not the call.
+        headers.insert(
+            HeaderName::from_static("amz-sdk-invocation-id"),
+            self.invocation_id.clone(),
+        );
+        headers.insert(
+            HeaderName::from_static("amz-sdk-request"),
+            HeaderValue::from_str(&attempt.sdk_request())
+                .map_err(|_| ClientError::InvalidRequest("bad amz-sdk-request value".into()))?,
+        );
         headers.insert(CONTENT_LENGTH, HeaderValue::from(self.body.len()));
         if let Some(auth) = proxy_authorization {
             headers.insert(http::header::PROXY_AUTHORIZATION, auth.clone());
@@ -170,6 +185,54 @@ impl PreparedRequest {
             .body(Full::new(self.body.clone()))
             .map_err(|e| ClientError::InvalidRequest(e.to_string()))
     }
+}
+
+/// Which attempt a request is (botocore's retries context).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AttemptInfo {
+    /// 1-based.
+    pub attempt: u32,
+    pub max_attempts: u32,
+    /// When the previous answer's server time plus the read timeout falls
+    /// (`YYYYMMDDTHHMMSSZ`), once an answer carried a `Date` header.
+    pub ttl: Option<String>,
+}
+
+impl AttemptInfo {
+    /// `[ttl=...; ]attempt=N; max=M`
+    pub fn sdk_request(&self) -> String {
+        match &self.ttl {
+            Some(ttl) => format!(
+                "ttl={ttl}; attempt={}; max={}",
+                self.attempt, self.max_attempts
+            ),
+            None => format!("attempt={}; max={}", self.attempt, self.max_attempts),
+        }
+    }
+
+    /// botocore's TTL: the server's `Date` plus the read timeout.
+    pub fn ttl_from(date_header: &str, read_timeout: std::time::Duration) -> Option<String> {
+        let server_time = httpdate::parse_http_date(date_header).ok()?;
+        let ttl = server_time + read_timeout;
+        let secs = ttl.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+        Some(sagerun_core::sigv4::SigningTime::from_unix(secs as i64).amz_date())
+    }
+}
+
+/// A random (version 4) UUID, as botocore's `amz-sdk-invocation-id`.
+fn uuid4() -> String {
+    let mut b: [u8; 16] = rand::random();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// Header values with control characters would let a caller inject headers
@@ -220,6 +283,35 @@ mod tests {
         let p = PreparedRequest::new(&e, call(&[("Accept", "a/b"), ("TargetModel", "m")])).unwrap();
         let names: Vec<&str> = p.headers.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["host", "accept", "x-amzn-sagemaker-target-model"]);
+    }
+
+    #[test]
+    fn sdk_request_and_ttl_like_botocore() {
+        let mut info = AttemptInfo {
+            attempt: 1,
+            max_attempts: 3,
+            ttl: None,
+        };
+        assert_eq!(info.sdk_request(), "attempt=1; max=3");
+        info.ttl = AttemptInfo::ttl_from(
+            "Sat, 21 Nov 2026 08:14:54 GMT",
+            std::time::Duration::from_secs(60),
+        );
+        info.attempt = 2;
+        assert_eq!(info.sdk_request(), "ttl=20261121T081554Z; attempt=2; max=3");
+        assert_eq!(
+            AttemptInfo::ttl_from("yesterday", std::time::Duration::ZERO),
+            None
+        );
+    }
+
+    #[test]
+    fn invocation_ids_are_version_4_uuids() {
+        let id = uuid4();
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4");
+        assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"));
+        assert_ne!(id, uuid4());
     }
 
     #[test]
