@@ -520,3 +520,20 @@ def test_a_stream_can_be_read_on_another_thread():
         assert b"".join(out) == b"abcdefghij" * 3
         # Meanwhile the first thread's pool still works.
         assert client.invoke_endpoint(EndpointName="tok", Body=b"{}")["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_short_lived_threads_do_not_leak_connections():
+    with LocalRuntime({"echo": {"model": "echo"}}) as rt:
+        client = sagerun.Client(**rt.client_kwargs())
+        client.invoke_endpoint(EndpointName="echo", Body=b"warm")
+        before = len(os.listdir("/proc/self/fd"))
+        for _ in range(5):
+            threads = [threading.Thread(target=lambda: client.invoke_endpoint(EndpointName="echo", Body=b"x"))
+                       for _ in range(10)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        # Each finished thread's pool closed with it.
+        assert len(os.listdir("/proc/self/fd")) <= before + 5

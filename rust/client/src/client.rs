@@ -2,10 +2,11 @@
 //! Async throughout (the sync Python binding drives it with `block_on`; an
 //! async binding can await the same methods).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
-use std::thread::ThreadId;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 
 use http::HeaderValue;
 use hyper::body::Incoming;
@@ -40,16 +41,25 @@ pub enum StreamStart {
     Complete(Response),
 }
 
+static NEXT_CLIENT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Per thread: (process id, client id -> (is the client alive?, its pool)).
+type PoolTable = (u32, HashMap<u64, (Weak<()>, Arc<Transport>)>);
+
+thread_local! {
+    static POOLS: RefCell<PoolTable> = RefCell::new((std::process::id(), HashMap::new()));
+}
+
 pub struct Client {
     endpoint: Endpoint,
     region: String,
     user_agent: HeaderValue,
     transport_config: TransportConfig,
     tls: rustls::ClientConfig,
-    /// One pool per (process, thread): a thread's connections are tasks of
-    /// its own runtime (see `runtime::local`), and a forked child builds its
-    /// own pools instead of sharing the parent's sockets.
-    transports: Mutex<(u32, HashMap<ThreadId, Arc<Transport>>)>,
+    /// Identifies this client's pools in each thread's pool table.
+    id: u64,
+    /// Dropped with the client, so that threads can forget its pools.
+    alive: Arc<()>,
     retry: RetryPolicy,
 }
 
@@ -73,7 +83,8 @@ impl Client {
             user_agent,
             transport_config: config.transport,
             tls,
-            transports: Mutex::new((std::process::id(), HashMap::new())),
+            id: NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed),
+            alive: Arc::new(()),
             retry: RetryPolicy::new(config.retry),
         })
     }
@@ -86,22 +97,31 @@ impl Client {
         &self.retry
     }
 
-    /// The calling thread's pool.
+    /// The calling thread's pool for this client. Each thread has its own:
+    /// a thread's connections are tasks of its own runtime (see
+    /// `runtime::local`). The pools live in a thread-local table, so they
+    /// close when their thread ends; a forked child starts a new table.
     fn transport(&self) -> Arc<Transport> {
         let pid = std::process::id();
-        let mut guard = self.transports.lock().unwrap_or_else(|p| p.into_inner());
-        let (owner, pools) = &mut *guard;
-        if *owner != pid {
-            // Forked: those connections belong to the parent process.
-            for (_, stale) in pools.drain() {
-                std::mem::forget(stale);
+        POOLS.with(|table| {
+            let mut table = table.borrow_mut();
+            let (owner, pools) = &mut *table;
+            if *owner != pid {
+                // Forked: those connections belong to the parent process.
+                for (_, (_, stale)) in pools.drain() {
+                    std::mem::forget(stale);
+                }
+                *owner = pid;
             }
-            *owner = pid;
-        }
-        pools
-            .entry(std::thread::current().id())
-            .or_insert_with(|| Arc::new(Transport::new(&self.transport_config, self.tls.clone())))
-            .clone()
+            if let Some((_, transport)) = pools.get(&self.id) {
+                return transport.clone();
+            }
+            // Forget the pools of clients that no longer exist.
+            pools.retain(|_, (alive, _)| alive.strong_count() > 0);
+            let transport = Arc::new(Transport::new(&self.transport_config, self.tls.clone()));
+            pools.insert(self.id, (Arc::downgrade(&self.alive), transport.clone()));
+            transport
+        })
     }
 
     /// Sends an invocation and reads the whole response (success or error).
