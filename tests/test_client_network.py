@@ -537,3 +537,33 @@ def test_short_lived_threads_do_not_leak_connections():
                 t.join()
         # Each finished thread's pool closed with it.
         assert len(os.listdir("/proc/self/fd")) <= before + 5
+
+
+class _Interrupted(Exception):
+    pass
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need the main thread")
+def test_a_signal_interrupts_a_long_wait(server):
+    """A call waiting on a silent server is interrupted by a signal handler's
+    exception (as Ctrl-C interrupts a socket read), long before any timeout."""
+    import signal
+
+    srv = server([OK], delay=30)
+    client = sagerun.Client(endpoint_url=srv.url, **KEYS, config=Config(read_timeout=60))
+
+    def on_alarm(signum, frame):
+        raise _Interrupted()
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        with pytest.raises(_Interrupted):
+            client.invoke_endpoint(EndpointName="ep", Body=b"{}")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    srv.release.set()
+    # The client still works afterwards.
+    srv.delay = 0
+    assert client.invoke_endpoint(EndpointName="ep", Body=b"{}")["ResponseMetadata"]["HTTPStatusCode"] == 200

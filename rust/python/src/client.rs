@@ -2,6 +2,7 @@
 //! the results back to Python objects, and maps client errors onto one
 //! exception type the Python layer turns into botocore's classes.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -161,8 +162,9 @@ impl NativeClient {
             secret_key,
             session_token,
         };
+        let runtime = runtime::local();
         let response = py
-            .detach(|| runtime::local().block_on(self.client.invoke(call, &credentials)))
+            .detach(|| block_interruptibly(&runtime, self.client.invoke(call, &credentials)))?
             .map_err(to_py_err)?;
         response_tuple(py, &response)
     }
@@ -191,7 +193,9 @@ impl NativeClient {
         };
         let runtime = runtime::local();
         let start = py
-            .detach(|| runtime.block_on(self.client.invoke_stream(call, &credentials)))
+            .detach(|| {
+                block_interruptibly(&runtime, self.client.invoke_stream(call, &credentials))
+            })?
             .map_err(to_py_err)?;
         match start {
             StreamStart::Complete(response) => response_tuple(py, &response),
@@ -226,6 +230,28 @@ impl NativeClient {
     fn retry_quota(&self) -> u32 {
         self.client.retry_policy().quota()
     }
+}
+
+/// How often a blocking wait looks for Python signals.
+const SIGNAL_CHECK_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Runs `work` to completion on `runtime` (called with the GIL released).
+/// Every 100 ms of waiting it briefly takes the GIL to run Python's signal
+/// handlers, so Ctrl-C interrupts a long call as it would a socket read in
+/// Python; the work is then dropped (its connection closed).
+fn block_interruptibly<F: Future>(runtime: &Runtime, work: F) -> PyResult<F::Output> {
+    runtime.block_on(async {
+        tokio::pin!(work);
+        let start = tokio::time::Instant::now() + SIGNAL_CHECK_INTERVAL;
+        let mut ticks = tokio::time::interval_at(start, SIGNAL_CHECK_INTERVAL);
+        loop {
+            tokio::select! {
+                biased;
+                out = &mut work => return Ok(out),
+                _ = ticks.tick() => Python::attach(|py| py.check_signals())?,
+            }
+        }
+    })
 }
 
 fn invocation(
@@ -292,18 +318,19 @@ impl EventStreamReader {
     /// in-stream exception as `("exception", type, payload)`; an unmodeled
     /// error message as `("error", code, message)`.
     fn next_batch<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let events = py.detach(|| {
+        let events = py.detach(|| -> PyResult<_> {
             let mut slot = self.reader.lock().unwrap_or_else(|p| p.into_inner());
             let Some(reader) = slot.as_mut() else {
-                return Ok(Vec::new());
+                return Ok(Ok(Vec::new()));
             };
-            let result = self.runtime.block_on(reader.next_batch());
+            // Interrupted: the reader stays as it was (nothing was lost).
+            let result = block_interruptibly(&self.runtime, reader.next_batch())?;
             if !matches!(&result, Ok(events) if !events.is_empty()) {
                 // The end, or an error: the stream is over either way.
                 *slot = None;
             }
-            result
-        });
+            Ok(result)
+        })?;
         let events = events.map_err(to_py_err)?;
         let list = PyList::empty(py);
         for event in events {
