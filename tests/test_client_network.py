@@ -362,9 +362,19 @@ def test_http_proxy_from_env_forwards_with_credentials(server, proxy, monkeypatc
 def test_https_through_a_connect_tunnel_from_config(tls_server, proxy):
     srv, ca_path = tls_server
     client = sagerun.Client(endpoint_url=srv.tls_url, verify=ca_path, **KEYS,
-                            config=Config(proxies={"https": proxy.url}))
+                            config=Config(proxies={"https": proxy.url.replace("http://", "http://bob:pw@")}))
     assert client.invoke_endpoint(EndpointName="ep", Body=b"{}")["ResponseMetadata"]["HTTPStatusCode"] == 200
-    assert proxy.seen[0][:2] == ("CONNECT", srv.tls_url.split("://")[1])
+    method, target, auth = proxy.seen[0]
+    assert (method, target) == ("CONNECT", srv.tls_url.split("://")[1])
+    assert base64.b64decode(auth.split()[1]) == b"bob:pw"
+    # Inside the tunnel the request is end-to-end TLS: the proxy saw only CONNECT.
+    assert len(proxy.seen) == 1 and len(srv.requests) == 1
+
+
+def test_https_proxies_are_refused_clearly():
+    with pytest.raises(ValueError, match="http:// proxies"):
+        sagerun.Client(endpoint_url="https://127.0.0.1:9", **KEYS,
+                       config=Config(proxies={"https": "https://127.0.0.1:3128"}))
 
 
 def test_no_proxy_bypasses_the_proxy(server, proxy, monkeypatch):
