@@ -1,5 +1,24 @@
 """``sagerun.Client``: a drop-in for boto3's ``sagemaker-runtime`` client whose
-requests are built, signed, sent and read in Rust."""
+requests are built, signed, sent and read in Rust.
+
+    import sagerun
+    client = sagerun.Client(region_name="us-east-1")       # boto3's arguments
+    r = client.invoke_endpoint(EndpointName="ep", Body=b"{}", ContentType="application/json")
+    r["Body"].read()
+    for event in client.invoke_endpoint_with_response_stream(EndpointName="ep", Body=b"{}")["Body"]:
+        event["PayloadPart"]["Bytes"]
+
+Region, credentials, endpoint URL, retries, timeouts, proxies and CA bundle
+resolve through botocore exactly as for boto3 (one botocore client is built
+for that and never sends). Responses and exceptions are boto3's. Where it
+differs on purpose: default read timeout 70 s and a pool of 128 idle
+connections per thread (botocore: 60 s, 10); a truncated or corrupt event
+stream raises (botocore stops silently); patterns, maximum lengths and control
+characters in header members are checked before sending. Not supported:
+https:// proxies, proxies_config, client-side rate limiting of the
+``adaptive`` retry mode (it retries like ``standard``), ``x-amz-retry-after``,
+botocore event hooks on this client (``meta.events`` are not emitted).
+"""
 
 from __future__ import annotations
 
