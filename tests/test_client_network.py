@@ -577,3 +577,22 @@ def test_a_signal_interrupts_a_long_wait(server):
     # The client still works afterwards.
     srv.delay = 0
     assert client.invoke_endpoint(EndpointName="ep", Body=b"{}")["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def test_an_oversized_declared_body_is_refused_without_waiting_for_it(server):
+    srv = server([OK])
+
+    # Declares 200 MB and sends nothing: waiting for it would hang until the read timeout.
+    class Liar(Recorder):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.send_response(200)
+            self.send_header("Content-Length", str(200 * 1024 * 1024))
+            self.end_headers()
+            self.wfile.flush()
+            self.server.release.wait(30)
+
+    srv.RequestHandlerClass = Liar
+    client = sagerun.Client(endpoint_url=srv.url, **KEYS, config=Config(read_timeout=60, retries={"total_max_attempts": 1}))
+    with pytest.raises(bex.ResponseStreamingError, match="larger than"):
+        client.invoke_endpoint(EndpointName="ep", Body=b"{}")

@@ -97,6 +97,8 @@ def transport_error(error: BaseException) -> Exception:
         return bex.ReadTimeoutError(endpoint_url=url, error=message)
     if kind == "connection_closed":
         return bex.ConnectionClosedError(endpoint_url=url, error=message)
+    if kind == "response_too_large":
+        return bex.ResponseStreamingError(error=message)
     if kind == "stream_checksum":
         return EventStreamChecksumError(message)
     if kind == "stream_corrupt":

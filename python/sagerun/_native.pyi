@@ -51,7 +51,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 class TransportError(Exception):
     """args: (kind, message, url); kind is one of invalid_request, config,
     connect, tls, connect_timeout, read_timeout, connection_closed,
-    stream_corrupt, stream_truncated."""
+    response_too_large, stream_checksum, stream_corrupt, stream_truncated."""
 
 class EventStreamReader:
     def next_batch(self) -> List[Union[Dict[str, Dict[str, bytes]], Tuple[str, str, Any]]]: ...

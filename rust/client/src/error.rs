@@ -28,6 +28,9 @@ pub enum ClientError {
     /// The connection broke after it was made (reset, closed mid-response).
     #[error("connection to {url:?} was closed: {reason}")]
     ConnectionClosed { url: String, reason: String },
+    /// The response body is larger than the client accepts.
+    #[error("the response body from {url:?} is larger than {limit} bytes")]
+    ResponseTooLarge { url: String, limit: usize },
     /// The event stream was corrupt, truncated or not an event stream.
     #[error("{0}")]
     Stream(StreamFault),

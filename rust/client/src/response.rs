@@ -72,6 +72,15 @@ pub struct Response {
 
 /// Reads a whole body, failing cleanly past `MAX_RESPONSE_BODY_BYTES`.
 pub async fn read_body(url: &str, mut body: Incoming) -> Result<Bytes, ClientError> {
+    use hyper::body::Body;
+    let too_large = || ClientError::ResponseTooLarge {
+        url: url.to_string(),
+        limit: MAX_RESPONSE_BODY_BYTES,
+    };
+    // A declared Content-Length over the limit is refused before reading.
+    if body.size_hint().lower() > MAX_RESPONSE_BODY_BYTES as u64 {
+        return Err(too_large());
+    }
     let mut chunks: Vec<Bytes> = Vec::new();
     let mut total = 0usize;
     while let Some(frame) = body.frame().await {
@@ -79,10 +88,7 @@ pub async fn read_body(url: &str, mut body: Incoming) -> Result<Bytes, ClientErr
         if let Ok(data) = frame.into_data() {
             total += data.len();
             if total > MAX_RESPONSE_BODY_BYTES {
-                return Err(ClientError::ConnectionClosed {
-                    url: url.to_string(),
-                    reason: format!("response body larger than {MAX_RESPONSE_BODY_BYTES} bytes"),
-                });
+                return Err(too_large());
             }
             chunks.push(data);
         }
