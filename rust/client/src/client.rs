@@ -17,6 +17,7 @@ use crate::events::EventReader;
 use crate::request::{self, AttemptInfo, Endpoint, Invocation, PreparedRequest};
 use crate::response::{self, Head, Response, RetryReport};
 use crate::retry::{Outcome, RetryConfig, RetryPolicy};
+use crate::runtime;
 use crate::tls;
 use crate::transport::{Transport, TransportConfig};
 
@@ -43,11 +44,11 @@ pub enum StreamStart {
 
 static NEXT_CLIENT_ID: AtomicU64 = AtomicU64::new(1);
 
-/// Per thread: (process id, client id -> (is the client alive?, its pool)).
-type PoolTable = (u32, HashMap<u64, (Weak<()>, Arc<Transport>)>);
+/// Per thread: (process generation, client id -> (is the client alive?, its pool)).
+type PoolTable = (u64, HashMap<u64, (Weak<()>, Arc<Transport>)>);
 
 thread_local! {
-    static POOLS: RefCell<PoolTable> = RefCell::new((std::process::id(), HashMap::new()));
+    static POOLS: RefCell<PoolTable> = RefCell::new((runtime::process_generation(), HashMap::new()));
 }
 
 pub struct Client {
@@ -102,7 +103,7 @@ impl Client {
     /// `runtime::local`). The pools live in a thread-local table, so they
     /// close when their thread ends; a forked child starts a new table.
     fn transport(&self) -> Arc<Transport> {
-        let pid = std::process::id();
+        let pid = runtime::process_generation();
         POOLS.with(|table| {
             let mut table = table.borrow_mut();
             let (owner, pools) = &mut *table;
@@ -257,7 +258,9 @@ impl Client {
         )?;
         let attempt = info.attempt;
         settle_idle_connections().await;
-        let answer = transport.send(request).await?;
+        let answer = transport.send(request).await;
+        RECENTLY_DRIVEN.with(|at| at.set(Some(std::time::Instant::now())));
+        let answer = answer?;
         let head = Head::of(&answer);
         let body = answer.into_body();
         if head.is_success() {
@@ -287,7 +290,21 @@ impl Client {
 /// The first yield lets the runtime poll for I/O, which wakes the idle
 /// connections' tasks; the second lets those tasks run (and retire a closed
 /// connection) before this call picks one.
+///
+/// Skipped when this thread drove its runtime less than a millisecond ago
+/// (back-to-back calls): its connections' tasks have just run, and a peer
+/// closing within that window is no likelier than during the call itself.
 async fn settle_idle_connections() {
-    tokio::task::yield_now().await;
-    tokio::task::yield_now().await;
+    let fresh = RECENTLY_DRIVEN.with(|at| at.get().is_some_and(|t| t.elapsed() < SETTLE_AFTER));
+    if !fresh {
+        tokio::task::yield_now().await;
+        tokio::task::yield_now().await;
+    }
+}
+
+const SETTLE_AFTER: std::time::Duration = std::time::Duration::from_millis(1);
+
+thread_local! {
+    /// When this thread last received an answer (so drove its runtime).
+    static RECENTLY_DRIVEN: std::cell::Cell<Option<std::time::Instant>> = const { std::cell::Cell::new(None) };
 }

@@ -10,16 +10,38 @@
 //! exist in the child).
 
 use std::cell::RefCell;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Once};
 
 use tokio::runtime::Runtime;
 
-static RUNTIME: Mutex<Option<(u32, Arc<Runtime>)>> = Mutex::new(None);
+/// Bumped in every forked child (by a `pthread_atfork` hook): state made
+/// in another "generation" belongs to the parent process. Cheaper than
+/// asking the kernel for the pid on every call.
+static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn after_fork_in_child() {
+    // Async-signal-safe: one atomic add.
+    FORK_GENERATION.fetch_add(1, Ordering::SeqCst);
+}
+
+/// Which process generation this is (changes in a forked child).
+pub fn process_generation() -> u64 {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        // SAFETY: registers a plain function that only touches an atomic.
+        let rc = unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
+        assert_eq!(rc, 0, "pthread_atfork failed");
+    });
+    FORK_GENERATION.load(Ordering::SeqCst)
+}
+
+static RUNTIME: Mutex<Option<(u64, Arc<Runtime>)>> = Mutex::new(None);
 
 /// The process-wide runtime (two worker threads drive all connections; the
 /// calling threads run their own requests via `block_on`).
 pub fn get() -> Arc<Runtime> {
-    let pid = std::process::id();
+    let pid = process_generation();
     let mut slot = RUNTIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -44,7 +66,7 @@ pub fn get() -> Arc<Runtime> {
 }
 
 thread_local! {
-    static LOCAL: RefCell<Option<(u32, Arc<Runtime>)>> = const { RefCell::new(None) };
+    static LOCAL: RefCell<Option<(u64, Arc<Runtime>)>> = const { RefCell::new(None) };
 }
 
 /// This thread's current-thread runtime (made on first use, and again in a
@@ -52,7 +74,7 @@ thread_local! {
 /// they open are its tasks, so they progress whenever this thread waits on
 /// one of them (or another thread calls `block_on` on the same runtime).
 pub fn local() -> Arc<Runtime> {
-    let pid = std::process::id();
+    let pid = process_generation();
     LOCAL.with(|slot| {
         let mut slot = slot.borrow_mut();
         if let Some((owner, rt)) = slot.as_ref() {
