@@ -103,16 +103,16 @@ impl Client {
     /// `runtime::local`). The pools live in a thread-local table, so they
     /// close when their thread ends; a forked child starts a new table.
     fn transport(&self) -> Arc<Transport> {
-        let pid = runtime::process_generation();
+        let generation = runtime::process_generation();
         POOLS.with(|table| {
             let mut table = table.borrow_mut();
             let (owner, pools) = &mut *table;
-            if *owner != pid {
+            if *owner != generation {
                 // Forked: those connections belong to the parent process.
                 for (_, (_, stale)) in pools.drain() {
                     std::mem::forget(stale);
                 }
-                *owner = pid;
+                *owner = generation;
             }
             if let Some((_, transport)) = pools.get(&self.id) {
                 return transport.clone();

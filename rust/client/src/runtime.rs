@@ -5,9 +5,9 @@
 //!
 //! A forked child inherits the parent's memory but none of its threads, so a
 //! runtime created before `fork()` is dead in the child. Every lookup checks
-//! the process id and builds a fresh runtime in a new process; the parent's
-//! copy is leaked on purpose (dropping it would wait for threads that do not
-//! exist in the child).
+//! the process generation (bumped by a fork hook) and builds a fresh runtime
+//! in a new process; the parent's copy is leaked on purpose (dropping it
+//! would wait for threads that do not exist in the child).
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,12 +41,12 @@ static RUNTIME: Mutex<Option<(u64, Arc<Runtime>)>> = Mutex::new(None);
 /// The process-wide runtime (two worker threads drive all connections; the
 /// calling threads run their own requests via `block_on`).
 pub fn get() -> Arc<Runtime> {
-    let pid = process_generation();
+    let generation = process_generation();
     let mut slot = RUNTIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some((owner, rt)) = slot.as_ref() {
-        if *owner == pid {
+        if *owner == generation {
             return rt.clone();
         }
     }
@@ -61,7 +61,7 @@ pub fn get() -> Arc<Runtime> {
             .build()
             .expect("the Tokio runtime could not start (out of threads?)"),
     );
-    *slot = Some((pid, rt.clone()));
+    *slot = Some((generation, rt.clone()));
     rt
 }
 
@@ -74,11 +74,11 @@ thread_local! {
 /// they open are its tasks, so they progress whenever this thread waits on
 /// one of them (or another thread calls `block_on` on the same runtime).
 pub fn local() -> Arc<Runtime> {
-    let pid = process_generation();
+    let generation = process_generation();
     LOCAL.with(|slot| {
         let mut slot = slot.borrow_mut();
         if let Some((owner, rt)) = slot.as_ref() {
-            if *owner == pid {
+            if *owner == generation {
                 return rt.clone();
             }
         }
@@ -91,7 +91,7 @@ pub fn local() -> Arc<Runtime> {
                 .build()
                 .expect("the Tokio runtime could not start"),
         );
-        *slot = Some((pid, rt.clone()));
+        *slot = Some((generation, rt.clone()));
         rt
     })
 }
