@@ -94,6 +94,7 @@ def test_rejects_whatever_botocore_rejects_with_the_same_report(data):
         ({"EndpointName": "-ep", "Body": b""}, "pattern"),
         ({"EndpointName": "ep", "Body": b"x" * (6 * 1024 * 1024 + 1)}, "valid max length: 6291456"),
         ({"EndpointName": "ep", "Body": b"", "SessionId": "bad id!"}, None),
+        ({"EndpointName": "ep", "Body": b"", "CustomAttributes": "caf\u00e9"}, "not a valid header value"),
     ],
 )
 def test_bad_parameters_raise_before_sending(client, kwargs, fragment):

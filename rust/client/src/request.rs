@@ -243,6 +243,13 @@ pub fn header_value(member: &str, value: &str) -> Result<HeaderValue, ClientErro
             "{member} contains the control character {c:?}, which is not allowed in an HTTP header"
         )));
     }
+    // The model's header members are all ASCII, and HTTP has no agreed
+    // encoding for anything else.
+    if !value.is_ascii() {
+        return Err(ClientError::InvalidRequest(format!(
+            "{member} is not a valid header value: it must be ASCII"
+        )));
+    }
     HeaderValue::from_str(value)
         .map_err(|_| ClientError::InvalidRequest(format!("{member} is not a valid header value")))
 }
@@ -318,7 +325,14 @@ mod tests {
     fn unknown_members_and_control_characters_are_refused() {
         let e = Endpoint::parse("http://h").unwrap();
         assert!(PreparedRequest::new(&e, call(&[("InputLocation", "s3://b/k")])).is_err());
-        for bad in ["a\r\nX-Evil: 1", "a\nb", "a\u{0}b", "a\tb", "a\u{7f}"] {
+        for bad in [
+            "a\r\nX-Evil: 1",
+            "a\nb",
+            "a\u{0}b",
+            "a\tb",
+            "a\u{7f}",
+            "caf\u{e9}",
+        ] {
             assert!(
                 PreparedRequest::new(&e, call(&[("CustomAttributes", bad)])).is_err(),
                 "{bad:?}"
