@@ -596,3 +596,25 @@ def test_an_oversized_declared_body_is_refused_without_waiting_for_it(server):
     client = sagerun.Client(endpoint_url=srv.url, **KEYS, config=Config(read_timeout=60, retries={"total_max_attempts": 1}))
     with pytest.raises(bex.ResponseStreamingError, match="larger than"):
         client.invoke_endpoint(EndpointName="ep", Body=b"{}")
+
+
+def test_closing_a_stream_from_another_thread_ends_a_waiting_read():
+    # 100 parts a second apart: without close() the read would go on for 100 s.
+    endpoints = {"slow": {"model": "tokens", "text": "x" * 100, "parts": 100, "delay_ms": 1000}}
+    with LocalRuntime(endpoints) as rt:
+        client = sagerun.Client(**rt.client_kwargs())
+        r = client.invoke_endpoint_with_response_stream(EndpointName="slow", Body=b"{}")
+        got, first = [], threading.Event()
+
+        def read():
+            for event in r["Body"]:
+                got.append(event)
+                first.set()
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        assert first.wait(30)
+        r["Body"].close()
+        reader.join(30)
+        assert not reader.is_alive()
+        assert 1 <= len(got) < 100

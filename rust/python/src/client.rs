@@ -3,6 +3,7 @@
 //! exception type the Python layer turns into botocore's classes.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use sagerun_core::eventstream::DecodeError;
 use sagerun_core::protocol::{ErrorCode, HeaderMember, Operation};
 use sagerun_core::sigv4::Credentials;
 use tokio::runtime::Runtime;
+use tokio::sync::Notify;
 
 pyo3::create_exception!(
     sagerun._native,
@@ -210,6 +212,8 @@ impl NativeClient {
                     py,
                     EventStreamReader {
                         reader: Mutex::new(Some(*reader)),
+                        closed: AtomicBool::new(false),
+                        cancel: Notify::new(),
                         runtime,
                     },
                 )?;
@@ -307,6 +311,12 @@ fn retries_tuple<'py>(py: Python<'py>, retries: &RetryReport) -> PyResult<Bound<
 #[pyclass(frozen, module = "sagerun._native")]
 pub struct EventStreamReader {
     reader: Mutex<Option<EventReader>>,
+    /// Set by `close()`; a read in progress drops the stream when it returns
+    /// (close may be called while a read holds the lock: from another thread,
+    /// or from a signal handler running during that read).
+    closed: AtomicBool,
+    /// Wakes a read in progress so that `close()` ends it at once.
+    cancel: Notify,
     /// The runtime whose task owns the connection: reading drives it, from
     /// whichever thread iterates.
     runtime: Arc<Runtime>,
@@ -321,12 +331,35 @@ impl EventStreamReader {
     fn next_batch<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let events = py.detach(|| -> PyResult<_> {
             let mut slot = self.reader.lock().unwrap_or_else(|p| p.into_inner());
+            if self.closed.load(Ordering::Acquire) {
+                *slot = None;
+            }
             let Some(reader) = slot.as_mut() else {
                 return Ok(Ok(Vec::new()));
             };
+            let closed = &self.closed;
+            let cancel = &self.cancel;
+            let read = async move {
+                let cancelled = cancel.notified();
+                tokio::pin!(cancelled);
+                // Registered before the flag is read, so no close is missed.
+                cancelled.as_mut().enable();
+                if closed.load(Ordering::Acquire) {
+                    return None;
+                }
+                tokio::select! {
+                    events = reader.next_batch() => Some(events),
+                    _ = cancelled => None,
+                }
+            };
             // Interrupted: the reader stays as it was (nothing was lost).
-            let result = block_interruptibly(&self.runtime, reader.next_batch())?;
-            if !matches!(&result, Ok(events) if !events.is_empty()) {
+            let result = block_interruptibly(&self.runtime, read)?;
+            let Some(result) = result.filter(|_| !self.closed.load(Ordering::Acquire)) else {
+                *slot = None;
+                return Ok(Ok(Vec::new()));
+            };
+            let over = !matches!(&result, Ok(events) if !events.is_empty());
+            if over {
                 // The end, or an error: the stream is over either way.
                 *slot = None;
             }
@@ -357,8 +390,13 @@ impl EventStreamReader {
 
     /// Stops reading and drops the connection.
     fn close(&self, py: Python<'_>) {
+        self.closed.store(true, Ordering::Release);
+        self.cancel.notify_waiters();
         py.detach(|| {
-            self.reader.lock().unwrap_or_else(|p| p.into_inner()).take();
+            // If a read holds the lock, it drops the stream when it returns.
+            if let Ok(mut slot) = self.reader.try_lock() {
+                slot.take();
+            }
         });
     }
 }
