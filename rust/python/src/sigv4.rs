@@ -1,5 +1,416 @@
-use pyo3::prelude::*;
+//! `sagerun._native` SigV4 entry points: convert Python arguments to the
+//! core signer's types and its errors to Python exceptions. The rules live
+//! in `sagerun_core::sigv4`; the public wrapper is `sagerun.sigv4`.
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+use pyo3::create_exception;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyDict, PyInt, PyList, PyMemoryView, PyString, PyTuple,
+};
+use sagerun_core::protocol::header;
+use sagerun_core::sigv4::{self, CredentialsRef, Payload, SignableRequest, SigningTime};
+use std::os::raw::c_char;
+
+create_exception!(
+    sagerun.sigv4,
+    SigningError,
+    PyValueError,
+    "A request could not be signed or verified (bad input, malformed Authorization/X-Amz-Date, or a signature mismatch)."
+);
+
+/// Bodies larger than this are hashed with the GIL released.
+const GIL_RELEASE_BYTES: usize = 64 * 1024;
+
+fn signing_error(e: sigv4::SigningError) -> PyErr {
+    SigningError::new_err(e.to_string())
+}
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".to_owned())
+}
+
+// Not declared by pyo3-ffi for abi3 builds below 3.10, but exported by every
+// CPython 3 (and part of the stable ABI from 3.10).
+extern "C" {
+    fn PyUnicode_AsUTF8AndSize(
+        unicode: *mut pyo3::ffi::PyObject,
+        size: *mut pyo3::ffi::Py_ssize_t,
+    ) -> *const c_char;
+}
+
+/// A `str` argument's text, borrowed without copying: CPython keeps the
+/// UTF-8 form inside the object (ASCII strings are their own UTF-8), where
+/// PyO3's abi3 `to_cow` would allocate a bytes object and a String each.
+fn text<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<&'a str> {
+    let s = obj
+        .cast::<PyString>()
+        .map_err(|_| PyTypeError::new_err(format!("{what} must be str, not {}", type_name(obj))))?;
+    let mut size: pyo3::ffi::Py_ssize_t = 0;
+    // SAFETY: `s` is a live str (the GIL is held); the call returns NULL with
+    // an exception set (e.g. lone surrogates) or a pointer to `size` bytes of
+    // UTF-8 owned by `s`, valid while `s` lives, which the returned borrow
+    // cannot outlast.
+    unsafe {
+        let data = PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut size);
+        if data.is_null() {
+            return Err(PyErr::fetch(s.py()));
+        }
+        let len = usize::try_from(size).expect("a str's UTF-8 size is not negative");
+        Ok(std::str::from_utf8_unchecked(std::slice::from_raw_parts(
+            data.cast::<u8>(),
+            len,
+        )))
+    }
+}
+
+fn optional_text<'a>(obj: Option<&'a Bound<'_, PyAny>>, what: &str) -> PyResult<Option<&'a str>> {
+    match obj {
+        Some(o) if !o.is_none() => text(o, what).map(Some),
+        _ => Ok(None),
+    }
+}
+
+type HeaderPair<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>);
+
+/// `headers`: a dict, any mapping with `.items()` (botocore's HTTPHeaders
+/// yields repeated names there), or an iterable of (name, value) pairs. The
+/// objects are kept (alive) here; `header_texts` borrows their text.
+fn header_pairs<'py>(headers: &Bound<'py, PyAny>) -> PyResult<Vec<HeaderPair<'py>>> {
+    if headers.is_none() {
+        return Ok(Vec::new());
+    }
+    if let Ok(dict) = headers.cast::<PyDict>() {
+        return Ok(dict.iter().collect());
+    }
+    if headers.is_instance_of::<PyString>() || headers.is_instance_of::<PyBytes>() {
+        return Err(PyTypeError::new_err(
+            "headers must be a mapping or a list of (name, value) pairs, not str/bytes",
+        ));
+    }
+    let items = if headers.hasattr("items")? {
+        headers.call_method0("items")?
+    } else {
+        headers.clone()
+    };
+    let mut pairs = Vec::new();
+    for item in items.try_iter().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "headers must be a mapping or a list of (name, value) pairs, not {}",
+            type_name(headers)
+        ))
+    })? {
+        let item = item?;
+        let pair = if let Ok(t) = item.cast::<PyTuple>() {
+            (t.len() == 2).then(|| (t.get_item(0), t.get_item(1)))
+        } else if let Ok(l) = item.cast::<PyList>() {
+            (l.len() == 2).then(|| (l.get_item(0), l.get_item(1)))
+        } else {
+            None
+        };
+        match pair {
+            Some((name, value)) => pairs.push((name?, value?)),
+            None => {
+                return Err(PyTypeError::new_err(format!(
+                    "each header must be a (name, value) pair, not {}",
+                    type_name(&item)
+                )))
+            }
+        }
+    }
+    Ok(pairs)
+}
+
+/// The headers as text, plus `Host` from the URL when they have none.
+fn header_texts<'a>(
+    pairs: &'a [HeaderPair<'_>],
+    url_host: &'a str,
+) -> PyResult<Vec<(&'a str, &'a str)>> {
+    let mut texts = Vec::with_capacity(pairs.len() + 1);
+    for (name, value) in pairs {
+        texts.push((text(name, "header name")?, text(value, "header value")?));
+    }
+    if !texts.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+        texts.push(("Host", url_host));
+    }
+    Ok(texts)
+}
+
+/// The body's bytes: borrowed from `bytes` (and from `str` via its UTF-8
+/// encoding), copied from mutable buffers so they cannot change under a
+/// released GIL.
+enum Body<'py> {
+    Empty,
+    Shared(Bound<'py, PyBytes>),
+    Text(Bound<'py, PyAny>),
+    Copied(Vec<u8>),
+}
+
+impl Body<'_> {
+    fn bytes(&self) -> PyResult<&[u8]> {
+        Ok(match self {
+            Body::Empty => b"",
+            Body::Shared(b) => b.as_bytes(),
+            Body::Text(s) => text(s, "body")?.as_bytes(),
+            Body::Copied(v) => v,
+        })
+    }
+}
+
+fn body_of<'py>(body: &Bound<'py, PyAny>) -> PyResult<Body<'py>> {
+    if body.is_none() {
+        Ok(Body::Empty)
+    } else if let Ok(b) = body.cast::<PyBytes>() {
+        Ok(Body::Shared(b.clone()))
+    } else if body.is_instance_of::<PyString>() {
+        Ok(Body::Text(body.clone()))
+    } else if let Ok(b) = body.cast::<PyByteArray>() {
+        Ok(Body::Copied(b.to_vec()))
+    } else if body.is_instance_of::<PyMemoryView>() {
+        // The limited API has no buffer protocol before 3.11: bytes(view).
+        Ok(Body::Shared(
+            body.py()
+                .get_type::<PyBytes>()
+                .call1((body,))?
+                .cast_into::<PyBytes>()?,
+        ))
+    } else {
+        Err(PyTypeError::new_err(format!(
+            "body must be bytes, bytearray, memoryview, str or None, not {}",
+            type_name(body)
+        )))
+    }
+}
+
+fn timestamp_of(timestamp: Option<&Bound<'_, PyAny>>) -> PyResult<Option<SigningTime>> {
+    match timestamp {
+        None => Ok(None),
+        Some(t) if t.is_none() => Ok(None),
+        Some(t) if t.is_instance_of::<PyInt>() && !t.is_instance_of::<PyBool>() => {
+            let secs: i64 = t
+                .extract()
+                .map_err(|_| PyValueError::new_err("timestamp is out of range"))?;
+            Ok(Some(SigningTime::from_unix(secs)))
+        }
+        Some(t) => Err(PyTypeError::new_err(format!(
+            "timestamp must be int unix seconds or None here, not {}",
+            type_name(t)
+        ))),
+    }
+}
+
+/// Signs a request given as Python objects; the shared path of `sign` and
+/// `sign_details`.
+#[allow(clippy::too_many_arguments)]
+fn sign_py(
+    py: Python<'_>,
+    method: &Bound<'_, PyAny>,
+    url: &Bound<'_, PyAny>,
+    headers: &Bound<'_, PyAny>,
+    body: &Bound<'_, PyAny>,
+    region: &Bound<'_, PyAny>,
+    service: &Bound<'_, PyAny>,
+    access_key: &Bound<'_, PyAny>,
+    secret_key: &Bound<'_, PyAny>,
+    session_token: Option<&Bound<'_, PyAny>>,
+    timestamp: Option<&Bound<'_, PyAny>>,
+) -> PyResult<sigv4::SignatureDetails> {
+    let method = text(method, "method")?;
+    let url = text(url, "url")?;
+    let region = text(region, "region")?;
+    let service = text(service, "service")?;
+    let access_key = text(access_key, "access_key")?;
+    let secret_key = text(secret_key, "secret_key")?;
+    let session_token = optional_text(session_token, "session_token")?;
+    let explicit_time = timestamp_of(timestamp)?;
+    let pairs = header_pairs(headers)?;
+    let body = body_of(body)?;
+    let body = body.bytes()?;
+
+    let split = sigv4::split_url(url).map_err(signing_error)?;
+    let headers = header_texts(&pairs, &split.host)?;
+    let time = match explicit_time {
+        Some(t) => t,
+        None => sigv4::time_from_headers(&headers)
+            .map_err(signing_error)?
+            .unwrap_or_else(SigningTime::now),
+    };
+    let credentials = CredentialsRef {
+        access_key,
+        secret_key,
+        session_token,
+    };
+    let req = SignableRequest {
+        method,
+        uri: &split.target,
+        headers: &headers,
+        payload: Payload::Bytes(body),
+    };
+    let sign = || sigv4::sign_with(&req, credentials, region, service, time);
+    let signed = if body.len() > GIL_RELEASE_BYTES {
+        py.detach(sign)
+    } else {
+        sign()
+    };
+    signed.map_err(signing_error)
+}
+
+#[pyfunction]
+#[pyo3(signature = (method, url, headers, body, region, service, access_key, secret_key, session_token=None, timestamp=None))]
+#[allow(clippy::too_many_arguments)]
+fn sigv4_sign<'py>(
+    py: Python<'py>,
+    method: &Bound<'py, PyAny>,
+    url: &Bound<'py, PyAny>,
+    headers: &Bound<'py, PyAny>,
+    body: &Bound<'py, PyAny>,
+    region: &Bound<'py, PyAny>,
+    service: &Bound<'py, PyAny>,
+    access_key: &Bound<'py, PyAny>,
+    secret_key: &Bound<'py, PyAny>,
+    session_token: Option<&Bound<'py, PyAny>>,
+    timestamp: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let details = sign_py(
+        py,
+        method,
+        url,
+        headers,
+        body,
+        region,
+        service,
+        access_key,
+        secret_key,
+        session_token,
+        timestamp,
+    )?;
+    headers_dict(py, &details.headers_to_add)
+}
+
+fn headers_dict<'py>(
+    py: Python<'py>,
+    headers: &[(String, String)],
+) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    for (name, value) in headers {
+        // The three names the signer adds, interned once instead of per call.
+        let key = match name.as_str() {
+            header::AMZ_DATE => pyo3::intern!(py, header::AMZ_DATE).clone(),
+            header::SECURITY_TOKEN => pyo3::intern!(py, header::SECURITY_TOKEN).clone(),
+            header::AUTHORIZATION => pyo3::intern!(py, header::AUTHORIZATION).clone(),
+            other => PyString::new(py, other),
+        };
+        dict.set_item(key, value)?;
+    }
+    Ok(dict)
+}
+
+/// What `sagerun.sigv4.sign_details` returns.
+#[pyclass(frozen, name = "SignatureDetails", module = "sagerun.sigv4")]
+struct PySignatureDetails {
+    #[pyo3(get)]
+    canonical_request: String,
+    #[pyo3(get)]
+    string_to_sign: String,
+    #[pyo3(get)]
+    signature: String,
+    #[pyo3(get)]
+    authorization: String,
+    headers_to_add: Vec<(String, String)>,
+}
+
+#[pymethods]
+impl PySignatureDetails {
+    /// The headers to add to the request (a new dict on each access).
+    #[getter]
+    fn headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        headers_dict(py, &self.headers_to_add)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("SignatureDetails(authorization={:?})", self.authorization)
+    }
+}
+
+#[pyfunction]
+#[pyo3(signature = (method, url, headers, body, region, service, access_key, secret_key, session_token=None, timestamp=None))]
+#[allow(clippy::too_many_arguments)]
+fn sigv4_sign_details<'py>(
+    py: Python<'py>,
+    method: &Bound<'py, PyAny>,
+    url: &Bound<'py, PyAny>,
+    headers: &Bound<'py, PyAny>,
+    body: &Bound<'py, PyAny>,
+    region: &Bound<'py, PyAny>,
+    service: &Bound<'py, PyAny>,
+    access_key: &Bound<'py, PyAny>,
+    secret_key: &Bound<'py, PyAny>,
+    session_token: Option<&Bound<'py, PyAny>>,
+    timestamp: Option<&Bound<'py, PyAny>>,
+) -> PyResult<PySignatureDetails> {
+    let d = sign_py(
+        py,
+        method,
+        url,
+        headers,
+        body,
+        region,
+        service,
+        access_key,
+        secret_key,
+        session_token,
+        timestamp,
+    )?;
+    Ok(PySignatureDetails {
+        canonical_request: d.canonical_request,
+        string_to_sign: d.string_to_sign,
+        signature: d.signature,
+        authorization: d.authorization,
+        headers_to_add: d.headers_to_add,
+    })
+}
+
+/// Verifies a received request's `Authorization` against `secret_key`;
+/// returns the access key it names.
+#[pyfunction]
+fn sigv4_verify(
+    py: Python<'_>,
+    method: &Bound<'_, PyAny>,
+    url: &Bound<'_, PyAny>,
+    headers: &Bound<'_, PyAny>,
+    body: &Bound<'_, PyAny>,
+    secret_key: &Bound<'_, PyAny>,
+) -> PyResult<String> {
+    let method = text(method, "method")?;
+    let url = text(url, "url")?;
+    let secret = text(secret_key, "secret_key")?;
+    let pairs = header_pairs(headers)?;
+    let body = body_of(body)?;
+    let body = body.bytes()?;
+    let split = sigv4::split_url(url).map_err(signing_error)?;
+    let headers = header_texts(&pairs, &split.host)?;
+    let req = SignableRequest {
+        method,
+        uri: &split.target,
+        headers: &headers,
+        payload: Payload::Bytes(body),
+    };
+    let verified = if body.len() > GIL_RELEASE_BYTES {
+        py.detach(|| sigv4::verify_request(&req, secret))
+    } else {
+        sigv4::verify_request(&req, secret)
+    };
+    verified.map(|auth| auth.access_key).map_err(signing_error)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("SigningError", m.py().get_type::<SigningError>())?;
+    m.add_class::<PySignatureDetails>()?;
+    m.add_function(wrap_pyfunction!(sigv4_sign, m)?)?;
+    m.add_function(wrap_pyfunction!(sigv4_sign_details, m)?)?;
+    m.add_function(wrap_pyfunction!(sigv4_verify, m)?)?;
     Ok(())
 }

@@ -3,8 +3,32 @@
 //! CONTRACT: other crates (the client, the local runtime, the bindings) code
 //! against exactly these names and signatures. The signer fills in the bodies
 //! and may add fast paths beside them, but keeps these.
+//!
+//! Layout: `time` (the signing instant), `validate` (input checks),
+//! `canonical` (canonical request), `key_cache` (derived signing keys),
+//! `authorization` (the header value), `url` (URL -> Host + target).
 
+use std::borrow::Cow;
 use std::fmt;
+
+use ring::{digest, hmac};
+
+use crate::protocol::header;
+
+mod authorization;
+mod canonical;
+mod key_cache;
+mod time;
+mod url;
+mod validate;
+#[cfg(test)]
+mod vector_tests;
+
+pub use self::canonical::UNSIGNED_HEADERS;
+pub use self::time::SigningTime;
+pub use self::url::{split_url, SplitUrl};
+
+use self::canonical::SignedHeader;
 
 /// AWS credentials. `Debug` never shows the secret or the token.
 #[derive(Clone, PartialEq, Eq)]
@@ -19,38 +43,40 @@ impl fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("access_key", &self.access_key)
             .field("secret_key", &"<redacted>")
-            .field("session_token", &self.session_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
 
-/// The instant a request is signed at, to the second (UTC).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SigningTime {
-    unix_secs: i64,
+/// Credentials borrowed for one signing: what [`sign_with`] takes, so a
+/// caller holding the parts elsewhere (e.g. Python strings) copies nothing.
+#[derive(Clone, Copy)]
+pub struct CredentialsRef<'a> {
+    pub access_key: &'a str,
+    pub secret_key: &'a str,
+    pub session_token: Option<&'a str>,
 }
 
-impl SigningTime {
-    pub fn from_unix(unix_secs: i64) -> SigningTime {
-        SigningTime { unix_secs }
+impl fmt::Debug for CredentialsRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CredentialsRef")
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"<redacted>")
+            .field("session_token", &self.session_token.map(|_| "<redacted>"))
+            .finish()
     }
-    pub fn unix_secs(self) -> i64 {
-        self.unix_secs
-    }
-    pub fn now() -> SigningTime {
-        todo!()
-    }
-    /// Parses `YYYYMMDDTHHMMSSZ`.
-    pub fn parse_amz_date(_s: &str) -> Result<SigningTime, SigningError> {
-        todo!()
-    }
-    /// `YYYYMMDDTHHMMSSZ`
-    pub fn amz_date(self) -> String {
-        todo!()
-    }
-    /// `YYYYMMDD`
-    pub fn date_stamp(self) -> String {
-        todo!()
+}
+
+impl Credentials {
+    pub fn borrowed(&self) -> CredentialsRef<'_> {
+        CredentialsRef {
+            access_key: &self.access_key,
+            secret_key: &self.secret_key,
+            session_token: self.session_token.as_deref(),
+        }
     }
 }
 
@@ -93,8 +119,130 @@ pub struct SignatureDetails {
     pub headers_to_add: Vec<(String, String)>,
 }
 
-pub fn sign(_req: &SignableRequest<'_>, _params: &SigningParams<'_>) -> Result<SignatureDetails, SigningError> {
-    todo!()
+/// Signs `req`. The caller's headers may already carry `X-Amz-Date` (it
+/// must then equal `params.time`) and `X-Amz-Security-Token` (it must then
+/// equal the credentials' token); those are not added twice. An existing
+/// `Authorization` header is refused. As in botocore, an
+/// `X-Amz-Content-SHA256` header's value stands for the payload hash, and
+/// hop-by-hop headers, `User-Agent` and `X-Amzn-Trace-Id` are not signed
+/// (see [`UNSIGNED_HEADERS`]).
+pub fn sign(
+    req: &SignableRequest<'_>,
+    params: &SigningParams<'_>,
+) -> Result<SignatureDetails, SigningError> {
+    sign_with(
+        req,
+        params.credentials.borrowed(),
+        params.region,
+        params.service,
+        params.time,
+    )
+}
+
+/// [`sign`] with borrowed credentials and the parameters spelled out.
+pub fn sign_with(
+    req: &SignableRequest<'_>,
+    creds: CredentialsRef<'_>,
+    region: &str,
+    service: &str,
+    time: SigningTime,
+) -> Result<SignatureDetails, SigningError> {
+    validate::method(req.method)?;
+    validate::request_target(req.uri)?;
+    validate::access_key(creds.access_key)?;
+    validate::scope_part("region", region)?;
+    validate::scope_part("service", service)?;
+    time.check_representable()?;
+    let amz_date = time.amz_date();
+    // An empty token means none (as in botocore).
+    let token = creds.session_token.filter(|t| !t.is_empty());
+    if let Some(token) = token {
+        validate::header_value(header::SECURITY_TOKEN, token)?;
+    }
+
+    let mut signed: Vec<SignedHeader<'_>> = Vec::with_capacity(req.headers.len() + 2);
+    let (mut has_host, mut has_date, mut has_token) = (false, false, false);
+    let mut content_sha256 = None;
+    for &(name, value) in req.headers {
+        validate::header_name(name)?;
+        validate::header_value(name, value)?;
+        let is = |lower: &str| name.eq_ignore_ascii_case(lower);
+        if is("host") {
+            once(&mut has_host, name)?;
+        } else if is("x-amz-date") {
+            once(&mut has_date, name)?;
+            if trim(value) != amz_date {
+                return Err(invalid(format!(
+                    "the request's X-Amz-Date {:?} differs from the signing time {amz_date}",
+                    time::snippet(value)
+                )));
+            }
+        } else if is("x-amz-security-token") {
+            // Without credentials' token, a token header is signed as it is.
+            if let Some(token) = token {
+                once(&mut has_token, name)?;
+                if trim(value) != token {
+                    return Err(invalid(
+                        "the request's X-Amz-Security-Token differs from the credentials' session token"
+                            .to_owned(),
+                    ));
+                }
+            }
+        } else if is("authorization") {
+            return Err(invalid(
+                "the request already carries an Authorization header".to_owned(),
+            ));
+        } else if is("x-amz-content-sha256") {
+            content_sha256 = Some(trim(value));
+        }
+        if !canonical::is_unsigned_header(name) {
+            signed.push(SignedHeader { name, value });
+        }
+    }
+    if !has_host {
+        return Err(invalid("the request has no Host header".to_owned()));
+    }
+
+    let mut headers_to_add = Vec::with_capacity(3);
+    if !has_date {
+        signed.push(SignedHeader {
+            name: "x-amz-date",
+            value: &amz_date,
+        });
+        headers_to_add.push((header::AMZ_DATE.to_owned(), amz_date.clone()));
+    }
+    if let (Some(token), false) = (token, has_token) {
+        signed.push(SignedHeader {
+            name: "x-amz-security-token",
+            value: token,
+        });
+        headers_to_add.push((header::SECURITY_TOKEN.to_owned(), token.to_owned()));
+    }
+
+    let payload_hash = match content_sha256 {
+        Some(declared) => Cow::Borrowed(declared),
+        None => payload_hash(req.payload)?,
+    };
+    let (canonical_request, signed_list) =
+        canonical::canonical_request(req.method, req.uri, &mut signed, &payload_hash);
+    let date = &amz_date[..8];
+    let scope = credential_scope(date, region, service);
+    let string_to_sign = string_to_sign(&amz_date, &scope, &canonical_request);
+    let key = key_cache::signing_key(creds.secret_key, date, region, service);
+    let mut signature = String::with_capacity(64);
+    push_hex(
+        &mut signature,
+        hmac::sign(&key, string_to_sign.as_bytes()).as_ref(),
+    );
+    let authorization = authorization::format(creds.access_key, &scope, &signed_list, &signature);
+    headers_to_add.push((header::AUTHORIZATION.to_owned(), authorization.clone()));
+    Ok(SignatureDetails {
+        canonical_request,
+        string_to_sign,
+        signature,
+        authorization,
+        headers_to_add,
+    })
 }
 
 /// The parts of an `Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...` value.
@@ -109,8 +257,8 @@ pub struct ParsedAuthorization {
 }
 
 impl ParsedAuthorization {
-    pub fn parse(_value: &str) -> Result<ParsedAuthorization, SigningError> {
-        todo!()
+    pub fn parse(value: &str) -> Result<ParsedAuthorization, SigningError> {
+        authorization::parse(value)
     }
 }
 
@@ -118,12 +266,204 @@ impl ParsedAuthorization {
 /// `auth.signed_headers` count) with `secret_key` and `time` (the request's
 /// X-Amz-Date) and compares it with `auth.signature` in constant time.
 pub fn verify(
-    _req: &SignableRequest<'_>,
-    _auth: &ParsedAuthorization,
-    _secret_key: &str,
-    _time: SigningTime,
+    req: &SignableRequest<'_>,
+    auth: &ParsedAuthorization,
+    secret_key: &str,
+    time: SigningTime,
 ) -> Result<(), SigningError> {
-    todo!()
+    validate::method(req.method)?;
+    validate::request_target(req.uri)?;
+    time.check_representable()?;
+    let amz_date = time.amz_date();
+    let date = &amz_date[..8];
+    if auth.date != date {
+        return Err(SigningError::MalformedAuthorization(format!(
+            "credential date {} differs from the request date {date}",
+            time::snippet(&auth.date)
+        )));
+    }
+    if !auth.signed_headers.iter().any(|h| h == "host") {
+        return Err(SigningError::MalformedAuthorization(
+            "the Host header is not signed".to_owned(),
+        ));
+    }
+    validate::scope_part("region", &auth.region)?;
+    validate::scope_part("service", &auth.service)?;
+
+    let mut signed: Vec<SignedHeader<'_>> = Vec::with_capacity(auth.signed_headers.len());
+    let mut content_sha256 = None;
+    for &(name, value) in req.headers {
+        if name.eq_ignore_ascii_case("x-amz-content-sha256") {
+            content_sha256 = Some(trim(value));
+        }
+        if auth
+            .signed_headers
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(name))
+        {
+            validate::header_name(name)?;
+            validate::header_value(name, value)?;
+            signed.push(SignedHeader { name, value });
+        }
+    }
+    if let Some(missing) = auth
+        .signed_headers
+        .iter()
+        .find(|h| !signed.iter().any(|s| s.name.eq_ignore_ascii_case(h)))
+    {
+        return Err(invalid(format!(
+            "signed header {:?} is not in the request",
+            time::snippet(missing)
+        )));
+    }
+
+    let body_hash = payload_hash(req.payload)?;
+    let payload_line = match content_sha256 {
+        // A declared hash must be the body's; other declared values
+        // (UNSIGNED-PAYLOAD) are signed as they are.
+        Some(declared) if is_sha256_hex(declared) && declared != body_hash => {
+            return Err(invalid(
+                "X-Amz-Content-SHA256 does not match the body".to_owned(),
+            ))
+        }
+        Some(declared) => declared,
+        None => &body_hash,
+    };
+    let (canonical_request, _) =
+        canonical::canonical_request(req.method, req.uri, &mut signed, payload_line);
+    let scope = credential_scope(date, &auth.region, &auth.service);
+    let string_to_sign = string_to_sign(&amz_date, &scope, &canonical_request);
+    let claimed = hex::decode(&auth.signature)
+        .map_err(|_| SigningError::MalformedAuthorization("Signature is not hex".to_owned()))?;
+    let key = key_cache::signing_key(secret_key, date, &auth.region, &auth.service);
+    hmac::verify(&key, string_to_sign.as_bytes(), &claimed)
+        .map_err(|_| SigningError::SignatureMismatch)
+}
+
+/// Checks a received request end to end: finds its `Authorization` and
+/// `X-Amz-Date` headers, parses them and [`verify`]s the signature. Returns
+/// the parsed header (its access key and scope) on success. Clock skew and
+/// which access key/region/service are acceptable are the caller's policy.
+pub fn verify_request(
+    req: &SignableRequest<'_>,
+    secret_key: &str,
+) -> Result<ParsedAuthorization, SigningError> {
+    let auth_value = single_header(req.headers, "authorization")?.ok_or_else(|| {
+        SigningError::MalformedAuthorization("the request has no Authorization header".to_owned())
+    })?;
+    let auth = ParsedAuthorization::parse(auth_value)?;
+    let time = time_from_headers(req.headers)?.ok_or_else(|| {
+        SigningError::MalformedDate("the request has no X-Amz-Date header".to_owned())
+    })?;
+    verify(req, &auth, secret_key, time)?;
+    Ok(auth)
+}
+
+/// The time in a request's `X-Amz-Date` header, if it has one.
+pub fn time_from_headers(headers: &[(&str, &str)]) -> Result<Option<SigningTime>, SigningError> {
+    single_header(headers, "x-amz-date")?
+        .map(|value| SigningTime::parse_amz_date(trim(value)))
+        .transpose()
+}
+
+/// Lower-case hex SHA-256 of a body (what the canonical request carries).
+pub fn payload_sha256_hex(body: &[u8]) -> String {
+    let mut out = String::with_capacity(64);
+    push_hex(&mut out, digest::digest(&digest::SHA256, body).as_ref());
+    out
+}
+
+/// Lower-case hex, appended (the `hex` crate builds strings char by char,
+/// which showed in profiles of the per-request path).
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+}
+
+fn payload_hash<'a>(payload: Payload<'a>) -> Result<Cow<'a, str>, SigningError> {
+    match payload {
+        Payload::Bytes(body) => Ok(Cow::Owned(payload_sha256_hex(body))),
+        Payload::Sha256Hex(hash) if is_sha256_hex(hash) => Ok(Cow::Borrowed(hash)),
+        Payload::Sha256Hex(_) => Err(invalid(
+            "payload hash is not 64 lower-case hex digits".to_owned(),
+        )),
+    }
+}
+
+fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn credential_scope(date: &str, region: &str, service: &str) -> String {
+    concat_all(&[
+        date,
+        "/",
+        region,
+        "/",
+        service,
+        "/",
+        authorization::TERMINATOR,
+    ])
+}
+
+fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
+    let mut sts = concat_all(&[authorization::ALGORITHM, "\n", amz_date, "\n", scope, "\n"]);
+    sts.reserve(64);
+    push_hex(
+        &mut sts,
+        digest::digest(&digest::SHA256, canonical_request.as_bytes()).as_ref(),
+    );
+    sts
+}
+
+/// One allocation of exactly the right size (cheaper than `format!` here).
+fn concat_all(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + 64);
+    parts.iter().for_each(|p| out.push_str(p));
+    out
+}
+
+/// The value of a header that may appear at most once (`name` lower-case).
+fn single_header<'a>(
+    headers: &[(&str, &'a str)],
+    name: &str,
+) -> Result<Option<&'a str>, SigningError> {
+    let mut found = None;
+    for &(n, v) in headers {
+        if n.eq_ignore_ascii_case(name) {
+            if found.is_some() {
+                return Err(invalid(format!(
+                    "the request has more than one {name} header"
+                )));
+            }
+            found = Some(v);
+        }
+    }
+    Ok(found)
+}
+
+fn once(seen: &mut bool, name: &str) -> Result<(), SigningError> {
+    if std::mem::replace(seen, true) {
+        Err(invalid(format!(
+            "the request has more than one {name} header"
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+/// HTTP strips spaces and tabs around a field value.
+fn trim(value: &str) -> &str {
+    value.trim_matches([' ', '\t'])
+}
+
+fn invalid(msg: String) -> SigningError {
+    SigningError::InvalidRequest(msg)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -1,0 +1,133 @@
+//! The derived signing key (`AWS4`+secret -> date -> region -> service ->
+//! `aws4_request`), cached per (secret, date, region, service): deriving it
+//! costs four HMACs, and a process signs thousands of requests per day with
+//! the same one.
+
+use ring::hmac;
+use std::sync::Mutex;
+
+/// Enough for many credentials × regions × services at once; when full the
+/// oldest entry goes (keys change at most daily per principal).
+const CAPACITY: usize = 32;
+
+struct CachedKey {
+    secret: String,
+    date: String,
+    region: String,
+    service: String,
+    key: hmac::Key,
+}
+// No Debug on purpose: entries hold secrets.
+
+static CACHE: Mutex<Vec<CachedKey>> = Mutex::new(Vec::new());
+
+/// The signing key as a ready HMAC key, from the cache when possible.
+pub(crate) fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> hmac::Key {
+    {
+        let cache = CACHE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(hit) = cache.iter().find(|e| {
+            e.date == date && e.region == region && e.service == service && e.secret == secret
+        }) {
+            return hit.key.clone();
+        }
+    }
+    let key = derive(secret, date, region, service);
+    let mut cache = CACHE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if cache.len() >= CAPACITY {
+        cache.remove(0);
+    }
+    cache.push(CachedKey {
+        secret: secret.to_owned(),
+        date: date.to_owned(),
+        region: region.to_owned(),
+        service: service.to_owned(),
+        key: key.clone(),
+    });
+    key
+}
+
+/// The derivation itself, uncached.
+pub(crate) fn derive(secret: &str, date: &str, region: &str, service: &str) -> hmac::Key {
+    let mut k_secret = Vec::with_capacity(4 + secret.len());
+    k_secret.extend_from_slice(b"AWS4");
+    k_secret.extend_from_slice(secret.as_bytes());
+    let mut key = hmac::Key::new(hmac::HMAC_SHA256, &k_secret);
+    for part in [date, region, service, "aws4_request"] {
+        let tag = hmac::sign(&key, part.as_bytes());
+        key = hmac::Key::new(hmac::HMAC_SHA256, tag.as_ref());
+    }
+    key
+}
+
+#[cfg(test)]
+pub(crate) fn cached_entries() -> usize {
+    CACHE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tag(key: &hmac::Key) -> Vec<u8> {
+        hmac::sign(key, b"probe").as_ref().to_vec()
+    }
+
+    #[test]
+    fn cached_key_equals_fresh_derivation_and_cache_stays_bounded() {
+        for i in 0..(CAPACITY * 3) {
+            let secret = format!("secret-{i}");
+            let cached = signing_key(&secret, "20150830", "us-east-1", "service");
+            let again = signing_key(&secret, "20150830", "us-east-1", "service");
+            let fresh = derive(&secret, "20150830", "us-east-1", "service");
+            assert_eq!(tag(&cached), tag(&fresh));
+            assert_eq!(tag(&again), tag(&fresh));
+            assert!(cached_entries() <= CAPACITY);
+        }
+        // Each part of the cache key matters.
+        let base = tag(&signing_key("s", "20150830", "us-east-1", "service"));
+        assert_ne!(
+            base,
+            tag(&signing_key("t", "20150830", "us-east-1", "service"))
+        );
+        assert_ne!(
+            base,
+            tag(&signing_key("s", "20150831", "us-east-1", "service"))
+        );
+        assert_ne!(
+            base,
+            tag(&signing_key("s", "20150830", "us-west-2", "service"))
+        );
+        assert_ne!(
+            base,
+            tag(&signing_key("s", "20150830", "us-east-1", "sagemaker"))
+        );
+    }
+
+    #[test]
+    fn safe_across_threads() {
+        let handles: Vec<_> = (0..4)
+            .map(|t| {
+                std::thread::spawn(move || {
+                    for i in 0..200 {
+                        let secret = format!("thread-{t}-{}", i % 40);
+                        let got = tag(&signing_key(&secret, "20260101", "us-west-2", "sagemaker"));
+                        assert_eq!(
+                            got,
+                            tag(&derive(&secret, "20260101", "us-west-2", "sagemaker"))
+                        );
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+    }
+}

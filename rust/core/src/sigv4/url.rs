@@ -1,0 +1,160 @@
+//! Splits a full URL (`https://host[:port]/path?query#fragment`) into the
+//! `Host` header value and the request target, for callers that hold URLs
+//! rather than wire requests. The Host value follows botocore's
+//! `_host_from_url`: lower-case, no user info, default port dropped.
+
+use super::time::snippet;
+use super::SigningError;
+use std::borrow::Cow;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SplitUrl<'a> {
+    /// The value a `Host` header carries for this URL.
+    pub host: Cow<'a, str>,
+    /// `/path?query` (the fragment dropped; `/` when the path is empty).
+    pub target: Cow<'a, str>,
+}
+
+fn bad(url: &str, why: &str) -> SigningError {
+    SigningError::InvalidRequest(format!("URL {:?} {why}", snippet(url)))
+}
+
+pub fn split_url(url: &str) -> Result<SplitUrl<'_>, SigningError> {
+    if url.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        return Err(bad(url, "contains a control character"));
+    }
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| bad(url, "has no scheme://"))?;
+    let scheme_ok = scheme
+        .as_bytes()
+        .first()
+        .is_some_and(u8::is_ascii_alphabetic)
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
+    if !scheme_ok {
+        return Err(bad(url, "has an invalid scheme"));
+    }
+    let authority_end = rest
+        .bytes()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let target = tail
+        .bytes()
+        .position(|b| b == b'#')
+        .map_or(tail, |end| &tail[..end]);
+    let target = if target.starts_with('/') {
+        Cow::Borrowed(target)
+    } else {
+        Cow::Owned(format!("/{target}"))
+    };
+
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+    let (host, port) = if host_port.starts_with('[') {
+        let close = host_port
+            .find(']')
+            .ok_or_else(|| bad(url, "has an unclosed IPv6 bracket"))?;
+        let (host, after) = host_port.split_at(close + 1);
+        match after.strip_prefix(':') {
+            Some(port) => (host, port),
+            None if after.is_empty() => (host, ""),
+            None => return Err(bad(url, "has text after the IPv6 address")),
+        }
+    } else {
+        host_port.rsplit_once(':').unwrap_or((host_port, ""))
+    };
+    if host.is_empty() || host == "[]" {
+        return Err(bad(url, "has no host"));
+    }
+    if host.contains([' ', '\\']) {
+        return Err(bad(url, "has an invalid host"));
+    }
+    let port: Option<u16> = if port.is_empty() {
+        None
+    } else if port.bytes().all(|b| b.is_ascii_digit()) {
+        Some(
+            port.parse()
+                .map_err(|_| bad(url, "has a port out of range"))?,
+        )
+    } else {
+        return Err(bad(url, "has a non-numeric port"));
+    };
+    let default_port = if scheme.eq_ignore_ascii_case("https") {
+        Some(443)
+    } else if scheme.eq_ignore_ascii_case("http") {
+        Some(80)
+    } else {
+        None
+    };
+    let host = match port {
+        Some(p) if Some(p) != default_port => Cow::Owned(format!("{}:{p}", host.to_lowercase())),
+        _ if host
+            .bytes()
+            .any(|b| b.is_ascii_uppercase() || !b.is_ascii()) =>
+        {
+            Cow::Owned(host.to_lowercase())
+        }
+        _ => Cow::Borrowed(host),
+    };
+    Ok(SplitUrl { host, target })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(url: &str) -> (String, String) {
+        let s = split_url(url).unwrap();
+        (s.host.into_owned(), s.target.into_owned())
+    }
+
+    #[test]
+    fn splits_like_botocore_host_from_url() {
+        let own = |h: &str, t: &str| (h.to_owned(), t.to_owned());
+        assert_eq!(
+            split("https://Example.COM/a/b?x=1#frag"),
+            own("example.com", "/a/b?x=1")
+        );
+        assert_eq!(split("https://example.com"), own("example.com", "/"));
+        assert_eq!(
+            split("https://example.com?x=1"),
+            own("example.com", "/?x=1")
+        );
+        assert_eq!(split("https://example.com:443/"), own("example.com", "/"));
+        assert_eq!(split("http://example.com:80/"), own("example.com", "/"));
+        assert_eq!(
+            split("http://example.com:443/"),
+            own("example.com:443", "/")
+        );
+        assert_eq!(
+            split("http://127.0.0.1:8080/p"),
+            own("127.0.0.1:8080", "/p")
+        );
+        assert_eq!(split("https://user:pw@host:8443/"), own("host:8443", "/"));
+        assert_eq!(split("http://[::1]:8080/x"), own("[::1]:8080", "/x"));
+        assert_eq!(split("http://[::1]/x"), own("[::1]", "/x"));
+        assert_eq!(split("https://h/a b/ሴ"), own("h", "/a b/ሴ"));
+    }
+
+    #[test]
+    fn rejects_bad_urls() {
+        for url in [
+            "",
+            "example.com/path",
+            "/path",
+            "://host/",
+            "1http://host/",
+            "https:///path",
+            "https://host:99999/",
+            "https://host:80a/",
+            "https://[::1/",
+            "https://[::1]x/",
+            "https://host/a\r\nInjected: 1",
+            "https://ho st/",
+        ] {
+            assert!(split_url(url).is_err(), "{url:?}");
+        }
+    }
+}

@@ -1,0 +1,617 @@
+//! The 34 cases of the AWS SigV4 test suite (botocore's copy, in
+//! `shared/vectors/sigv4`): each `.req` signed must give exactly the
+//! `.creq`, `.sts` and `.authz` files; `verify` accepts the `.authz` and
+//! rejects tampered requests.
+
+use super::*;
+use std::path::{Path, PathBuf};
+
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors/sigv4");
+const ACCESS_KEY: &str = "AKIDEXAMPLE";
+const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+const SUITE_TOKEN: &str = "6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267";
+/// 2015-08-30T12:36:00Z
+const SUITE_TIME: i64 = 1_440_938_160;
+
+struct Case {
+    name: String,
+    dir: PathBuf,
+}
+
+impl Case {
+    fn read(&self, ext: &str) -> String {
+        let file = self.dir.join(format!("{}.{ext}", self.name));
+        std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+    }
+}
+
+fn cases() -> Vec<Case> {
+    let mut found = Vec::new();
+    collect(Path::new(VECTORS), &mut found);
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    found
+}
+
+fn collect(dir: &Path, found: &mut Vec<Case>) {
+    for entry in
+        std::fs::read_dir(dir).expect("shared/vectors/sigv4 must sit beside the repository")
+    {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+            if path.join(format!("{name}.req")).exists() {
+                found.push(Case {
+                    name,
+                    dir: path.clone(),
+                });
+            }
+            collect(&path, found);
+        }
+    }
+}
+
+/// A `.req` file: request line, `Name:value` lines (a line starting with
+/// whitespace continues the previous value: obs-fold, replaced by one
+/// space as RFC 9112 says), an empty line, the body.
+struct RawRequest {
+    method: String,
+    target: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+fn parse_req(text: &str) -> RawRequest {
+    let (head, body) = text
+        .split_once("\n\n")
+        .unwrap_or((text.trim_end_matches('\n'), ""));
+    let mut lines = head.split('\n');
+    let request_line = lines.next().unwrap();
+    let (method, rest) = request_line.split_once(' ').unwrap();
+    let (target, version) = rest.rsplit_once(' ').unwrap();
+    assert_eq!(version, "HTTP/1.1");
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for line in lines {
+        if line.starts_with([' ', '\t']) {
+            let last = headers.last_mut().expect("continuation before any header");
+            last.1.push(' ');
+            last.1.push_str(line.trim_start_matches([' ', '\t']));
+        } else {
+            let (name, value) = line.split_once(':').unwrap();
+            headers.push((name.to_owned(), value.to_owned()));
+        }
+    }
+    RawRequest {
+        method: method.to_owned(),
+        target: target.to_owned(),
+        headers,
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+fn token_for(case: &str) -> Option<String> {
+    match case {
+        "get-vanilla-with-session-token" => Some(SUITE_TOKEN.to_owned()),
+        _ => None,
+    }
+}
+
+fn credentials(token: Option<String>) -> Credentials {
+    Credentials {
+        access_key: ACCESS_KEY.to_owned(),
+        secret_key: SECRET.to_owned(),
+        session_token: token,
+    }
+}
+
+fn sign_raw(raw: &RawRequest, creds: &Credentials) -> Result<SignatureDetails, SigningError> {
+    let headers: Vec<(&str, &str)> = raw
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let req = SignableRequest {
+        method: &raw.method,
+        uri: &raw.target,
+        headers: &headers,
+        payload: Payload::Bytes(&raw.body),
+    };
+    let params = SigningParams {
+        credentials: creds,
+        region: "us-east-1",
+        service: "service",
+        time: SigningTime::from_unix(SUITE_TIME),
+    };
+    sign(&req, &params)
+}
+
+#[test]
+fn all_34_cases_reproduce_creq_sts_and_authz() {
+    let cases = cases();
+    assert_eq!(cases.len(), 34, "the suite has 34 cases");
+    for case in &cases {
+        let raw = parse_req(&case.read("req"));
+        let details = sign_raw(&raw, &credentials(token_for(&case.name))).unwrap();
+        assert_eq!(
+            details.canonical_request,
+            case.read("creq"),
+            "{}: canonical request",
+            case.name
+        );
+        assert_eq!(
+            details.string_to_sign,
+            case.read("sts"),
+            "{}: string to sign",
+            case.name
+        );
+        assert_eq!(
+            details.authorization,
+            case.read("authz"),
+            "{}: authorization",
+            case.name
+        );
+        assert!(details.authorization.ends_with(&details.signature));
+        // Every .req carries X-Amz-Date already: it is not added twice.
+        let added: Vec<&str> = details
+            .headers_to_add
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
+        let expected: &[&str] = if token_for(&case.name).is_some() {
+            &["X-Amz-Security-Token", "Authorization"]
+        } else {
+            &["Authorization"]
+        };
+        assert_eq!(added, expected, "{}", case.name);
+    }
+}
+
+#[test]
+fn token_already_in_the_request_is_signed_once() {
+    let case = cases()
+        .into_iter()
+        .find(|c| c.name == "post-sts-header-before")
+        .unwrap();
+    let raw = parse_req(&case.read("req"));
+    let token = raw
+        .headers
+        .iter()
+        .find(|(n, _)| n == "X-Amz-Security-Token")
+        .unwrap()
+        .1
+        .clone();
+    let details = sign_raw(&raw, &credentials(Some(token))).unwrap();
+    assert_eq!(details.authorization, case.read("authz"));
+    assert_eq!(details.headers_to_add.len(), 1);
+    let other = sign_raw(&raw, &credentials(Some("another-token".into())));
+    assert!(matches!(other, Err(SigningError::InvalidRequest(_))));
+}
+
+#[test]
+fn signing_time_must_agree_with_x_amz_date() {
+    let case = cases()
+        .into_iter()
+        .find(|c| c.name == "get-vanilla")
+        .unwrap();
+    let raw = parse_req(&case.read("req"));
+    let headers: Vec<(&str, &str)> = raw
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        time_from_headers(&headers),
+        Ok(Some(SigningTime::from_unix(SUITE_TIME)))
+    );
+    let creds = credentials(None);
+    let req = SignableRequest {
+        method: "GET",
+        uri: "/",
+        headers: &headers,
+        payload: Payload::Bytes(b""),
+    };
+    let params = SigningParams {
+        credentials: &creds,
+        region: "us-east-1",
+        service: "service",
+        time: SigningTime::from_unix(SUITE_TIME + 1),
+    };
+    assert!(
+        matches!(sign(&req, &params), Err(SigningError::InvalidRequest(m)) if m.contains("X-Amz-Date"))
+    );
+}
+
+/// The `.req` plus the suite's `.authz`, as a server would receive it.
+fn received(case: &Case) -> (RawRequest, ParsedAuthorization) {
+    (
+        parse_req(&case.read("req")),
+        ParsedAuthorization::parse(&case.read("authz")).unwrap(),
+    )
+}
+
+fn verify_raw(
+    raw: &RawRequest,
+    auth: &ParsedAuthorization,
+    secret: &str,
+) -> Result<(), SigningError> {
+    let headers: Vec<(&str, &str)> = raw
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let req = SignableRequest {
+        method: &raw.method,
+        uri: &raw.target,
+        headers: &headers,
+        payload: Payload::Bytes(&raw.body),
+    };
+    let time = time_from_headers(&headers)?.unwrap();
+    verify(&req, auth, secret, time)
+}
+
+#[test]
+fn verify_accepts_every_suite_signature() {
+    for case in &cases() {
+        let (mut raw, auth) = received(case);
+        if let Some(token) = token_for(&case.name) {
+            raw.headers.push(("X-Amz-Security-Token".into(), token));
+        }
+        assert_eq!(verify_raw(&raw, &auth, SECRET), Ok(()), "{}", case.name);
+        // Headers outside SignedHeaders may change in flight.
+        raw.headers.push(("User-Agent".into(), "proxy/1.0".into()));
+        raw.headers.push(("X-Unsigned".into(), "anything".into()));
+        assert_eq!(verify_raw(&raw, &auth, SECRET), Ok(()), "{}", case.name);
+    }
+}
+
+#[test]
+fn verify_rejects_tampering() {
+    let all = cases();
+    let by_name = |name: &str| all.iter().find(|c| c.name == name).unwrap();
+
+    let (raw, auth) = received(by_name("post-x-www-form-urlencoded"));
+    assert_eq!(verify_raw(&raw, &auth, SECRET), Ok(()));
+    assert_eq!(
+        verify_raw(&raw, &auth, "wrong-secret"),
+        Err(SigningError::SignatureMismatch)
+    );
+
+    let mut body_changed = parse_req(&by_name("post-x-www-form-urlencoded").read("req"));
+    body_changed.body = b"Param1=value2".to_vec();
+    assert_eq!(
+        verify_raw(&body_changed, &auth, SECRET),
+        Err(SigningError::SignatureMismatch)
+    );
+
+    let (mut header_changed, auth) = received(by_name("get-header-value-trim"));
+    for (name, value) in &mut header_changed.headers {
+        if name == "My-Header2" {
+            value.push('!');
+        }
+    }
+    assert_eq!(
+        verify_raw(&header_changed, &auth, SECRET),
+        Err(SigningError::SignatureMismatch)
+    );
+
+    let (mut header_dropped, auth) = received(by_name("get-header-value-trim"));
+    header_dropped
+        .headers
+        .retain(|(name, _)| name != "My-Header2");
+    assert!(matches!(
+        verify_raw(&header_dropped, &auth, SECRET),
+        Err(SigningError::InvalidRequest(m)) if m.contains("my-header2")
+    ));
+
+    let (mut path_changed, auth) = received(by_name("get-vanilla"));
+    path_changed.target = "/other".into();
+    assert_eq!(
+        verify_raw(&path_changed, &auth, SECRET),
+        Err(SigningError::SignatureMismatch)
+    );
+
+    let (raw, mut auth) = received(by_name("get-vanilla"));
+    auth.signature.replace_range(
+        0..1,
+        if auth.signature.starts_with('0') {
+            "1"
+        } else {
+            "0"
+        },
+    );
+    assert_eq!(
+        verify_raw(&raw, &auth, SECRET),
+        Err(SigningError::SignatureMismatch)
+    );
+
+    let (raw, mut auth) = received(by_name("get-vanilla"));
+    auth.region = "us-west-2".into();
+    assert_eq!(
+        verify_raw(&raw, &auth, SECRET),
+        Err(SigningError::SignatureMismatch)
+    );
+
+    let (raw, mut auth) = received(by_name("get-vanilla"));
+    auth.signed_headers = vec!["x-amz-date".into()];
+    assert!(matches!(
+        verify_raw(&raw, &auth, SECRET),
+        Err(SigningError::MalformedAuthorization(_))
+    ));
+
+    let (raw, mut auth) = received(by_name("get-vanilla"));
+    auth.date = "20150831".into();
+    assert!(matches!(
+        verify_raw(&raw, &auth, SECRET),
+        Err(SigningError::MalformedAuthorization(_))
+    ));
+}
+
+#[test]
+fn verify_request_reads_the_headers_itself() {
+    let case = cases()
+        .into_iter()
+        .find(|c| c.name == "get-header-key-duplicate")
+        .unwrap();
+    let raw = parse_req(&case.read("req"));
+    let authz = case.read("authz");
+    let mut headers: Vec<(&str, &str)> = raw
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    headers.push(("Authorization", &authz));
+    let req = SignableRequest {
+        method: &raw.method,
+        uri: &raw.target,
+        headers: &headers,
+        payload: Payload::Bytes(b""),
+    };
+    let auth = verify_request(&req, SECRET).unwrap();
+    assert_eq!(auth.access_key, ACCESS_KEY);
+    assert_eq!(
+        verify_request(&req, "nope"),
+        Err(SigningError::SignatureMismatch)
+    );
+    let unsigned = &headers[..headers.len() - 1];
+    let req = SignableRequest {
+        headers: unsigned,
+        ..req
+    };
+    assert!(matches!(
+        verify_request(&req, SECRET),
+        Err(SigningError::MalformedAuthorization(_))
+    ));
+}
+
+#[test]
+fn sign_then_verify_round_trip_with_token_and_sha256_payload() {
+    let creds = Credentials {
+        access_key: "AKIAEXAMPLE".into(),
+        secret_key: "secret".into(),
+        session_token: Some("token/with+chars==".into()),
+    };
+    let body = br#"{"inputs":"hello"}"#;
+    let hash = payload_sha256_hex(body);
+    let base = [
+        ("Host", "runtime.sagemaker.us-west-2.amazonaws.com"),
+        ("Content-Type", "application/json"),
+    ];
+    let req = SignableRequest {
+        method: "POST",
+        uri: "/endpoints/my-endpoint/invocations",
+        headers: &base,
+        payload: Payload::Sha256Hex(&hash),
+    };
+    let time = SigningTime::from_unix(1_767_225_600);
+    let params = SigningParams {
+        credentials: &creds,
+        region: "us-west-2",
+        service: "sagemaker",
+        time,
+    };
+    let details = sign(&req, &params).unwrap();
+    let same_from_bytes = sign(
+        &SignableRequest {
+            payload: Payload::Bytes(body),
+            ..req
+        },
+        &params,
+    )
+    .unwrap();
+    assert_eq!(details, same_from_bytes);
+    let names: Vec<&str> = details
+        .headers_to_add
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["X-Amz-Date", "X-Amz-Security-Token", "Authorization"]
+    );
+
+    let mut sent: Vec<(&str, &str)> = base.to_vec();
+    sent.extend(
+        details
+            .headers_to_add
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str())),
+    );
+    let received = SignableRequest {
+        headers: &sent,
+        payload: Payload::Bytes(body),
+        ..req
+    };
+    let auth = verify_request(&received, "secret").unwrap();
+    assert_eq!(auth.service, "sagemaker");
+    assert_eq!(
+        auth.signed_headers,
+        ["content-type", "host", "x-amz-date", "x-amz-security-token"]
+    );
+    assert_eq!(
+        verify_request(&received, "other"),
+        Err(SigningError::SignatureMismatch)
+    );
+    let tampered = SignableRequest {
+        payload: Payload::Bytes(b"{}"),
+        ..received
+    };
+    assert_eq!(
+        verify_request(&tampered, "secret"),
+        Err(SigningError::SignatureMismatch)
+    );
+}
+
+#[test]
+fn bad_requests_are_refused_before_signing() {
+    let creds = credentials(None);
+    let params = SigningParams {
+        credentials: &creds,
+        region: "us-east-1",
+        service: "service",
+        time: SigningTime::from_unix(SUITE_TIME),
+    };
+    let host = ("Host", "example.amazonaws.com");
+    let try_sign = |method: &str, uri: &str, headers: &[(&str, &str)]| {
+        sign(
+            &SignableRequest {
+                method,
+                uri,
+                headers,
+                payload: Payload::Bytes(b""),
+            },
+            &params,
+        )
+    };
+    assert!(try_sign("GET", "/", &[host]).is_ok());
+    type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>);
+    let refused: Vec<Case> = vec![
+        ("GET", "/", vec![]),
+        ("GET", "/", vec![host, host]),
+        ("GET", "/", vec![host, ("X-Evil", "a\r\nInjected: yes")]),
+        ("GET", "/", vec![host, ("X-Evil", "a\nb")]),
+        ("GET", "/", vec![host, ("Bad Name", "x")]),
+        ("GET", "/", vec![host, ("", "x")]),
+        (
+            "GET",
+            "/",
+            vec![host, ("Authorization", "AWS4-HMAC-SHA256 ...")],
+        ),
+        ("GET", "/", vec![host, ("X-Amz-Date", "garbage")]),
+        (
+            "GET",
+            "/",
+            vec![
+                host,
+                ("X-Amz-Date", "20150830T123600Z"),
+                ("x-amz-date", "20150830T123600Z"),
+            ],
+        ),
+        ("G ET", "/", vec![host]),
+        ("GET", "relative", vec![host]),
+        ("GET", "/a#frag", vec![host]),
+        ("GET", "/a\nb", vec![host]),
+    ];
+    for (method, uri, headers) in refused {
+        assert!(
+            matches!(
+                try_sign(method, uri, &headers),
+                Err(SigningError::InvalidRequest(_))
+            ),
+            "{method:?} {uri:?} {headers:?}"
+        );
+    }
+    let bad_hash = sign(
+        &SignableRequest {
+            method: "GET",
+            uri: "/",
+            headers: &[host],
+            payload: Payload::Sha256Hex("abc"),
+        },
+        &params,
+    );
+    assert!(matches!(bad_hash, Err(SigningError::InvalidRequest(_))));
+    for (region, service) in [("", "s"), ("us east", "s"), ("r", "a/b")] {
+        let p = SigningParams {
+            region,
+            service,
+            ..params
+        };
+        let req = SignableRequest {
+            method: "GET",
+            uri: "/",
+            headers: &[host],
+            payload: Payload::Bytes(b""),
+        };
+        assert!(
+            matches!(sign(&req, &p), Err(SigningError::InvalidRequest(_))),
+            "{region:?} {service:?}"
+        );
+    }
+    let far = SigningParams {
+        time: SigningTime::from_unix(i64::MAX),
+        ..params
+    };
+    let req = SignableRequest {
+        method: "GET",
+        uri: "/",
+        headers: &[host],
+        payload: Payload::Bytes(b""),
+    };
+    assert!(matches!(
+        sign(&req, &far),
+        Err(SigningError::MalformedDate(_))
+    ));
+}
+
+#[test]
+fn unsigned_headers_are_left_out_like_botocore() {
+    let creds = credentials(None);
+    let params = SigningParams {
+        credentials: &creds,
+        region: "us-east-1",
+        service: "service",
+        time: SigningTime::from_unix(SUITE_TIME),
+    };
+    let headers = [
+        ("Host", "example.amazonaws.com"),
+        ("User-Agent", "sagerun/0.1"),
+        ("Expect", "100-continue"),
+        ("X-Amzn-Trace-Id", "Root=1"),
+        ("Transfer-Encoding", "chunked"),
+        ("Connection", "keep-alive"),
+    ];
+    let req = SignableRequest {
+        method: "GET",
+        uri: "/",
+        headers: &headers,
+        payload: Payload::Bytes(b""),
+    };
+    let details = sign(&req, &params).unwrap();
+    assert!(
+        details
+            .authorization
+            .contains("SignedHeaders=host;x-amz-date,"),
+        "{}",
+        details.authorization
+    );
+}
+
+#[test]
+fn debug_output_hides_secrets() {
+    let creds = Credentials {
+        access_key: "AKID".into(),
+        secret_key: "super-secret-value".into(),
+        session_token: Some("super-secret-token".into()),
+    };
+    let shown = format!("{creds:?}");
+    assert!(
+        shown.contains("AKID") && !shown.contains("super-secret"),
+        "{shown}"
+    );
+    let params = SigningParams {
+        credentials: &creds,
+        region: "r",
+        service: "s",
+        time: SigningTime::from_unix(0),
+    };
+    assert!(!format!("{params:?}").contains("super-secret"));
+}
