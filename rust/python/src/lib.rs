@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 mod eventstream;
 mod local;
 mod sigv4;
+mod streaming;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -14,5 +15,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     eventstream::register(m)?;
     sigv4::register(m)?;
     local::register(m)?;
+    streaming::register(m)?;
     Ok(())
 }
