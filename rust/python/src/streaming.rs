@@ -7,6 +7,7 @@ use std::ffi::CString;
 
 use pyo3::create_exception;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyUnicodeDecodeError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyMemoryView, PyString, PyTuple};
 use sagerun_core::streaming::{self as core, StreamError, Utf8DecodeError, Utf8Errors};
@@ -75,11 +76,13 @@ fn stream_err(err: StreamError) -> PyErr {
         // Attributes are a convenience; failing to set one must not mask the error.
         let value = e.value(py);
         let _ = match err {
-            StreamError::LineTooLong { limit } | StreamError::EventTooLong { limit } => value.setattr("limit", limit),
-            StreamError::MalformedRecord { excerpt, .. } => value.setattr("record", excerpt),
-            StreamError::ModelError { message, excerpt } => {
-                value.setattr("message", message).and_then(|_| value.setattr("record", excerpt))
+            StreamError::LineTooLong { limit } | StreamError::EventTooLong { limit } => {
+                value.setattr("limit", limit)
             }
+            StreamError::MalformedRecord { excerpt, .. } => value.setattr("record", excerpt),
+            StreamError::ModelError { message, excerpt } => value
+                .setattr("message", message)
+                .and_then(|_| value.setattr("record", excerpt)),
         };
         e
     })
@@ -95,7 +98,8 @@ fn utf8_err(py: Python<'_>, err: &Utf8DecodeError) -> PyErr {
     }
 }
 
-const PART_SHAPES: &str = "bytes, bytearray, memoryview or a {'PayloadPart': {'Bytes': ...}} event dict";
+const PART_SHAPES: &str =
+    "bytes, bytearray, memoryview or a {'PayloadPart': {'Bytes': ...}} event dict";
 
 /// The payload of one part: bytes-like as it is (bytes without a copy), or
 /// the `Bytes` of a boto3 `{"PayloadPart": {"Bytes": ...}}` event. `None`
@@ -105,16 +109,19 @@ fn payload_of<'py>(part: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyByt
         return Ok(Some(bytes.clone()));
     }
     if let Ok(event) = part.cast::<PyDict>() {
-        let Some(payload_part) = event.get_item("PayloadPart")? else {
+        let py = part.py();
+        let Some(payload_part) = event.get_item(intern!(py, "PayloadPart"))? else {
             return Ok(None);
         };
         let bytes = payload_part
             .cast::<PyDict>()
             .ok()
-            .map(|p| p.get_item("Bytes"))
+            .map(|p| p.get_item(intern!(py, "Bytes")))
             .transpose()?
             .flatten()
-            .ok_or_else(|| PyTypeError::new_err("a PayloadPart event must be {'PayloadPart': {'Bytes': ...}}"))?;
+            .ok_or_else(|| {
+                PyTypeError::new_err("a PayloadPart event must be {'PayloadPart': {'Bytes': ...}}")
+            })?;
         return bytes_like(&bytes).map(Some);
     }
     bytes_like(part).map(Some)
@@ -125,7 +132,11 @@ fn bytes_like<'py>(value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
         return Ok(bytes.clone());
     }
     if value.is_instance_of::<PyByteArray>() || value.is_instance_of::<PyMemoryView>() {
-        return Ok(value.py().get_type::<PyBytes>().call1((value,))?.cast_into::<PyBytes>()?);
+        return Ok(value
+            .py()
+            .get_type::<PyBytes>()
+            .call1((value,))?
+            .cast_into::<PyBytes>()?);
     }
     let hint = if value.is_instance_of::<PyString>() {
         " (encode text to bytes first)"
@@ -151,14 +162,25 @@ fn limit_arg(name: &str, value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<us
         return Ok(None);
     };
     if value.is_instance_of::<pyo3::types::PyBool>() {
-        return Err(PyTypeError::new_err(format!("{name} must be an int or None, not bool")));
+        return Err(PyTypeError::new_err(format!(
+            "{name} must be an int or None, not bool"
+        )));
     }
-    let n: i128 = value
-        .extract()
-        .map_err(|_| PyTypeError::new_err(format!("{name} must be an int or None, not {}", value.get_type().name().map(|n| n.to_string()).unwrap_or_default())))?;
+    let n: i128 = value.extract().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{name} must be an int or None, not {}",
+            value
+                .get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        ))
+    })?;
     match usize::try_from(n) {
         Ok(n) if n >= 1 => Ok(Some(n)),
-        _ => Err(PyValueError::new_err(format!("{name} must be at least 1, not {n}"))),
+        _ => Err(PyValueError::new_err(format!(
+            "{name} must be at least 1, not {n}"
+        ))),
     }
 }
 
@@ -183,8 +205,9 @@ impl LineDecoder {
         let py = part.py();
         let out = PyList::empty(py);
         if let Some(bytes) = payload_of(part)? {
-            self.inner
-                .feed_with(bytes.as_bytes(), |line| Ok::<_, Failure>(out.append(PyBytes::new(py, line))?))?;
+            self.inner.feed_with(bytes.as_bytes(), |line| {
+                Ok::<_, Failure>(out.append(PyBytes::new(py, line))?)
+            })?;
         }
         Ok(out)
     }
@@ -216,7 +239,9 @@ impl Utf8Decoder {
     #[pyo3(signature = (errors="strict"))]
     fn new(errors: &str) -> PyResult<Self> {
         let policy = Utf8Errors::from_name(errors).ok_or_else(|| {
-            PyValueError::new_err(format!("errors must be 'strict', 'replace' or 'ignore', not {errors:?}"))
+            PyValueError::new_err(format!(
+                "errors must be 'strict', 'replace' or 'ignore', not {errors:?}"
+            ))
         })?;
         Ok(Utf8Decoder {
             inner: core::Utf8Decoder::new(policy),
@@ -229,7 +254,10 @@ impl Utf8Decoder {
         let Some(bytes) = payload_of(part)? else {
             return Ok(PyString::new(py, ""));
         };
-        let text = self.inner.feed(bytes.as_bytes()).map_err(|e| utf8_err(py, &e))?;
+        let text = self
+            .inner
+            .feed(bytes.as_bytes())
+            .map_err(|e| utf8_err(py, &e))?;
         Ok(PyString::new(py, &text))
     }
 
@@ -248,7 +276,13 @@ impl Utf8Decoder {
 }
 
 /// One server-sent event.
-#[pyclass(frozen, eq, hash, module = "sagerun.streaming", name = "ServerSentEvent")]
+#[pyclass(
+    frozen,
+    eq,
+    hash,
+    module = "sagerun.streaming",
+    name = "ServerSentEvent"
+)]
 #[derive(PartialEq, Eq, Hash)]
 pub struct ServerSentEvent {
     #[pyo3(get)]
@@ -277,12 +311,19 @@ impl ServerSentEvent {
     #[new]
     #[pyo3(signature = (data="".to_owned(), event="message".to_owned(), id="".to_owned(), retry=None))]
     fn new(data: String, event: String, id: String, retry: Option<u64>) -> Self {
-        ServerSentEvent { data, event, id, retry }
+        ServerSentEvent {
+            data,
+            event,
+            id,
+            retry,
+        }
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let text = |s: &str| -> PyResult<String> { Ok(PyString::new(py, s).repr()?.to_string()) };
-        let retry = self.retry.map_or_else(|| "None".to_owned(), |r| r.to_string());
+        let retry = self
+            .retry
+            .map_or_else(|| "None".to_owned(), |r| r.to_string());
         Ok(format!(
             "ServerSentEvent(data={}, event={}, id={}, retry={retry})",
             text(&self.data)?,
@@ -291,9 +332,12 @@ impl ServerSentEvent {
         ))
     }
 
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
         let me = slf.get();
-        let args = (me.data.clone(), me.event.clone(), me.id.clone(), me.retry).into_pyobject(slf.py())?;
+        let args =
+            (me.data.clone(), me.event.clone(), me.id.clone(), me.retry).into_pyobject(slf.py())?;
         Ok((slf.get_type().into_any(), args))
     }
 }
@@ -310,7 +354,10 @@ impl SseDecoder {
     #[pyo3(signature = (stop_at_done=true, max_event_bytes=None))]
     fn new(stop_at_done: bool, max_event_bytes: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
         Ok(SseDecoder {
-            inner: core::SseDecoder::new(stop_at_done, limit_arg("max_event_bytes", max_event_bytes)?),
+            inner: core::SseDecoder::new(
+                stop_at_done,
+                limit_arg("max_event_bytes", max_event_bytes)?,
+            ),
         })
     }
 
@@ -354,15 +401,25 @@ pub struct TokenDecoder {
 impl TokenDecoder {
     #[new]
     #[pyo3(signature = (format=None, skip_special=true, max_record_bytes=None))]
-    fn new(format: Option<&str>, skip_special: bool, max_record_bytes: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    fn new(
+        format: Option<&str>,
+        skip_special: bool,
+        max_record_bytes: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         let format = match format {
             None | Some("auto") => None,
             Some(name) => Some(core::TokenFormat::from_name(name).ok_or_else(|| {
-                PyValueError::new_err(format!("format must be 'auto', 'tgi', 'lmi' or 'openai', not {name:?}"))
+                PyValueError::new_err(format!(
+                    "format must be 'auto', 'tgi', 'lmi' or 'openai', not {name:?}"
+                ))
             })?),
         };
         Ok(TokenDecoder {
-            inner: core::TokenDecoder::new(format, skip_special, limit_arg("max_record_bytes", max_record_bytes)?),
+            inner: core::TokenDecoder::new(
+                format,
+                skip_special,
+                limit_arg("max_record_bytes", max_record_bytes)?,
+            ),
         })
     }
 
@@ -371,8 +428,9 @@ impl TokenDecoder {
         let py = part.py();
         let out = PyList::empty(py);
         if let Some(bytes) = payload_of(part)? {
-            self.inner
-                .feed_with(bytes.as_bytes(), |text| Ok::<_, Failure>(out.append(PyString::new(py, text))?))?;
+            self.inner.feed_with(bytes.as_bytes(), |text| {
+                Ok::<_, Failure>(out.append(PyString::new(py, text))?)
+            })?;
         }
         Ok(out)
     }
@@ -403,7 +461,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("StreamFormatError", py.get_type::<StreamFormatError>())?;
     m.add("LineTooLong", py.get_type::<LineTooLong>())?;
     m.add("EventTooLong", py.get_type::<EventTooLong>())?;
-    m.add("ModelGenerationError", py.get_type::<ModelGenerationError>())?;
+    m.add(
+        "ModelGenerationError",
+        py.get_type::<ModelGenerationError>(),
+    )?;
     m.add_class::<LineDecoder>()?;
     m.add_class::<Utf8Decoder>()?;
     m.add_class::<ServerSentEvent>()?;

@@ -156,7 +156,11 @@ mod tests {
     use super::*;
 
     /// Feeds `parts` and collects every line, the unterminated one included.
-    fn lines_of(parts: &[&[u8]], keep_ends: bool, max: Option<usize>) -> Result<Vec<Vec<u8>>, StreamError> {
+    fn lines_of(
+        parts: &[&[u8]],
+        keep_ends: bool,
+        max: Option<usize>,
+    ) -> Result<Vec<Vec<u8>>, StreamError> {
         let mut d = LineDecoder::new(keep_ends, max);
         let mut out = Vec::new();
         for p in parts {

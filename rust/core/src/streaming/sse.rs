@@ -149,7 +149,9 @@ impl SseDecoder {
 
     fn check_size(&self, line_len: usize) -> Result<(), StreamError> {
         match self.max_event {
-            Some(limit) if self.data.len() + line_len > limit => Err(StreamError::EventTooLong { limit }),
+            Some(limit) if self.data.len() + line_len > limit => {
+                Err(StreamError::EventTooLong { limit })
+            }
             _ => Ok(()),
         }
     }
@@ -182,7 +184,9 @@ impl SseDecoder {
                 self.check_size(0)?;
             }
             b"event" => self.event_type = String::from_utf8_lossy(value).into_owned(),
-            b"id" if !value.contains(&0) => self.last_id = String::from_utf8_lossy(value).into_owned(),
+            b"id" if !value.contains(&0) => {
+                self.last_id = String::from_utf8_lossy(value).into_owned()
+            }
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
                 // Digits too many for u64 are no sensible delay: ignored.
                 if let Some(ms) = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()) {
@@ -248,7 +252,11 @@ mod tests {
     #[test]
     fn fields_comments_and_line_ends() {
         let stream = b"\xEF\xBB\xBF: hi\r\nevent: add\rdata:a\r\ndata: b\nid: 7\nretry: 15\nbogus\n\ndata\n\nretry: x\nid: a\0b\ndata: c\n\n";
-        let want = vec![ev("add", "a\nb", "7", Some(15)), ev("message", "", "7", Some(15)), ev("message", "c", "7", Some(15))];
+        let want = vec![
+            ev("add", "a\nb", "7", Some(15)),
+            ev("message", "", "7", Some(15)),
+            ev("message", "c", "7", Some(15)),
+        ];
         assert_eq!(events(&[stream]), want);
         let singles: Vec<&[u8]> = stream.chunks(1).collect();
         assert_eq!(events(&singles), want);
@@ -257,21 +265,36 @@ mod tests {
     #[test]
     fn crlf_split_across_parts_ends_one_line() {
         // Were the LF taken as a second line end, "x" would be dispatched alone.
-        assert_eq!(events(&[b"data: x\r", b"\ndata: y\r\n\r", b"\n"]), vec![ev("message", "x\ny", "", None)]);
+        assert_eq!(
+            events(&[b"data: x\r", b"\ndata: y\r\n\r", b"\n"]),
+            vec![ev("message", "x\ny", "", None)]
+        );
     }
 
     #[test]
     fn done_ends_the_stream_and_unfinished_event_is_dropped() {
-        assert_eq!(events(&[b"data: 1\n\ndata: [DONE]\n\ndata: 2\n\n"]), vec![ev("message", "1", "", None)]);
-        assert_eq!(events(&[b"data: 1\n\ndata: 2\n"]), vec![ev("message", "1", "", None)]);
+        assert_eq!(
+            events(&[b"data: 1\n\ndata: [DONE]\n\ndata: 2\n\n"]),
+            vec![ev("message", "1", "", None)]
+        );
+        assert_eq!(
+            events(&[b"data: 1\n\ndata: 2\n"]),
+            vec![ev("message", "1", "", None)]
+        );
         let mut d = SseDecoder::new(false, None);
-        assert_eq!(d.feed(b"data: [DONE]\n\n").unwrap(), vec![ev("message", "[DONE]", "", None)]);
+        assert_eq!(
+            d.feed(b"data: [DONE]\n\n").unwrap(),
+            vec![ev("message", "[DONE]", "", None)]
+        );
     }
 
     #[test]
     fn limit_bounds_data_and_pending_line() {
         let mut d = SseDecoder::new(true, Some(8));
         assert!(d.feed(b"data: 1234567\n").is_ok());
-        assert_eq!(d.feed(b"data: 1"), Err(StreamError::EventTooLong { limit: 8 }));
+        assert_eq!(
+            d.feed(b"data: 1"),
+            Err(StreamError::EventTooLong { limit: 8 })
+        );
     }
 }

@@ -276,9 +276,10 @@ impl Records {
                 let Some(token) = record.token else {
                     return Ok(());
                 };
-                let special = token.special == Some(true) || token.special_token == Some(true);
+                let skipped = self.skip_special
+                    && (token.special == Some(true) || token.special_token == Some(true));
                 match token.text {
-                    Some(text) if !text.is_empty() && !(special && self.skip_special) => emit(&text),
+                    Some(text) if !text.is_empty() && !skipped => emit(&text),
                     _ => Ok(()),
                 }
             }
@@ -342,10 +343,17 @@ fn in_band_error(record: &Record<'_>) -> Option<String> {
         }
     }
     let errored = record.object.as_deref() == Some("error")
-        || record.details.as_ref().and_then(|d| d.finish_reason.as_deref()) == Some("error");
+        || record
+            .details
+            .as_ref()
+            .and_then(|d| d.finish_reason.as_deref())
+            == Some("error");
     errored.then(|| {
         record.message.as_deref().map_or_else(
-            || "generation stopped with finish_reason \"error\" (the server gave no message)".to_owned(),
+            || {
+                "generation stopped with finish_reason \"error\" (the server gave no message)"
+                    .to_owned()
+            },
             str::to_owned,
         )
     })
@@ -373,7 +381,11 @@ mod tests {
             "data:{\"index\":3,\"token\":{\"id\":3,\"text\":\"</s>\",\"logprob\":-0.1,\"special\":true},\"generated_text\":\"Hello\",\"details\":{\"finish_reason\":\"eos_token\",\"generated_tokens\":3,\"seed\":null}}\n\n",
         );
         let mut d = TokenDecoder::new(None, true, None);
-        let got: Vec<String> = stream.as_bytes().chunks(7).flat_map(|c| d.feed(c).unwrap()).collect();
+        let got: Vec<String> = stream
+            .as_bytes()
+            .chunks(7)
+            .flat_map(|c| d.feed(c).unwrap())
+            .collect();
         assert_eq!(got, ["Hel", "lo"]);
         assert_eq!(d.format(), Some(TokenFormat::Tgi));
     }
@@ -383,7 +395,10 @@ mod tests {
         let ok = b"{\"token\":{\"id\":1,\"text\":\"a\\u00e9\",\"log_prob\":-1}}\n{\"token\":{\"id\":2,\"text\":\"b\"},\"generated_text\":\"a\\u00e9b\"}";
         assert_eq!(texts(None, &[ok]).unwrap(), ["a\u{e9}", "b"]);
         let err = b"{\"token\":{\"text\":\"a\"}}\n{\"token\":{\"id\":-1,\"text\":\"\",\"log_prob\":-1,\"special_token\":true},\"generated_text\":\"\",\"details\":{\"finish_reason\":\"error\"}}\n";
-        assert!(matches!(texts(None, &[err]), Err(StreamError::ModelError { .. })));
+        assert!(matches!(
+            texts(None, &[err]),
+            Err(StreamError::ModelError { .. })
+        ));
     }
 
     #[test]
@@ -391,14 +406,29 @@ mod tests {
         let chat = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"}}]}\n\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: {\"choices\":[],\"usage\":{}}\n\ndata: [DONE]\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"late\"}}]}\n\n";
         assert_eq!(texts(None, &[chat]).unwrap(), ["Hi"]);
         let completions = b"data: {\"choices\":[{\"text\":\"x\"}]}\n\n";
-        assert_eq!(texts(Some(TokenFormat::OpenAi), &[completions]).unwrap(), ["x"]);
+        assert_eq!(
+            texts(Some(TokenFormat::OpenAi), &[completions]).unwrap(),
+            ["x"]
+        );
     }
 
     #[test]
     fn unknown_or_mismatched_records_are_errors() {
-        assert!(matches!(texts(None, &[b"{\"outputs\":[\"x\"]}\n"]), Err(StreamError::MalformedRecord { .. })));
-        assert!(matches!(texts(Some(TokenFormat::OpenAi), &[b"data:{\"token\":{\"text\":\"x\"}}\n\n"]), Err(StreamError::MalformedRecord { .. })));
-        assert!(matches!(texts(None, &[b"data: not json\n\n"]), Err(StreamError::MalformedRecord { .. })));
+        assert!(matches!(
+            texts(None, &[b"{\"outputs\":[\"x\"]}\n"]),
+            Err(StreamError::MalformedRecord { .. })
+        ));
+        assert!(matches!(
+            texts(
+                Some(TokenFormat::OpenAi),
+                &[b"data:{\"token\":{\"text\":\"x\"}}\n\n"]
+            ),
+            Err(StreamError::MalformedRecord { .. })
+        ));
+        assert!(matches!(
+            texts(None, &[b"data: not json\n\n"]),
+            Err(StreamError::MalformedRecord { .. })
+        ));
         let tgi_error = b"data:{\"error\":\"Request failed during generation: boom\",\"error_type\":\"generation\"}\n\n";
         assert_eq!(
             texts(None, &[tgi_error]),

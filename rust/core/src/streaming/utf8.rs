@@ -119,7 +119,11 @@ impl Utf8Decoder {
 
     /// Finishes the held character with the first bytes of `data` (pushing
     /// it, or its replacement, to `out`); returns the rest of `data`.
-    fn complete_held<'a>(&mut self, data: &'a [u8], out: &mut String) -> Result<&'a [u8], Utf8DecodeError> {
+    fn complete_held<'a>(
+        &mut self,
+        data: &'a [u8],
+        out: &mut String,
+    ) -> Result<&'a [u8], Utf8DecodeError> {
         if self.held_len == 0 {
             return Ok(data);
         }
@@ -170,7 +174,12 @@ impl Utf8Decoder {
 
     /// Decodes `bytes` (a suffix of `input.data`) into `out`, applying the
     /// error policy.
-    fn decode_into(&mut self, mut bytes: &[u8], out: &mut String, input: Input<'_>) -> Result<(), Utf8DecodeError> {
+    fn decode_into(
+        &mut self,
+        mut bytes: &[u8],
+        out: &mut String,
+        input: Input<'_>,
+    ) -> Result<(), Utf8DecodeError> {
         // Where `bytes` starts in held + data, as a strict error reports it.
         let mut consumed = input.held.len() + input.data.len() - bytes.len();
         loop {
@@ -252,15 +261,27 @@ mod tests {
     #[test]
     fn borrows_when_nothing_is_joined() {
         let mut d = Utf8Decoder::new(Utf8Errors::Strict);
-        assert!(matches!(d.feed("abc".as_bytes()).unwrap(), Cow::Borrowed("abc")));
+        assert!(matches!(
+            d.feed("abc".as_bytes()).unwrap(),
+            Cow::Borrowed("abc")
+        ));
     }
 
     #[test]
     fn truncated_at_end() {
         let err = decode_parts(&[b"ok\xe2\x82"], Utf8Errors::Strict).unwrap_err();
-        assert_eq!((err.input.as_slice(), err.start, err.end, err.reason), (&b"\xe2\x82"[..], 0, 2, UNEXPECTED_END));
-        assert_eq!(decode_parts(&[b"ok\xe2\x82"], Utf8Errors::Replace).unwrap(), "ok\u{FFFD}");
-        assert_eq!(decode_parts(&[b"ok\xe2\x82"], Utf8Errors::Ignore).unwrap(), "ok");
+        assert_eq!(
+            (err.input.as_slice(), err.start, err.end, err.reason),
+            (&b"\xe2\x82"[..], 0, 2, UNEXPECTED_END)
+        );
+        assert_eq!(
+            decode_parts(&[b"ok\xe2\x82"], Utf8Errors::Replace).unwrap(),
+            "ok\u{FFFD}"
+        );
+        assert_eq!(
+            decode_parts(&[b"ok\xe2\x82"], Utf8Errors::Ignore).unwrap(),
+            "ok"
+        );
     }
 
     #[test]
@@ -268,9 +289,15 @@ mod tests {
         let mut d = Utf8Decoder::new(Utf8Errors::Strict);
         assert_eq!(d.feed(b"a\xe2").unwrap(), "a");
         let err = d.feed(b"\x82x").unwrap_err();
-        assert_eq!((err.input.as_slice(), err.start, err.end, err.reason), (&b"\xe2\x82x"[..], 0, 2, INVALID_CONTINUATION));
+        assert_eq!(
+            (err.input.as_slice(), err.start, err.end, err.reason),
+            (&b"\xe2\x82x"[..], 0, 2, INVALID_CONTINUATION)
+        );
         let err = decode_parts(&[b"ab\xffc"], Utf8Errors::Strict).unwrap_err();
         assert_eq!((err.start, err.end, err.reason), (2, 3, INVALID_START));
-        assert_eq!(decode_parts(&[b"a\xf0\x80b"], Utf8Errors::Replace).unwrap(), "a\u{FFFD}\u{FFFD}b");
+        assert_eq!(
+            decode_parts(&[b"a\xf0\x80b"], Utf8Errors::Replace).unwrap(),
+            "a\u{FFFD}\u{FFFD}b"
+        );
     }
 }
