@@ -51,7 +51,8 @@ def reference_sse(stream: bytes, stop_at_done: bool):
             if "\0" not in value:
                 last_id = value
         elif field == "retry":
-            if value and all(c in "0123456789" for c in value):
+            # Deliberate, documented deviation: values past 64 bits are ignored.
+            if value and all(c in "0123456789" for c in value) and int(value) < 2**64:
                 retry = int(value)
     return events
 

@@ -223,3 +223,33 @@ def test_async_twin():
 
     assert asyncio.run(run(openai_chat(["a", "é", "😀"], False))) == ["a", "é", "😀"]
     assert asyncio.run(run(lmi_jsonlines(["a", "b"], True))) == ["a", "b"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(sorted(BUILDERS)), token_texts, st.lists(st.integers(0, 3000), max_size=20))
+def test_async_twins_match_sync(name, tokens, cuts):
+    parts = split_at(BUILDERS[name][0](tokens, False), cuts)
+
+    async def agen():
+        for p in parts:
+            yield p
+
+    async def run(helper):
+        return [x async for x in helper(agen())]
+
+    assert asyncio.run(run(s.aiter_tokens)) == list(s.iter_tokens(parts))
+    assert asyncio.run(run(s.aiter_sse)) == list(s.iter_sse(parts))
+    assert asyncio.run(run(s.aiter_lines)) == list(s.iter_lines(parts))
+
+
+def test_sync_helpers_are_iterators_that_read_lazily():
+    pulled = []
+
+    def source():
+        for p in [b'data: {"choices":[{"delta":{"content":"a"}}]}\n\n'] * 3:
+            pulled.append(p)
+            yield p
+
+    tokens = s.iter_tokens(source())
+    assert iter(tokens) is tokens and pulled == []
+    assert next(tokens) == "a" and len(pulled) == 1

@@ -41,7 +41,8 @@ Helpers:
   rules (CR/LF/CRLF line ends, ``data:`` with or without one space, multi-line
   data joined with ``\\n``, ``event``/``id``/``retry``, ``:`` comments, BOM,
   invalid UTF-8 replaced by U+FFFD). ``id`` and ``retry`` carry over to later
-  events as the standard's last-event-id and reconnection time do. An event
+  events as the standard's last-event-id and reconnection time do (a
+  ``retry`` value of 2**64 ms or more is ignored). An event
   not closed by a blank line when the stream ends is discarded (as the
   standard says). ``data: [DONE]`` ends the iteration unless
   ``stop_at_done=False``; parts after it are not read.
@@ -74,6 +75,7 @@ from sagerun._native import (
     TokenDecoder,
     Utf8Decoder,
 )
+from sagerun._native import drive as _drive
 from sagerun._native import payload_bytes as _payload_bytes
 
 __all__ = [
@@ -120,19 +122,11 @@ def _check_async_parts(parts: Any) -> None:
 
 
 # --- drivers: one loop per item shape, shared by every helper ---------------
-
-def _drive(parts: Iterable[Any], decoder: Any) -> Iterator[Any]:
-    """Items of decoders whose feed/finish return lists and that may end early."""
-    feed = decoder.feed
-    stops = hasattr(decoder, "done")
-    for part in parts:
-        yield from feed(part)
-        if stops and decoder.done:
-            return
-    yield from decoder.finish()
-
+# The sync loop over list-returning decoders is _native.drive (the same loop
+# as _adrive below, in Rust, without a Python frame per part).
 
 async def _adrive(parts: AsyncIterable[Any], decoder: Any) -> AsyncIterator[Any]:
+    """Items of decoders whose feed/finish return lists and that may end early."""
     feed = decoder.feed
     stops = hasattr(decoder, "done")
     async for part in parts:

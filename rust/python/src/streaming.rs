@@ -9,7 +9,9 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyUnicodeDecodeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyMemoryView, PyString, PyTuple};
+use pyo3::types::{
+    PyByteArray, PyBytes, PyDict, PyIterator, PyList, PyMemoryView, PyString, PyTuple,
+};
 use sagerun_core::streaming::{self as core, StreamError, Utf8DecodeError, Utf8Errors};
 
 create_exception!(
@@ -456,6 +458,121 @@ impl TokenDecoder {
     }
 }
 
+/// A decoder whose `feed` hands out a list of items and that may end the
+/// stream early (`[DONE]`).
+enum ListDecoder {
+    Lines(Py<LineDecoder>),
+    Sse(Py<SseDecoder>),
+    Tokens(Py<TokenDecoder>),
+}
+
+impl ListDecoder {
+    fn from_object(decoder: &Bound<'_, PyAny>) -> PyResult<Self> {
+        if let Ok(d) = decoder.cast::<LineDecoder>() {
+            return Ok(ListDecoder::Lines(d.clone().unbind()));
+        }
+        if let Ok(d) = decoder.cast::<SseDecoder>() {
+            return Ok(ListDecoder::Sse(d.clone().unbind()));
+        }
+        if let Ok(d) = decoder.cast::<TokenDecoder>() {
+            return Ok(ListDecoder::Tokens(d.clone().unbind()));
+        }
+        Err(PyTypeError::new_err(
+            "expected a LineDecoder, SseDecoder or TokenDecoder",
+        ))
+    }
+
+    fn feed<'py>(&self, part: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+        let py = part.py();
+        match self {
+            ListDecoder::Lines(d) => d.bind(py).borrow_mut().feed(part),
+            ListDecoder::Sse(d) => d.bind(py).borrow_mut().feed(part),
+            ListDecoder::Tokens(d) => d.bind(py).borrow_mut().feed(part),
+        }
+    }
+
+    fn finish<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        match self {
+            ListDecoder::Lines(d) => d.bind(py).borrow_mut().finish(py),
+            ListDecoder::Sse(d) => d.bind(py).borrow_mut().finish(py),
+            ListDecoder::Tokens(d) => d.bind(py).borrow_mut().finish(py),
+        }
+    }
+
+    fn done(&self, py: Python<'_>) -> bool {
+        match self {
+            ListDecoder::Lines(_) => false,
+            ListDecoder::Sse(d) => d.bind(py).borrow().done(),
+            ListDecoder::Tokens(d) => d.bind(py).borrow().done(),
+        }
+    }
+}
+
+/// The iterator behind the sync helpers: pulls parts from `source` only
+/// as items are asked for, feeds them to the decoder and hands out what
+/// each completes; ends (without reading on) once the decoder is done.
+/// The same loop as the Python generators of the async twins, without a
+/// Python frame per part.
+#[pyclass(module = "sagerun.streaming", name = "_Drive")]
+pub struct Drive {
+    /// `None` once the source is exhausted or the decoder is done.
+    source: Option<Py<PyIterator>>,
+    decoder: ListDecoder,
+    items: Option<Py<PyList>>,
+    next_item: usize,
+}
+
+#[pymethods]
+impl Drive {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        loop {
+            if let Some(items) = &self.items {
+                let items = items.bind(py);
+                if self.next_item < items.len() {
+                    self.next_item += 1;
+                    return items.get_item(self.next_item - 1).map(Some);
+                }
+                self.items = None;
+            }
+            let Some(source) = &self.source else {
+                return Ok(None);
+            };
+            let part = source.bind(py).clone().next();
+            let items = match part {
+                Some(part) => {
+                    let items = self.decoder.feed(&part?)?;
+                    if self.decoder.done(py) {
+                        self.source = None;
+                    }
+                    items
+                }
+                None => {
+                    self.source = None;
+                    self.decoder.finish(py)?
+                }
+            };
+            self.items = Some(items.unbind());
+            self.next_item = 0;
+        }
+    }
+}
+
+/// Iterates `decoder` (a LineDecoder, SseDecoder or TokenDecoder) over the
+/// parts of `source`, lazily.
+#[pyfunction]
+fn drive(source: &Bound<'_, PyAny>, decoder: &Bound<'_, PyAny>) -> PyResult<Drive> {
+    Ok(Drive {
+        source: Some(source.try_iter()?.unbind()),
+        decoder: ListDecoder::from_object(decoder)?,
+        items: None,
+        next_item: 0,
+    })
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("StreamFormatError", py.get_type::<StreamFormatError>())?;
@@ -471,5 +588,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<SseDecoder>()?;
     m.add_class::<TokenDecoder>()?;
     m.add_function(wrap_pyfunction!(payload_bytes, m)?)?;
+    m.add_class::<Drive>()?;
+    m.add_function(wrap_pyfunction!(drive, m)?)?;
     Ok(())
 }
