@@ -242,3 +242,20 @@ def test_async_text_error_handler_fallback_and_errors():
     assert asyncio.run(collect(s.aiter_text(agen([b"a\xff", b"b"]), errors="backslashreplace"))) == ["a\\xff", "b"]
     with pytest.raises(UnicodeDecodeError):
         asyncio.run(collect(s.aiter_text(agen([b"a\xe2\x82"]))))
+
+
+def test_an_error_ends_the_iteration_without_passing_off_the_partial_line():
+    def source():
+        yield b"complete\npartial"
+        raise ConnectionError("stream broken")
+
+    for helper in (s.iter_lines, s.iter_tokens, s.iter_sse):
+        it = helper(source())
+        with pytest.raises((ConnectionError, s.StreamFormatError)):
+            list(it)
+        assert list(it) == []
+    it = s.iter_lines([b"ok\n", b"x" * 20, b"\n"], max_line_bytes=10)
+    assert next(it) == b"ok"
+    with pytest.raises(s.LineTooLong):
+        next(it)
+    assert list(it) == []

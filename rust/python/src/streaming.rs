@@ -529,6 +529,19 @@ impl Drive {
     }
 
     fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let next = self.advance(py);
+        if next.is_err() {
+            // Like a generator that raised: over, and nothing pending is
+            // passed off as a complete item later.
+            self.source = None;
+            self.items = None;
+        }
+        next
+    }
+}
+
+impl Drive {
+    fn advance<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         loop {
             if let Some(items) = &self.items {
                 let items = items.bind(py);
