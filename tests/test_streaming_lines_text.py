@@ -259,3 +259,11 @@ def test_an_error_ends_the_iteration_without_passing_off_the_partial_line():
     with pytest.raises(s.LineTooLong):
         next(it)
     assert list(it) == []
+
+
+def test_lines_before_a_too_long_line_in_the_same_part_come_out_first():
+    items = []
+    with pytest.raises(s.LineTooLong):
+        for line in s.iter_lines([b"a\nb\n" + b"x" * 50], max_line_bytes=10):
+            items.append(line)
+    assert items == [b"a", b"b"]

@@ -253,3 +253,28 @@ def test_sync_helpers_are_iterators_that_read_lazily():
     tokens = s.iter_tokens(source())
     assert iter(tokens) is tokens and pulled == []
     assert next(tokens) == "a" and len(pulled) == 1
+
+
+def test_tokens_before_an_error_in_the_same_part_come_out_first():
+    part = (b'data:{"token":{"text":"a"}}\n\ndata:{"token":{"text":"b"}}\n\n'
+            b'data:{"error":"boom","error_type":"generation"}\n\ndata:{"token":{"text":"c"}}\n\n')
+    out = []
+    with pytest.raises(s.ModelGenerationError):
+        for t in s.iter_tokens([part, b"never read"]):
+            out.append(t)
+    assert out == ["a", "b"]
+
+    async def agen():
+        yield part
+
+    async def run():
+        got = []
+        with pytest.raises(s.ModelGenerationError):
+            async for t in s.aiter_tokens(agen()):
+                got.append(t)
+        return got
+
+    assert asyncio.run(run()) == ["a", "b"]
+    with pytest.raises(s.ModelGenerationError) as info:
+        s.TokenDecoder().feed(part)
+    assert info.value.items == ["a", "b"]

@@ -53,10 +53,14 @@ not fit its format, with subclasses :class:`LineTooLong` and
 :class:`EventTooLong` for the optional size limits; :class:`ModelGenerationError`
 (a ``RuntimeError``) for an error the model reports inside the stream.
 
+Items a part completed before an error in the same part are yielded before
+the error is raised; after an error the iteration is over.
+
 The low-level decoders (:class:`LineDecoder`, :class:`Utf8Decoder`,
 :class:`SseDecoder`, :class:`TokenDecoder`) are public too, for code that
 drives its own loop: ``feed(part)`` returns what the part completes,
-``finish()`` what is left at the end (or raises).
+``finish()`` what is left at the end (or raises). When ``feed`` raises, the
+items the part completed before the error are on the exception as ``.items``.
 """
 
 from __future__ import annotations
@@ -130,7 +134,14 @@ async def _adrive(parts: AsyncIterable[Any], decoder: Any) -> AsyncIterator[Any]
     feed = decoder.feed
     stops = hasattr(decoder, "done")
     async for part in parts:
-        for item in feed(part):
+        try:
+            items = feed(part)
+        except Exception as error:
+            # What the part completed before the error still comes out first.
+            for item in getattr(error, "items", ()):
+                yield item
+            raise
+        for item in items:
             yield item
         if stops and decoder.done:
             return

@@ -100,6 +100,14 @@ fn utf8_err(py: Python<'_>, err: &Utf8DecodeError) -> PyErr {
     }
 }
 
+/// Puts the items a part completed before an error on the exception as
+/// `.items`, so that nothing decoded is lost to a later error in the part.
+fn with_items(err: PyErr, items: &Bound<'_, PyList>) -> PyErr {
+    // A convenience; failing to set it must not mask the error.
+    let _ = err.value(items.py()).setattr("items", items);
+    err
+}
+
 const PART_SHAPES: &str =
     "bytes, bytearray, memoryview or a {'PayloadPart': {'Bytes': ...}} event dict";
 
@@ -204,13 +212,9 @@ impl LineDecoder {
 
     /// The lines `part` completes.
     fn feed<'py>(&mut self, part: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
-        let py = part.py();
-        let out = PyList::empty(py);
-        if let Some(bytes) = payload_of(part)? {
-            self.inner.feed_with(bytes.as_bytes(), |line| {
-                Ok::<_, Failure>(out.append(PyBytes::new(py, line))?)
-            })?;
-        }
+        let out = PyList::empty(part.py());
+        self.feed_into(part, &out)
+            .map_err(|e| with_items(e, &out))?;
         Ok(out)
     }
 
@@ -365,13 +369,9 @@ impl SseDecoder {
 
     /// The events `part` completes.
     fn feed<'py>(&mut self, part: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
-        let py = part.py();
-        let out = PyList::empty(py);
-        if let Some(bytes) = payload_of(part)? {
-            self.inner.feed_with(bytes.as_bytes(), |event| {
-                Ok::<_, Failure>(out.append(Bound::new(py, ServerSentEvent::from(event))?)?)
-            })?;
-        }
+        let out = PyList::empty(part.py());
+        self.feed_into(part, &out)
+            .map_err(|e| with_items(e, &out))?;
         Ok(out)
     }
 
@@ -427,13 +427,9 @@ impl TokenDecoder {
 
     /// The text deltas `part` completes.
     fn feed<'py>(&mut self, part: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
-        let py = part.py();
-        let out = PyList::empty(py);
-        if let Some(bytes) = payload_of(part)? {
-            self.inner.feed_with(bytes.as_bytes(), |text| {
-                Ok::<_, Failure>(out.append(PyString::new(py, text))?)
-            })?;
-        }
+        let out = PyList::empty(part.py());
+        self.feed_into(part, &out)
+            .map_err(|e| with_items(e, &out))?;
         Ok(out)
     }
 
@@ -455,6 +451,45 @@ impl TokenDecoder {
     #[getter]
     fn format(&self) -> Option<&'static str> {
         self.inner.format().map(core::TokenFormat::name)
+    }
+}
+
+impl LineDecoder {
+    /// Appends what `part` completes to `out`.
+    fn feed_into(&mut self, part: &Bound<'_, PyAny>, out: &Bound<'_, PyList>) -> PyResult<()> {
+        let py = part.py();
+        if let Some(bytes) = payload_of(part)? {
+            self.inner.feed_with(bytes.as_bytes(), |line| {
+                Ok::<_, Failure>(out.append(PyBytes::new(py, line))?)
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl SseDecoder {
+    /// Appends what `part` completes to `out`.
+    fn feed_into(&mut self, part: &Bound<'_, PyAny>, out: &Bound<'_, PyList>) -> PyResult<()> {
+        let py = part.py();
+        if let Some(bytes) = payload_of(part)? {
+            self.inner.feed_with(bytes.as_bytes(), |event| {
+                Ok::<_, Failure>(out.append(Bound::new(py, ServerSentEvent::from(event))?)?)
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl TokenDecoder {
+    /// Appends what `part` completes to `out`.
+    fn feed_into(&mut self, part: &Bound<'_, PyAny>, out: &Bound<'_, PyList>) -> PyResult<()> {
+        let py = part.py();
+        if let Some(bytes) = payload_of(part)? {
+            self.inner.feed_with(bytes.as_bytes(), |text| {
+                Ok::<_, Failure>(out.append(PyString::new(py, text))?)
+            })?;
+        }
+        Ok(())
     }
 }
 
@@ -482,12 +517,12 @@ impl ListDecoder {
         ))
     }
 
-    fn feed<'py>(&self, part: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+    fn feed_into(&self, part: &Bound<'_, PyAny>, out: &Bound<'_, PyList>) -> PyResult<()> {
         let py = part.py();
         match self {
-            ListDecoder::Lines(d) => d.bind(py).borrow_mut().feed(part),
-            ListDecoder::Sse(d) => d.bind(py).borrow_mut().feed(part),
-            ListDecoder::Tokens(d) => d.bind(py).borrow_mut().feed(part),
+            ListDecoder::Lines(d) => d.bind(py).borrow_mut().feed_into(part, out),
+            ListDecoder::Sse(d) => d.bind(py).borrow_mut().feed_into(part, out),
+            ListDecoder::Tokens(d) => d.bind(py).borrow_mut().feed_into(part, out),
         }
     }
 
@@ -520,6 +555,8 @@ pub struct Drive {
     decoder: ListDecoder,
     items: Option<Py<PyList>>,
     next_item: usize,
+    /// An error raised once the items decoded before it are out.
+    error: Option<PyErr>,
 }
 
 #[pymethods]
@@ -535,6 +572,7 @@ impl Drive {
             // passed off as a complete item later.
             self.source = None;
             self.items = None;
+            self.error = None;
         }
         next
     }
@@ -551,14 +589,23 @@ impl Drive {
                 }
                 self.items = None;
             }
+            if let Some(err) = self.error.take() {
+                return Err(err);
+            }
             let Some(source) = &self.source else {
                 return Ok(None);
             };
             let part = source.bind(py).clone().next();
             let items = match part {
                 Some(part) => {
-                    let items = self.decoder.feed(&part?)?;
-                    if self.decoder.done(py) {
+                    let items = PyList::empty(py);
+                    if let Err(err) = self.decoder.feed_into(&part?, &items) {
+                        if items.is_empty() {
+                            return Err(err);
+                        }
+                        self.error = Some(err);
+                        self.source = None;
+                    } else if self.decoder.done(py) {
                         self.source = None;
                     }
                     items
@@ -583,6 +630,7 @@ fn drive(source: &Bound<'_, PyAny>, decoder: &Bound<'_, PyAny>) -> PyResult<Driv
         decoder: ListDecoder::from_object(decoder)?,
         items: None,
         next_item: 0,
+        error: None,
     })
 }
 
