@@ -53,6 +53,7 @@ _Part = Union[bytes, bytearray, memoryview, _Dict[str, Any]]
 
 class StreamFormatError(ValueError):
     record: str  # an excerpt of the offending record (malformed records only)
+    items: List[Any]  # what the part completed before the error (from feed)
 
 class LineTooLong(StreamFormatError):
     limit: int
@@ -63,6 +64,7 @@ class EventTooLong(StreamFormatError):
 class ModelGenerationError(RuntimeError):
     message: str
     record: str
+    items: List[Any]  # what the part completed before the error (from feed)
 
 class ServerSentEvent:
     def __init__(self, data: str = ..., event: str = ..., id: str = ..., retry: Optional[int] = ...) -> None: ...
