@@ -1,0 +1,179 @@
+//! Where the signer's text goes. `sign_details` keeps the canonical request
+//! and string to sign as text (a `Vec<u8>`); `sign_headers` only needs their
+//! hashes, so it streams the same writes into SHA-256/HMAC contexts through
+//! a small stack buffer and never builds the strings. One writer serves
+//! both, so the two paths cannot disagree on the rules.
+
+use ring::{digest, hmac};
+
+pub(crate) trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+
+    /// Appends `text` ASCII-lower-cased (header names).
+    fn put_lower(&mut self, text: &str) {
+        let mut chunk = [0u8; 32];
+        for piece in text.as_bytes().chunks(chunk.len()) {
+            let lowered = &mut chunk[..piece.len()];
+            lowered.copy_from_slice(piece);
+            lowered.make_ascii_lowercase();
+            self.put(lowered);
+        }
+    }
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+
+    fn put_lower(&mut self, text: &str) {
+        let start = self.len();
+        self.extend_from_slice(text.as_bytes());
+        self[start..].make_ascii_lowercase();
+    }
+}
+
+/// What a [`Hashing`] sink feeds: a digest or an HMAC context.
+pub(crate) trait Absorb {
+    fn absorb(&mut self, data: &[u8]);
+}
+
+impl Absorb for digest::Context {
+    fn absorb(&mut self, data: &[u8]) {
+        self.update(data);
+    }
+}
+
+impl Absorb for hmac::Context {
+    fn absorb(&mut self, data: &[u8]) {
+        self.update(data);
+    }
+}
+
+/// Four SHA-256 blocks: the many small writes of a canonical request are
+/// gathered here and handed over whole blocks at a time (each `update` call
+/// on the context has a fixed cost).
+const BUFFER: usize = 256;
+
+pub(crate) struct Hashing<A> {
+    inner: A,
+    buf: [u8; BUFFER],
+    len: usize,
+}
+
+impl<A: Absorb> Hashing<A> {
+    pub(crate) fn new(inner: A) -> Hashing<A> {
+        Hashing {
+            inner,
+            buf: [0; BUFFER],
+            len: 0,
+        }
+    }
+
+    /// The context, with everything written absorbed.
+    pub(crate) fn into_inner(mut self) -> A {
+        self.inner.absorb(&self.buf[..self.len]);
+        self.inner
+    }
+}
+
+impl<A: Absorb> Sink for Hashing<A> {
+    #[inline]
+    fn put(&mut self, mut bytes: &[u8]) {
+        if let Some(room) = self.buf.get_mut(self.len..self.len + bytes.len()) {
+            room.copy_from_slice(bytes);
+            self.len += bytes.len();
+            return;
+        }
+        // Top the buffer up, hand it over, repeat; large writes go straight
+        // through once the buffer is empty.
+        while !bytes.is_empty() {
+            if self.len == 0 && bytes.len() >= BUFFER {
+                self.inner.absorb(bytes);
+                return;
+            }
+            let take = bytes.len().min(BUFFER - self.len);
+            self.buf[self.len..self.len + take].copy_from_slice(&bytes[..take]);
+            self.len += take;
+            bytes = &bytes[take..];
+            if self.len == BUFFER {
+                self.inner.absorb(&self.buf);
+                self.len = 0;
+            }
+        }
+    }
+}
+
+/// SHA-256 of everything written.
+pub(crate) fn sha256_of(write: impl FnOnce(&mut Hashing<digest::Context>)) -> [u8; 32] {
+    let mut sink = Hashing::new(digest::Context::new(&digest::SHA256));
+    write(&mut sink);
+    digest_bytes(sink.into_inner().finish().as_ref())
+}
+
+/// HMAC-SHA256 with `key` of everything written.
+pub(crate) fn hmac_of(
+    key: &hmac::Key,
+    write: impl FnOnce(&mut Hashing<hmac::Context>),
+) -> [u8; 32] {
+    let mut sink = Hashing::new(hmac::Context::with_key(key));
+    write(&mut sink);
+    digest_bytes(sink.into_inner().sign().as_ref())
+}
+
+pub(crate) fn digest_bytes(digest: &[u8]) -> [u8; 32] {
+    digest
+        .try_into()
+        .expect("SHA-256 and HMAC-SHA256 give 32 bytes")
+}
+
+/// Lower-case hex of a 32-byte digest, as text.
+pub(crate) fn hex32(bytes: &[u8; 32]) -> [u8; 64] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 64];
+    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0xf)];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every split of the input into writes gives the one-shot digest.
+    #[test]
+    fn hashing_sink_equals_one_shot_digest_for_any_write_pattern() {
+        let data: Vec<u8> = (0..1500u32).map(|i| (i * 7 % 251) as u8).collect();
+        let expected = digest::digest(&digest::SHA256, &data);
+        for step in [1, 3, 63, 64, 65, 255, 256, 257, 700, 1500] {
+            let got = sha256_of(|sink| data.chunks(step).for_each(|c| sink.put(c)));
+            assert_eq!(&got[..], expected.as_ref(), "step {step}");
+        }
+        let key = hmac::Key::new(hmac::HMAC_SHA256, b"key");
+        let expected = hmac::sign(&key, &data);
+        let got = hmac_of(&key, |sink| data.chunks(100).for_each(|c| sink.put(c)));
+        assert_eq!(&got[..], expected.as_ref());
+    }
+
+    #[test]
+    fn lower_casing_is_the_same_in_every_sink() {
+        let name = "X-Amzn-SageMaker-Custom-Attributes-And-Then-Some-More";
+        let mut text = Vec::new();
+        text.put_lower(name);
+        assert_eq!(text, name.to_ascii_lowercase().as_bytes());
+        let streamed = sha256_of(|sink| sink.put_lower(name));
+        let direct = digest::digest(&digest::SHA256, &text);
+        assert_eq!(&streamed[..], direct.as_ref());
+    }
+
+    #[test]
+    fn hex_is_lower_case() {
+        let mut bytes = [0u8; 32];
+        bytes[0] = 0xab;
+        bytes[31] = 0x0f;
+        let hex = hex32(&bytes);
+        assert!(hex.starts_with(b"ab00") && hex.ends_with(b"000f"));
+    }
+}
