@@ -149,7 +149,8 @@ pub fn sign_with(
     time: SigningTime,
 ) -> Result<SignatureDetails, SigningError> {
     let amz_date = signing_date(time)?;
-    let prepared = prepare(req, creds, region, service, &amz_date)?;
+    let mut signed = SignedHeaders::new();
+    let prepared = prepare(req, creds, region, service, &amz_date, &mut signed)?;
     let mut canonical_request = Vec::with_capacity(512);
     prepared.write_canonical_request(&mut canonical_request);
     let canonical_hash = sink::sha256_of(|sink| sink.put(&canonical_request));
@@ -198,7 +199,8 @@ pub fn sign_headers<'a>(
     time: SigningTime,
 ) -> Result<HeadersToAdd<'a>, SigningError> {
     let amz_date = signing_date(time)?;
-    let prepared = prepare(req, creds, region, service, &amz_date)?;
+    let mut signed = SignedHeaders::new();
+    let prepared = prepare(req, creds, region, service, &amz_date, &mut signed)?;
     let canonical_hash = sink::sha256_of(|sink| prepared.write_canonical_request(sink));
     let key = prepared.signing_key();
     let signature = sink::hex32(&sink::hmac_of(&key, |sink| {
@@ -224,7 +226,7 @@ struct Prepared<'a, 't> {
     method: &'a str,
     uri: &'a str,
     /// Sorted by lower-cased name.
-    signed: SignedHeaders<'a>,
+    signed: &'a [SignedHeader<'a>],
     payload_hash: PayloadHash<'a>,
     amz_date: &'a AmzDate,
     add_date: bool,
@@ -235,14 +237,17 @@ struct Prepared<'a, 't> {
 }
 
 /// Checks everything about a request to sign and gathers what signing it
-/// takes; nothing is hashed (but the body) until all checks passed.
-fn prepare<'a, 't: 'a>(
+/// takes; nothing is hashed (but the body) until all checks passed. The
+/// signed headers go into the caller's `signed` (a large stack value better
+/// not moved around).
+fn prepare<'s, 'a: 's, 't: 'a>(
     req: &SignableRequest<'t>,
     creds: CredentialsRef<'t>,
     region: &'a str,
     service: &'a str,
     amz_date: &'a AmzDate,
-) -> Result<Prepared<'a, 't>, SigningError> {
+    signed: &'s mut SignedHeaders<'a>,
+) -> Result<Prepared<'s, 't>, SigningError> {
     validate::method(req.method)?;
     validate::request_target(req.uri)?;
     validate::access_key(creds.access_key)?;
@@ -254,7 +259,6 @@ fn prepare<'a, 't: 'a>(
         validate::header_value(header::SECURITY_TOKEN, token)?;
     }
 
-    let mut signed = SignedHeaders::new();
     let (mut has_host, mut has_date, mut has_token) = (false, false, false);
     let mut content_sha256 = None;
     for &(name, value) in req.headers {
@@ -304,7 +308,7 @@ fn prepare<'a, 't: 'a>(
     if let Some(token) = add_token {
         signed.push(SignedHeader::new("x-amz-security-token", token));
     }
-    canonical::sort_headers(&mut signed);
+    canonical::sort_headers(signed);
 
     let payload_hash = match content_sha256 {
         Some(declared) => PayloadHash::Given(declared),
@@ -334,7 +338,7 @@ impl<'t> Prepared<'_, 't> {
             out,
             self.method,
             self.uri,
-            &self.signed,
+            self.signed,
             self.payload_hash.as_bytes(),
         );
     }
@@ -353,7 +357,7 @@ impl<'t> Prepared<'_, 't> {
     }
 
     fn authorization(&self, signature_hex: &[u8; 64]) -> String {
-        authorization::format(self.access_key, &self.scope, &self.signed, signature_hex)
+        authorization::format(self.access_key, &self.scope, self.signed, signature_hex)
     }
 
     fn headers_to_add(&self, authorization: String) -> HeadersToAdd<'t> {

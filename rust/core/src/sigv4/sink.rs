@@ -55,29 +55,32 @@ impl Absorb for hmac::Context {
 /// on the context has a fixed cost).
 const BUFFER: usize = 256;
 
-pub(crate) struct Hashing<A> {
-    inner: A,
+/// Borrows its context (hash contexts are a few hundred bytes: better not
+/// moved around).
+pub(crate) struct Hashing<'c, A: Absorb> {
+    inner: &'c mut A,
     buf: [u8; BUFFER],
     len: usize,
 }
 
-impl<A: Absorb> Hashing<A> {
-    pub(crate) fn new(inner: A) -> Hashing<A> {
+impl<'c, A: Absorb> Hashing<'c, A> {
+    pub(crate) fn new(inner: &'c mut A) -> Hashing<'c, A> {
         Hashing {
             inner,
             buf: [0; BUFFER],
             len: 0,
         }
     }
+}
 
-    /// The context, with everything written absorbed.
-    pub(crate) fn into_inner(mut self) -> A {
+/// Whatever is still buffered goes into the context.
+impl<A: Absorb> Drop for Hashing<'_, A> {
+    fn drop(&mut self) {
         self.inner.absorb(&self.buf[..self.len]);
-        self.inner
     }
 }
 
-impl<A: Absorb> Sink for Hashing<A> {
+impl<A: Absorb> Sink for Hashing<'_, A> {
     #[inline]
     fn put(&mut self, mut bytes: &[u8]) {
         if let Some(room) = self.buf.get_mut(self.len..self.len + bytes.len()) {
@@ -105,20 +108,17 @@ impl<A: Absorb> Sink for Hashing<A> {
 }
 
 /// SHA-256 of everything written.
-pub(crate) fn sha256_of(write: impl FnOnce(&mut Hashing<digest::Context>)) -> [u8; 32] {
-    let mut sink = Hashing::new(digest::Context::new(&digest::SHA256));
-    write(&mut sink);
-    digest_bytes(sink.into_inner().finish().as_ref())
+pub(crate) fn sha256_of(write: impl FnOnce(&mut Hashing<'_, digest::Context>)) -> [u8; 32] {
+    let mut context = digest::Context::new(&digest::SHA256);
+    write(&mut Hashing::new(&mut context));
+    digest_bytes(context.finish().as_ref())
 }
 
 /// HMAC-SHA256 with `key` of everything written.
-pub(crate) fn hmac_of(
-    key: &hmac::Key,
-    write: impl FnOnce(&mut Hashing<hmac::Context>),
-) -> [u8; 32] {
-    let mut sink = Hashing::new(hmac::Context::with_key(key));
-    write(&mut sink);
-    digest_bytes(sink.into_inner().sign().as_ref())
+pub(crate) fn hmac_of(key: &hmac::Key, write: impl FnOnce(&mut Hashing<'_, hmac::Context>)) -> [u8; 32] {
+    let mut context = hmac::Context::with_key(key);
+    write(&mut Hashing::new(&mut context));
+    digest_bytes(context.sign().as_ref())
 }
 
 pub(crate) fn digest_bytes(digest: &[u8]) -> [u8; 32] {
