@@ -5,7 +5,6 @@
 use percent_encoding::{percent_decode_str, percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use smallvec::SmallVec;
 use std::borrow::Cow;
-use std::cmp::Ordering;
 
 use super::sink::Sink;
 
@@ -42,26 +41,24 @@ pub(crate) fn is_unsigned_header(name: &str) -> bool {
         .any(|u| u.eq_ignore_ascii_case(name))
 }
 
-/// One header that takes part in the signature. The name is kept as given
-/// and compared/written lower-cased, which saves an allocation per header.
-/// `order` is the lower-cased first 8 name bytes, big-endian: comparing it
-/// settles most sort comparisons in one step.
+/// One header that takes part in the signature, its name lower-cased
+/// (see [`sorted_signed_headers`]). `order` is the name's first 8 bytes,
+/// big-endian: comparing it settles most sort comparisons in one step.
 pub(crate) struct SignedHeader<'a> {
-    pub name: &'a str,
+    pub name: &'a [u8],
     pub value: &'a str,
     order: u64,
 }
 
 impl<'a> SignedHeader<'a> {
-    pub(crate) fn new(name: &'a str, value: &'a str) -> SignedHeader<'a> {
+    fn new(lower_name: &'a [u8], value: &'a str) -> SignedHeader<'a> {
         let mut prefix = [0u8; 8];
-        let n = name.len().min(8);
-        prefix[..n].copy_from_slice(&name.as_bytes()[..n]);
-        prefix.make_ascii_lowercase();
+        let n = lower_name.len().min(8);
+        prefix[..n].copy_from_slice(&lower_name[..n]);
         // Zero padding sorts a short name before its extensions, as the
         // byte-wise comparison does (header names hold no NUL bytes).
         SignedHeader {
-            name,
+            name: lower_name,
             value,
             order: u64::from_be_bytes(prefix),
         }
@@ -71,20 +68,36 @@ impl<'a> SignedHeader<'a> {
 /// The signed headers, on the stack for any ordinary request.
 pub(crate) type SignedHeaders<'a> = SmallVec<[SignedHeader<'a>; 16]>;
 
-/// Orders header names as their lower-case forms would sort.
-fn cmp_lower(a: &str, b: &str) -> Ordering {
-    a.bytes()
-        .map(|c| c.to_ascii_lowercase())
-        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
-}
+/// The lower-cased names of one request's signed headers, side by side:
+/// each name is written three times (canonical headers, signed-header list
+/// in the canonical request and in Authorization), lower-cased once.
+pub(crate) type LowerNames = SmallVec<[u8; 256]>;
 
-/// Sorts by lower-cased name, stably (repeated names keep their order).
-pub(crate) fn sort_headers(headers: &mut [SignedHeader<'_>]) {
-    headers.sort_by(|a, b| {
-        a.order
-            .cmp(&b.order)
-            .then_with(|| cmp_lower(a.name, b.name))
-    });
+/// Fills `out` with `given` (names lower-cased into `names`) and `added`
+/// (names already lower-case), sorted by name, stably: repeated names keep
+/// their order.
+pub(crate) fn sorted_signed_headers<'a>(
+    given: &[(&'a str, &'a str)],
+    added: &[(&'static str, &'a str)],
+    names: &'a mut LowerNames,
+    out: &mut SignedHeaders<'a>,
+) {
+    names.clear();
+    for (name, _) in given {
+        names.extend_from_slice(name.as_bytes());
+    }
+    // One pass over all the names (ASCII only: UTF-8 stays valid).
+    names.make_ascii_lowercase();
+    let names: &'a LowerNames = names;
+    let mut at = 0;
+    for &(name, value) in given {
+        out.push(SignedHeader::new(&names[at..at + name.len()], value));
+        at += name.len();
+    }
+    for &(name, value) in added {
+        out.push(SignedHeader::new(name.as_bytes(), value));
+    }
+    out.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.name.cmp(b.name)));
 }
 
 /// Splits a request target into its path and (possibly empty) query.
@@ -159,14 +172,14 @@ fn reencode(component: &str) -> String {
 fn name_groups<'h, 'a>(
     headers: &'h [SignedHeader<'a>],
 ) -> impl Iterator<Item = &'h [SignedHeader<'a>]> {
-    headers.chunk_by(|a, b| a.order == b.order && a.name.eq_ignore_ascii_case(b.name))
+    headers.chunk_by(|a, b| a.order == b.order && a.name == b.name)
 }
 
 /// Appends `name:value\n` lines for the sorted headers (repeated names
 /// joined with `,` in the order given).
 pub(crate) fn write_canonical_headers(out: &mut impl Sink, headers: &[SignedHeader<'_>]) {
     for group in name_groups(headers) {
-        out.put_lower(group[0].name);
+        out.put(group[0].name);
         out.put(b":");
         for (i, header) in group.iter().enumerate() {
             if i > 0 {
@@ -185,7 +198,7 @@ pub(crate) fn write_signed_list(out: &mut impl Sink, headers: &[SignedHeader<'_>
         if i > 0 {
             out.put(b";");
         }
-        out.put_lower(group[0].name);
+        out.put(group[0].name);
     }
 }
 
@@ -220,9 +233,12 @@ fn needs_trimming(bytes: &[u8]) -> bool {
     let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
         return false;
     };
-    let inner = bytes.iter().zip(&bytes[1..]).fold(false, |found, (&a, &b)| {
-        found | (a == b'\t') | ((a == b' ') & (b == b' '))
-    });
+    let inner = bytes
+        .iter()
+        .zip(&bytes[1..])
+        .fold(false, |found, (&a, &b)| {
+            found | (a == b'\t') | ((a == b' ') & (b == b' '))
+        });
     inner | is_blank(first) | is_blank(last)
 }
 
@@ -268,11 +284,9 @@ mod tests {
 
     /// Canonical header lines and signed-header list of `pairs`.
     fn headers(pairs: &[(&str, &str)]) -> (String, String) {
-        let mut headers: Vec<SignedHeader<'_>> = pairs
-            .iter()
-            .map(|&(name, value)| SignedHeader::new(name, value))
-            .collect();
-        sort_headers(&mut headers);
+        let mut names = LowerNames::new();
+        let mut headers = SignedHeaders::new();
+        sorted_signed_headers(pairs, &[], &mut names, &mut headers);
         (
             written(|out| write_canonical_headers(out, &headers)),
             written(|out| write_signed_list(out, &headers)),

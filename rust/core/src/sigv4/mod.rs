@@ -28,8 +28,9 @@ pub use self::canonical::UNSIGNED_HEADERS;
 pub use self::time::{AmzDate, SigningTime};
 pub use self::url::{split_url, SplitUrl};
 
-use self::canonical::{SignedHeader, SignedHeaders};
+use self::canonical::{LowerNames, SignedHeader, SignedHeaders};
 use self::sink::Sink;
+use smallvec::SmallVec;
 
 /// AWS credentials. `Debug` never shows the secret or the token.
 #[derive(Clone, PartialEq, Eq)]
@@ -149,8 +150,17 @@ pub fn sign_with(
     time: SigningTime,
 ) -> Result<SignatureDetails, SigningError> {
     let amz_date = signing_date(time)?;
+    let mut names = LowerNames::new();
     let mut signed = SignedHeaders::new();
-    let prepared = prepare(req, creds, region, service, &amz_date, &mut signed)?;
+    let prepared = prepare(
+        req,
+        creds,
+        region,
+        service,
+        &amz_date,
+        &mut names,
+        &mut signed,
+    )?;
     let mut canonical_request = Vec::with_capacity(512);
     prepared.write_canonical_request(&mut canonical_request);
     let canonical_hash = sink::sha256_of(|sink| sink.put(&canonical_request));
@@ -199,8 +209,17 @@ pub fn sign_headers<'a>(
     time: SigningTime,
 ) -> Result<HeadersToAdd<'a>, SigningError> {
     let amz_date = signing_date(time)?;
+    let mut names = LowerNames::new();
     let mut signed = SignedHeaders::new();
-    let prepared = prepare(req, creds, region, service, &amz_date, &mut signed)?;
+    let prepared = prepare(
+        req,
+        creds,
+        region,
+        service,
+        &amz_date,
+        &mut names,
+        &mut signed,
+    )?;
     let canonical_hash = sink::sha256_of(|sink| prepared.write_canonical_request(sink));
     let key = prepared.signing_key();
     let signature = sink::hex32(&sink::hmac_of(&key, |sink| {
@@ -239,14 +258,16 @@ struct Prepared<'a, 't> {
 /// Checks everything about a request to sign and gathers what signing it
 /// takes; nothing is hashed (but the body) until all checks passed. The
 /// signed headers go into the caller's `signed` (a large stack value better
-/// not moved around).
-fn prepare<'s, 'a: 's, 't: 'a>(
+/// not moved around), their lower-cased names into `names`.
+#[allow(clippy::too_many_arguments)]
+fn prepare<'s, 'n: 's, 't: 'n>(
     req: &SignableRequest<'t>,
     creds: CredentialsRef<'t>,
-    region: &'a str,
-    service: &'a str,
-    amz_date: &'a AmzDate,
-    signed: &'s mut SignedHeaders<'a>,
+    region: &'n str,
+    service: &'n str,
+    amz_date: &'n AmzDate,
+    names: &'n mut LowerNames,
+    signed: &'s mut SignedHeaders<'n>,
 ) -> Result<Prepared<'s, 't>, SigningError> {
     validate::method(req.method)?;
     validate::request_target(req.uri)?;
@@ -259,6 +280,7 @@ fn prepare<'s, 'a: 's, 't: 'a>(
         validate::header_value(header::SECURITY_TOKEN, token)?;
     }
 
+    let mut given: SmallVec<[(&str, &str); 16]> = SmallVec::new();
     let (mut has_host, mut has_date, mut has_token) = (false, false, false);
     let mut content_sha256 = None;
     for &(name, value) in req.headers {
@@ -295,20 +317,21 @@ fn prepare<'s, 'a: 's, 't: 'a>(
             content_sha256 = Some(trim(value));
         }
         if !canonical::is_unsigned_header(name) {
-            signed.push(SignedHeader::new(name, value));
+            given.push((name, value));
         }
     }
     if !has_host {
         return Err(invalid("the request has no Host header".to_owned()));
     }
+    let mut added: SmallVec<[(&'static str, &str); 2]> = SmallVec::new();
     if !has_date {
-        signed.push(SignedHeader::new("x-amz-date", amz_date.as_str()));
+        added.push(("x-amz-date", amz_date.as_str()));
     }
     let add_token = token.filter(|_| !has_token);
     if let Some(token) = add_token {
-        signed.push(SignedHeader::new("x-amz-security-token", token));
+        added.push(("x-amz-security-token", token));
     }
-    canonical::sort_headers(signed);
+    canonical::sorted_signed_headers(&given, &added, names, signed);
 
     let payload_hash = match content_sha256 {
         Some(declared) => PayloadHash::Given(declared),
@@ -455,7 +478,7 @@ pub fn verify(
     validate::scope_part("region", &auth.region)?;
     validate::scope_part("service", &auth.service)?;
 
-    let mut signed = SignedHeaders::new();
+    let mut given: SmallVec<[(&str, &str); 16]> = SmallVec::new();
     let mut content_sha256 = None;
     for &(name, value) in req.headers {
         if name.eq_ignore_ascii_case("x-amz-content-sha256") {
@@ -468,20 +491,22 @@ pub fn verify(
         {
             validate::header_name(name)?;
             validate::header_value(name, value)?;
-            signed.push(SignedHeader::new(name, value));
+            given.push((name, value));
         }
     }
     if let Some(missing) = auth
         .signed_headers
         .iter()
-        .find(|h| !signed.iter().any(|s| s.name.eq_ignore_ascii_case(h)))
+        .find(|h| !given.iter().any(|(name, _)| name.eq_ignore_ascii_case(h)))
     {
         return Err(invalid(format!(
             "signed header {:?} is not in the request",
             time::snippet(missing)
         )));
     }
-    canonical::sort_headers(&mut signed);
+    let mut names = LowerNames::new();
+    let mut signed = SignedHeaders::new();
+    canonical::sorted_signed_headers(&given, &[], &mut names, &mut signed);
 
     let body_hash = payload_hash(req.payload)?;
     let payload_line = match content_sha256 {

@@ -8,28 +8,11 @@ use ring::{digest, hmac};
 
 pub(crate) trait Sink {
     fn put(&mut self, bytes: &[u8]);
-
-    /// Appends `text` ASCII-lower-cased (header names).
-    fn put_lower(&mut self, text: &str) {
-        let mut chunk = [0u8; 32];
-        for piece in text.as_bytes().chunks(chunk.len()) {
-            let lowered = &mut chunk[..piece.len()];
-            lowered.copy_from_slice(piece);
-            lowered.make_ascii_lowercase();
-            self.put(lowered);
-        }
-    }
 }
 
 impl Sink for Vec<u8> {
     fn put(&mut self, bytes: &[u8]) {
         self.extend_from_slice(bytes);
-    }
-
-    fn put_lower(&mut self, text: &str) {
-        let start = self.len();
-        self.extend_from_slice(text.as_bytes());
-        self[start..].make_ascii_lowercase();
     }
 }
 
@@ -115,7 +98,10 @@ pub(crate) fn sha256_of(write: impl FnOnce(&mut Hashing<'_, digest::Context>)) -
 }
 
 /// HMAC-SHA256 with `key` of everything written.
-pub(crate) fn hmac_of(key: &hmac::Key, write: impl FnOnce(&mut Hashing<'_, hmac::Context>)) -> [u8; 32] {
+pub(crate) fn hmac_of(
+    key: &hmac::Key,
+    write: impl FnOnce(&mut Hashing<'_, hmac::Context>),
+) -> [u8; 32] {
     let mut context = hmac::Context::with_key(key);
     write(&mut Hashing::new(&mut context));
     digest_bytes(context.sign().as_ref())
@@ -155,17 +141,6 @@ mod tests {
         let expected = hmac::sign(&key, &data);
         let got = hmac_of(&key, |sink| data.chunks(100).for_each(|c| sink.put(c)));
         assert_eq!(&got[..], expected.as_ref());
-    }
-
-    #[test]
-    fn lower_casing_is_the_same_in_every_sink() {
-        let name = "X-Amzn-SageMaker-Custom-Attributes-And-Then-Some-More";
-        let mut text = Vec::new();
-        text.put_lower(name);
-        assert_eq!(text, name.to_ascii_lowercase().as_bytes());
-        let streamed = sha256_of(|sink| sink.put_lower(name));
-        let direct = digest::digest(&digest::SHA256, &text);
-        assert_eq!(&streamed[..], direct.as_ref());
     }
 
     #[test]
