@@ -35,14 +35,13 @@ pub const UNSIGNED_HEADERS: [&str; 14] = [
     "x-amzn-trace-id",
 ];
 
-pub(crate) fn is_unsigned_header(name: &str) -> bool {
-    UNSIGNED_HEADERS
-        .iter()
-        .any(|u| u.eq_ignore_ascii_case(name))
+/// `lower_name`: a lower-cased header name (see [`lower_names`]).
+pub(crate) fn is_unsigned_header(lower_name: &[u8]) -> bool {
+    UNSIGNED_HEADERS.iter().any(|u| u.as_bytes() == lower_name)
 }
 
 /// One header that takes part in the signature, its name lower-cased
-/// (see [`sorted_signed_headers`]). `order` is the name's first 8 bytes,
+/// (see [`lower_names`]). `order` is the name's first 8 bytes,
 /// big-endian: comparing it settles most sort comparisons in one step.
 pub(crate) struct SignedHeader<'a> {
     pub name: &'a [u8],
@@ -51,7 +50,7 @@ pub(crate) struct SignedHeader<'a> {
 }
 
 impl<'a> SignedHeader<'a> {
-    fn new(lower_name: &'a [u8], value: &'a str) -> SignedHeader<'a> {
+    pub(crate) fn new(lower_name: &'a [u8], value: &'a str) -> SignedHeader<'a> {
         let mut prefix = [0u8; 8];
         let n = lower_name.len().min(8);
         prefix[..n].copy_from_slice(&lower_name[..n]);
@@ -68,36 +67,34 @@ impl<'a> SignedHeader<'a> {
 /// The signed headers, on the stack for any ordinary request.
 pub(crate) type SignedHeaders<'a> = SmallVec<[SignedHeader<'a>; 16]>;
 
-/// The lower-cased names of one request's signed headers, side by side:
-/// each name is written three times (canonical headers, signed-header list
-/// in the canonical request and in Authorization), lower-cased once.
+/// The lower-cased names of one request's headers, side by side: names
+/// are compared and written lower-case (each signed one three times), so
+/// they are lower-cased once, in one pass.
 pub(crate) type LowerNames = SmallVec<[u8; 256]>;
 
-/// Fills `out` with `given` (names lower-cased into `names`) and `added`
-/// (names already lower-case), sorted by name, stably: repeated names keep
-/// their order.
-pub(crate) fn sorted_signed_headers<'a>(
-    given: &[(&'a str, &'a str)],
-    added: &[(&'static str, &'a str)],
-    names: &'a mut LowerNames,
-    out: &mut SignedHeaders<'a>,
-) {
+/// The names of `headers`, lower-cased into `names`, in order.
+pub(crate) fn lower_names<'n>(
+    headers: &'n [(&str, &str)],
+    names: &'n mut LowerNames,
+) -> impl Iterator<Item = &'n [u8]> + 'n {
     names.clear();
-    for (name, _) in given {
+    for (name, _) in headers {
         names.extend_from_slice(name.as_bytes());
     }
-    // One pass over all the names (ASCII only: UTF-8 stays valid).
+    // ASCII only: UTF-8 stays valid.
     names.make_ascii_lowercase();
-    let names: &'a LowerNames = names;
+    let names: &'n LowerNames = names;
     let mut at = 0;
-    for &(name, value) in given {
-        out.push(SignedHeader::new(&names[at..at + name.len()], value));
+    headers.iter().map(move |(name, _)| {
+        let lower = &names[at..at + name.len()];
         at += name.len();
-    }
-    for &(name, value) in added {
-        out.push(SignedHeader::new(name.as_bytes(), value));
-    }
-    out.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.name.cmp(b.name)));
+        lower
+    })
+}
+
+/// Sorts by name, stably: repeated names keep their order.
+pub(crate) fn sort_signed_headers(headers: &mut [SignedHeader<'_>]) {
+    headers.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.name.cmp(b.name)));
 }
 
 /// Splits a request target into its path and (possibly empty) query.
@@ -285,8 +282,11 @@ mod tests {
     /// Canonical header lines and signed-header list of `pairs`.
     fn headers(pairs: &[(&str, &str)]) -> (String, String) {
         let mut names = LowerNames::new();
-        let mut headers = SignedHeaders::new();
-        sorted_signed_headers(pairs, &[], &mut names, &mut headers);
+        let mut headers: SignedHeaders<'_> = lower_names(pairs, &mut names)
+            .zip(pairs)
+            .map(|(lower, &(_, value))| SignedHeader::new(lower, value))
+            .collect();
+        sort_signed_headers(&mut headers);
         (
             written(|out| write_canonical_headers(out, &headers)),
             written(|out| write_signed_list(out, &headers)),

@@ -30,7 +30,6 @@ pub use self::url::{split_url, SplitUrl};
 
 use self::canonical::{LowerNames, SignedHeader, SignedHeaders};
 use self::sink::Sink;
-use smallvec::SmallVec;
 
 /// AWS credentials. `Debug` never shows the secret or the token.
 #[derive(Clone, PartialEq, Eq)]
@@ -280,58 +279,59 @@ fn prepare<'s, 'n: 's, 't: 'n>(
         validate::header_value(header::SECURITY_TOKEN, token)?;
     }
 
-    let mut given: SmallVec<[(&str, &str); 16]> = SmallVec::new();
     let (mut has_host, mut has_date, mut has_token) = (false, false, false);
     let mut content_sha256 = None;
-    for &(name, value) in req.headers {
+    let lowered = canonical::lower_names(req.headers, names);
+    for (&(name, value), lower) in req.headers.iter().zip(lowered) {
         validate::header_name(name)?;
         validate::header_value(name, value)?;
-        let is = |lower: &str| name.eq_ignore_ascii_case(lower);
-        if is("host") {
-            once(&mut has_host, name)?;
-        } else if is("x-amz-date") {
-            once(&mut has_date, name)?;
-            if trim(value) != amz_date.as_str() {
-                return Err(invalid(format!(
-                    "the request's X-Amz-Date {:?} differs from the signing time {}",
-                    time::snippet(value),
-                    amz_date.as_str()
-                )));
-            }
-        } else if is("x-amz-security-token") {
-            // Without credentials' token, a token header is signed as it is.
-            if let Some(token) = token {
-                once(&mut has_token, name)?;
-                if trim(value) != token {
-                    return Err(invalid(
-                        "the request's X-Amz-Security-Token differs from the credentials' session token"
-                            .to_owned(),
-                    ));
+        match lower {
+            b"host" => once(&mut has_host, name)?,
+            b"x-amz-date" => {
+                once(&mut has_date, name)?;
+                if trim(value) != amz_date.as_str() {
+                    return Err(invalid(format!(
+                        "the request's X-Amz-Date {:?} differs from the signing time {}",
+                        time::snippet(value),
+                        amz_date.as_str()
+                    )));
                 }
             }
-        } else if is("authorization") {
-            return Err(invalid(
-                "the request already carries an Authorization header".to_owned(),
-            ));
-        } else if is("x-amz-content-sha256") {
-            content_sha256 = Some(trim(value));
+            // Without credentials' token, a token header is signed as it is.
+            b"x-amz-security-token" => {
+                if let Some(token) = token {
+                    once(&mut has_token, name)?;
+                    if trim(value) != token {
+                        return Err(invalid(
+                            "the request's X-Amz-Security-Token differs from the credentials' session token"
+                                .to_owned(),
+                        ));
+                    }
+                }
+            }
+            b"authorization" => {
+                return Err(invalid(
+                    "the request already carries an Authorization header".to_owned(),
+                ))
+            }
+            b"x-amz-content-sha256" => content_sha256 = Some(trim(value)),
+            _ => {}
         }
-        if !canonical::is_unsigned_header(name) {
-            given.push((name, value));
+        if !canonical::is_unsigned_header(lower) {
+            signed.push(SignedHeader::new(lower, value));
         }
     }
     if !has_host {
         return Err(invalid("the request has no Host header".to_owned()));
     }
-    let mut added: SmallVec<[(&'static str, &str); 2]> = SmallVec::new();
     if !has_date {
-        added.push(("x-amz-date", amz_date.as_str()));
+        signed.push(SignedHeader::new(b"x-amz-date", amz_date.as_str()));
     }
     let add_token = token.filter(|_| !has_token);
     if let Some(token) = add_token {
-        added.push(("x-amz-security-token", token));
+        signed.push(SignedHeader::new(b"x-amz-security-token", token));
     }
-    canonical::sorted_signed_headers(&given, &added, names, signed);
+    canonical::sort_signed_headers(signed);
 
     let payload_hash = match content_sha256 {
         Some(declared) => PayloadHash::Given(declared),
@@ -478,35 +478,32 @@ pub fn verify(
     validate::scope_part("region", &auth.region)?;
     validate::scope_part("service", &auth.service)?;
 
-    let mut given: SmallVec<[(&str, &str); 16]> = SmallVec::new();
+    let mut names = LowerNames::new();
+    let mut signed = SignedHeaders::new();
     let mut content_sha256 = None;
-    for &(name, value) in req.headers {
-        if name.eq_ignore_ascii_case("x-amz-content-sha256") {
+    let lowered = canonical::lower_names(req.headers, &mut names);
+    for (&(name, value), lower) in req.headers.iter().zip(lowered) {
+        if lower == b"x-amz-content-sha256" {
             content_sha256 = Some(trim(value));
         }
-        if auth
-            .signed_headers
-            .iter()
-            .any(|h| h.eq_ignore_ascii_case(name))
-        {
+        // Parsing made sure the signed names are lower-case.
+        if auth.signed_headers.iter().any(|h| h.as_bytes() == lower) {
             validate::header_name(name)?;
             validate::header_value(name, value)?;
-            given.push((name, value));
+            signed.push(SignedHeader::new(lower, value));
         }
     }
     if let Some(missing) = auth
         .signed_headers
         .iter()
-        .find(|h| !given.iter().any(|(name, _)| name.eq_ignore_ascii_case(h)))
+        .find(|h| !signed.iter().any(|s| s.name == h.as_bytes()))
     {
         return Err(invalid(format!(
             "signed header {:?} is not in the request",
             time::snippet(missing)
         )));
     }
-    let mut names = LowerNames::new();
-    let mut signed = SignedHeaders::new();
-    canonical::sorted_signed_headers(&given, &[], &mut names, &mut signed);
+    canonical::sort_signed_headers(&mut signed);
 
     let body_hash = payload_hash(req.payload)?;
     let payload_line = match content_sha256 {
