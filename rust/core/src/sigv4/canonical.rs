@@ -51,15 +51,19 @@ pub(crate) struct SignedHeader<'a> {
 
 impl<'a> SignedHeader<'a> {
     pub(crate) fn new(lower_name: &'a [u8], value: &'a str) -> SignedHeader<'a> {
-        let mut prefix = [0u8; 8];
+        // Built arithmetically: reading back a just-copied short array as
+        // one u64 stalls the CPU (failed store forwarding). Zero padding
+        // sorts a short name before its extensions, as the byte-wise
+        // comparison does (header names hold no NUL bytes).
         let n = lower_name.len().min(8);
-        prefix[..n].copy_from_slice(&lower_name[..n]);
-        // Zero padding sorts a short name before its extensions, as the
-        // byte-wise comparison does (header names hold no NUL bytes).
+        let prefix = lower_name[..n]
+            .iter()
+            .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
         SignedHeader {
             name: lower_name,
             value,
-            order: u64::from_be_bytes(prefix),
+            // (An empty name, refused elsewhere, would shift by 64.)
+            order: prefix.checked_shl(8 * (8 - n as u32)).unwrap_or(0),
         }
     }
 }
