@@ -5,8 +5,10 @@
 //! and may add fast paths beside them, but keeps these.
 //!
 //! Layout: `time` (the signing instant), `validate` (input checks),
-//! `canonical` (canonical request), `key_cache` (derived signing keys),
-//! `authorization` (the header value), `url` (URL -> Host + target).
+//! `canonical` (canonical request), `sink` (where the text goes: kept for
+//! `sign`/`sign_with`, streamed into hashes for the per-request
+//! `sign_headers`), `key_cache` (derived signing keys), `authorization`
+//! (the header value), `url` (URL -> Host + target).
 
 use std::fmt;
 

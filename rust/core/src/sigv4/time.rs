@@ -76,7 +76,8 @@ impl SigningTime {
         thread_local! {
             static LAST: Cell<Option<(i64, AmzDate)>> = const { Cell::new(None) };
         }
-        LAST.with(|last| match last.get() {
+        // (`try_with`: during thread teardown there is no cache, only work.)
+        LAST.try_with(|last| match last.get() {
             Some((secs, text)) if secs == self.unix_secs => text,
             _ => {
                 let text = self.format_amz_date();
@@ -84,6 +85,7 @@ impl SigningTime {
                 text
             }
         })
+        .unwrap_or_else(|_| self.format_amz_date())
     }
 
     fn format_amz_date(self) -> AmzDate {

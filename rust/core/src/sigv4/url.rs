@@ -41,28 +41,33 @@ thread_local! {
 }
 
 pub fn split_url(url: &str) -> Result<SplitUrl<'_>, SigningError> {
-    let remembered = LAST.with_borrow(|last| {
-        last.as_ref()
-            .filter(|last| last.url == url)
-            .map(|last| SplitUrl {
-                host: Cow::Borrowed(&url[last.host.clone()]),
-                target: Cow::Borrowed(&url[last.target.clone()]),
-            })
-    });
+    // (`try_with`: during thread teardown there is no memory, only work.)
+    let remembered = LAST
+        .try_with(|last| {
+            last.borrow()
+                .as_ref()
+                .filter(|last| last.url == url)
+                .map(|last| SplitUrl {
+                    host: Cow::Borrowed(&url[last.host.clone()]),
+                    target: Cow::Borrowed(&url[last.target.clone()]),
+                })
+        })
+        .ok()
+        .flatten();
     if let Some(split) = remembered {
         return Ok(split);
     }
     let split = split_url_uncached(url)?;
     if let (Cow::Borrowed(host), Cow::Borrowed(target)) = (&split.host, &split.target) {
         let (host, target) = (range_in(url, host), range_in(url, target));
-        LAST.with_borrow_mut(|last| match last {
+        let _ = LAST.try_with(|last| match &mut *last.borrow_mut() {
             Some(last) => {
                 last.url.clear();
                 last.url.push_str(url);
                 (last.host, last.target) = (host, target);
             }
-            None => {
-                *last = Some(LastSplit {
+            empty => {
+                *empty = Some(LastSplit {
                     url: url.to_owned(),
                     host,
                     target,
