@@ -488,18 +488,22 @@ pub fn verify(
         if lower == b"x-amz-content-sha256" {
             content_sha256 = Some(trim(value));
         }
-        // Parsing made sure the signed names are lower-case.
-        if auth.signed_headers.iter().any(|h| h.as_bytes() == lower) {
+        // (Parsed names are lower-case; a hand-built `auth` may not be.)
+        if auth
+            .signed_headers
+            .iter()
+            .any(|h| h.as_bytes().eq_ignore_ascii_case(lower))
+        {
             validate::header_name(name)?;
             validate::header_value(name, value)?;
             signed.push(SignedHeader::new(lower, value));
         }
     }
-    if let Some(missing) = auth
-        .signed_headers
-        .iter()
-        .find(|h| !signed.iter().any(|s| s.name == h.as_bytes()))
-    {
+    if let Some(missing) = auth.signed_headers.iter().find(|h| {
+        !signed
+            .iter()
+            .any(|s| s.name.eq_ignore_ascii_case(h.as_bytes()))
+    }) {
         return Err(invalid(format!(
             "signed header {:?} is not in the request",
             time::snippet(missing)
