@@ -9,16 +9,7 @@ A case may put a unit count in ``extra_info["units"]`` and its name in
 
 from __future__ import annotations
 
-import pytest
-
 REFERENCES = ("botocore", "boto3")
-
-
-def pytest_collect_file(file_path, parent):
-    """Collect benches/bench_*.py (pytest's default pattern is test_*.py)."""
-    if file_path.suffix == ".py" and file_path.name.startswith("bench_"):
-        return pytest.Module.from_parent(parent, path=file_path)
-    return None
 
 
 def _stats(bench):

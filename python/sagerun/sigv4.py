@@ -76,9 +76,10 @@ def sign(
     ``ValueError``) for values that cannot be signed or sent, such as CR/LF
     in a header.
     """
+    if timestamp is not None and type(timestamp) is not int:  # the common cases skip a call
+        timestamp = _unix_seconds(timestamp)
     return _native.sigv4_sign(
-        method, url, headers, body, region, service, access_key, secret_key,
-        session_token, _unix_seconds(timestamp),
+        method, url, headers, body, region, service, access_key, secret_key, session_token, timestamp,
     )
 
 

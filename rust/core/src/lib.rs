@@ -4,3 +4,4 @@
 pub mod eventstream;
 pub mod protocol;
 pub mod sigv4;
+pub mod streaming;

@@ -8,10 +8,12 @@ mod client;
 mod eventstream;
 mod local;
 mod sigv4;
+mod streaming;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    streaming::register(m)?;
     eventstream::register(m)?;
     sigv4::register(m)?;
     local::register(m)?;

@@ -10,6 +10,7 @@ use pyo3::types::{
 };
 use sagerun_core::protocol::header;
 use sagerun_core::sigv4::{self, CredentialsRef, Payload, SignableRequest, SigningTime};
+use smallvec::SmallVec;
 use std::os::raw::c_char;
 
 create_exception!(
@@ -75,13 +76,15 @@ fn optional_text<'a>(obj: Option<&'a Bound<'_, PyAny>>, what: &str) -> PyResult<
 }
 
 type HeaderPair<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>);
+/// Ordinary requests have a handful of headers: kept on the stack.
+type HeaderPairs<'py> = SmallVec<[HeaderPair<'py>; 12]>;
 
 /// `headers`: a dict, any mapping with `.items()` (botocore's HTTPHeaders
 /// yields repeated names there), or an iterable of (name, value) pairs. The
 /// objects are kept (alive) here; `header_texts` borrows their text.
-fn header_pairs<'py>(headers: &Bound<'py, PyAny>) -> PyResult<Vec<HeaderPair<'py>>> {
+fn header_pairs<'py>(headers: &Bound<'py, PyAny>) -> PyResult<HeaderPairs<'py>> {
     if headers.is_none() {
-        return Ok(Vec::new());
+        return Ok(HeaderPairs::new());
     }
     if let Ok(dict) = headers.cast::<PyDict>() {
         return Ok(dict.iter().collect());
@@ -96,7 +99,7 @@ fn header_pairs<'py>(headers: &Bound<'py, PyAny>) -> PyResult<Vec<HeaderPair<'py
     } else {
         headers.clone()
     };
-    let mut pairs = Vec::new();
+    let mut pairs = HeaderPairs::new();
     for item in items.try_iter().map_err(|_| {
         PyTypeError::new_err(format!(
             "headers must be a mapping or a list of (name, value) pairs, not {}",
@@ -128,8 +131,8 @@ fn header_pairs<'py>(headers: &Bound<'py, PyAny>) -> PyResult<Vec<HeaderPair<'py
 fn header_texts<'a>(
     pairs: &'a [HeaderPair<'_>],
     url_host: &'a str,
-) -> PyResult<Vec<(&'a str, &'a str)>> {
-    let mut texts = Vec::with_capacity(pairs.len() + 1);
+) -> PyResult<SmallVec<[(&'a str, &'a str); 12]>> {
+    let mut texts: SmallVec<[(&str, &str); 12]> = SmallVec::with_capacity(pairs.len() + 1);
     for (name, value) in pairs {
         texts.push((text(name, "header name")?, text(value, "header value")?));
     }
@@ -202,60 +205,95 @@ fn timestamp_of(timestamp: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Signing
     }
 }
 
-/// Signs a request given as Python objects; the shared path of `sign` and
-/// `sign_details`.
-#[allow(clippy::too_many_arguments)]
-fn sign_py(
-    py: Python<'_>,
-    method: &Bound<'_, PyAny>,
-    url: &Bound<'_, PyAny>,
-    headers: &Bound<'_, PyAny>,
-    body: &Bound<'_, PyAny>,
-    region: &Bound<'_, PyAny>,
-    service: &Bound<'_, PyAny>,
-    access_key: &Bound<'_, PyAny>,
-    secret_key: &Bound<'_, PyAny>,
-    session_token: Option<&Bound<'_, PyAny>>,
-    timestamp: Option<&Bound<'_, PyAny>>,
-) -> PyResult<sigv4::SignatureDetails> {
-    let method = text(method, "method")?;
-    let url = text(url, "url")?;
-    let region = text(region, "region")?;
-    let service = text(service, "service")?;
-    let access_key = text(access_key, "access_key")?;
-    let secret_key = text(secret_key, "secret_key")?;
-    let session_token = optional_text(session_token, "session_token")?;
-    let explicit_time = timestamp_of(timestamp)?;
-    let pairs = header_pairs(headers)?;
-    let body = body_of(body)?;
-    let body = body.bytes()?;
+/// The arguments `sign` and `sign_details` share, as Python objects.
+struct SignArgs<'a, 'py> {
+    method: &'a Bound<'py, PyAny>,
+    url: &'a Bound<'py, PyAny>,
+    headers: &'a Bound<'py, PyAny>,
+    body: &'a Bound<'py, PyAny>,
+    region: &'a Bound<'py, PyAny>,
+    service: &'a Bound<'py, PyAny>,
+    access_key: &'a Bound<'py, PyAny>,
+    secret_key: &'a Bound<'py, PyAny>,
+    session_token: Option<&'a Bound<'py, PyAny>>,
+    timestamp: Option<&'a Bound<'py, PyAny>>,
+}
 
-    let split = sigv4::split_url(url).map_err(signing_error)?;
-    let headers = header_texts(&pairs, &split.host)?;
-    let time = match explicit_time {
-        Some(t) => t,
-        None => sigv4::time_from_headers(&headers)
-            .map_err(signing_error)?
-            .unwrap_or_else(SigningTime::now),
-    };
-    let credentials = CredentialsRef {
-        access_key,
-        secret_key,
-        session_token,
-    };
-    let req = SignableRequest {
-        method,
-        uri: &split.target,
-        headers: &headers,
-        payload: Payload::Bytes(body),
-    };
-    let sign = || sigv4::sign_with(&req, credentials, region, service, time);
-    let signed = if body.len() > GIL_RELEASE_BYTES {
-        py.detach(sign)
-    } else {
-        sign()
-    };
-    signed.map_err(signing_error)
+/// What a signer does with the converted request (`sign_with` or
+/// `sign_headers`), reduced to owned values.
+type Signer<R> = fn(
+    &SignableRequest<'_>,
+    CredentialsRef<'_>,
+    &str,
+    &str,
+    SigningTime,
+) -> Result<R, sigv4::SigningError>;
+
+impl SignArgs<'_, '_> {
+    /// Converts the arguments (all checks before any hashing) and runs
+    /// `signer`, with the GIL released for large bodies.
+    fn sign<R: Send>(&self, signer: Signer<R>) -> PyResult<R> {
+        let method = text(self.method, "method")?;
+        let url = text(self.url, "url")?;
+        let region = text(self.region, "region")?;
+        let service = text(self.service, "service")?;
+        let access_key = text(self.access_key, "access_key")?;
+        let secret_key = text(self.secret_key, "secret_key")?;
+        let session_token = optional_text(self.session_token, "session_token")?;
+        let explicit_time = timestamp_of(self.timestamp)?;
+        let pairs = header_pairs(self.headers)?;
+        let body = body_of(self.body)?;
+        let body = body.bytes()?;
+
+        let split = sigv4::split_url(url).map_err(signing_error)?;
+        let headers = header_texts(&pairs, &split.host)?;
+        let time = match explicit_time {
+            Some(t) => t,
+            None => sigv4::time_from_headers(&headers)
+                .map_err(signing_error)?
+                .unwrap_or_else(SigningTime::now),
+        };
+        let credentials = CredentialsRef {
+            access_key,
+            secret_key,
+            session_token,
+        };
+        let req = SignableRequest {
+            method,
+            uri: &split.target,
+            headers: &headers,
+            payload: Payload::Bytes(body),
+        };
+        let sign = || signer(&req, credentials, region, service, time);
+        let signed = if body.len() > GIL_RELEASE_BYTES {
+            self.method.py().detach(sign)
+        } else {
+            sign()
+        };
+        signed.map_err(signing_error)
+    }
+}
+
+/// `sign_headers`' answer without its borrow of the caller's token.
+struct Added {
+    amz_date: Option<sigv4::AmzDate>,
+    token_added: bool,
+    authorization: String,
+}
+
+fn sign_headers_owned(
+    req: &SignableRequest<'_>,
+    creds: CredentialsRef<'_>,
+    region: &str,
+    service: &str,
+    time: SigningTime,
+) -> Result<Added, sigv4::SigningError> {
+    let added = sigv4::sign_headers(req, creds, region, service, time)?;
+    Ok(Added {
+        amz_date: added.amz_date,
+        token_added: added.security_token.is_some(),
+        authorization: added.authorization,
+    })
 }
 
 #[pyfunction]
@@ -274,8 +312,7 @@ fn sigv4_sign<'py>(
     session_token: Option<&Bound<'py, PyAny>>,
     timestamp: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let details = sign_py(
-        py,
+    let args = SignArgs {
         method,
         url,
         headers,
@@ -286,8 +323,29 @@ fn sigv4_sign<'py>(
         secret_key,
         session_token,
         timestamp,
+    };
+    let added = args.sign(sign_headers_owned)?;
+    let dict = PyDict::new(py);
+    if let Some(date) = added.amz_date {
+        dict.set_item(
+            pyo3::intern!(py, header::AMZ_DATE),
+            PyString::new(py, date.as_str()),
+        )?;
+    }
+    if let (true, Some(token)) = (added.token_added, session_token) {
+        // The caller's own str object: the value is exactly the token.
+        let token = if token.is_exact_instance_of::<PyString>() {
+            token.clone()
+        } else {
+            PyString::new(py, text(token, "session_token")?).into_any()
+        };
+        dict.set_item(pyo3::intern!(py, header::SECURITY_TOKEN), token)?;
+    }
+    dict.set_item(
+        pyo3::intern!(py, header::AUTHORIZATION),
+        PyString::new(py, &added.authorization),
     )?;
-    headers_dict(py, &details.headers_to_add)
+    Ok(dict)
 }
 
 fn headers_dict<'py>(
@@ -296,14 +354,7 @@ fn headers_dict<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
     for (name, value) in headers {
-        // The three names the signer adds, interned once instead of per call.
-        let key = match name.as_str() {
-            header::AMZ_DATE => pyo3::intern!(py, header::AMZ_DATE).clone(),
-            header::SECURITY_TOKEN => pyo3::intern!(py, header::SECURITY_TOKEN).clone(),
-            header::AUTHORIZATION => pyo3::intern!(py, header::AUTHORIZATION).clone(),
-            other => PyString::new(py, other),
-        };
-        dict.set_item(key, value)?;
+        dict.set_item(name, value)?;
     }
     Ok(dict)
 }
@@ -339,7 +390,6 @@ impl PySignatureDetails {
 #[pyo3(signature = (method, url, headers, body, region, service, access_key, secret_key, session_token=None, timestamp=None))]
 #[allow(clippy::too_many_arguments)]
 fn sigv4_sign_details<'py>(
-    py: Python<'py>,
     method: &Bound<'py, PyAny>,
     url: &Bound<'py, PyAny>,
     headers: &Bound<'py, PyAny>,
@@ -351,8 +401,7 @@ fn sigv4_sign_details<'py>(
     session_token: Option<&Bound<'py, PyAny>>,
     timestamp: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<PySignatureDetails> {
-    let d = sign_py(
-        py,
+    let args = SignArgs {
         method,
         url,
         headers,
@@ -363,7 +412,8 @@ fn sigv4_sign_details<'py>(
         secret_key,
         session_token,
         timestamp,
-    )?;
+    };
+    let d = args.sign(sigv4::sign_with)?;
     Ok(PySignatureDetails {
         canonical_request: d.canonical_request,
         string_to_sign: d.string_to_sign,

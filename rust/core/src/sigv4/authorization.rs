@@ -2,32 +2,33 @@
 //! `AWS4-HMAC-SHA256 Credential=AK/DATE/REGION/SERVICE/aws4_request,
 //! SignedHeaders=a;b;c, Signature=<64 hex>`
 
+use super::canonical::{write_signed_list, SignedHeader};
+use super::sink::Sink;
 use super::time::snippet;
-use super::{ParsedAuthorization, SigningError};
+use super::{ParsedAuthorization, Scope, SigningError};
 
 pub(crate) const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 pub(crate) const TERMINATOR: &str = "aws4_request";
 
+/// The header value, written in one buffer (the signed-header list is
+/// written from the sorted headers, as in the canonical request).
 pub(crate) fn format(
     access_key: &str,
-    scope: &str,
-    signed_headers: &str,
-    signature: &str,
+    scope: &Scope<'_>,
+    signed_headers: &[SignedHeader<'_>],
+    signature_hex: &[u8; 64],
 ) -> String {
-    let parts = [
-        ALGORITHM,
-        " Credential=",
-        access_key,
-        "/",
-        scope,
-        ", SignedHeaders=",
-        signed_headers,
-        ", Signature=",
-        signature,
-    ];
-    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-    parts.iter().for_each(|p| out.push_str(p));
-    out
+    let mut out = Vec::with_capacity(160 + access_key.len() + signed_headers.len() * 24);
+    out.put(ALGORITHM.as_bytes());
+    out.put(b" Credential=");
+    out.put(access_key.as_bytes());
+    out.put(b"/");
+    scope.write(&mut out);
+    out.put(b", SignedHeaders=");
+    write_signed_list(&mut out, signed_headers);
+    out.put(b", Signature=");
+    out.put(signature_hex);
+    String::from_utf8(out).expect("built from str pieces")
 }
 
 fn malformed(msg: impl Into<String>) -> SigningError {

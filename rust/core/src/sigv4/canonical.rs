@@ -3,8 +3,10 @@
 //! rules: paths are normalised and their segments encoded a second time).
 
 use percent_encoding::{percent_decode_str, percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use smallvec::SmallVec;
 use std::borrow::Cow;
-use std::cmp::Ordering;
+
+use super::sink::Sink;
 
 /// SigV4 encodes every byte except the RFC 3986 unreserved characters.
 const SIGV4_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
@@ -33,67 +35,118 @@ pub const UNSIGNED_HEADERS: [&str; 14] = [
     "x-amzn-trace-id",
 ];
 
-pub(crate) fn is_unsigned_header(name: &str) -> bool {
-    UNSIGNED_HEADERS
-        .iter()
-        .any(|u| u.eq_ignore_ascii_case(name))
+/// `lower_name`: a lower-cased header name (see [`lower_names`]).
+pub(crate) fn is_unsigned_header(lower_name: &[u8]) -> bool {
+    UNSIGNED_HEADERS.iter().any(|u| u.as_bytes() == lower_name)
 }
 
-/// One header that takes part in the signature. The name is kept as given
-/// and compared/written lower-cased, which saves an allocation per header.
+/// One header that takes part in the signature, its name lower-cased
+/// (see [`lower_names`]). `order` is the name's first 8 bytes,
+/// big-endian: comparing it settles most sort comparisons in one step.
 pub(crate) struct SignedHeader<'a> {
-    pub name: &'a str,
+    pub name: &'a [u8],
     pub value: &'a str,
+    order: u64,
 }
 
-/// Orders header names as their lower-case forms would sort.
-fn cmp_lower(a: &str, b: &str) -> Ordering {
-    a.bytes()
-        .map(|c| c.to_ascii_lowercase())
-        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+impl<'a> SignedHeader<'a> {
+    pub(crate) fn new(lower_name: &'a [u8], value: &'a str) -> SignedHeader<'a> {
+        // Built arithmetically: reading back a just-copied short array as
+        // one u64 stalls the CPU (failed store forwarding). Zero padding
+        // sorts a short name before its extensions, as the byte-wise
+        // comparison does (header names hold no NUL bytes).
+        let n = lower_name.len().min(8);
+        let prefix = lower_name[..n]
+            .iter()
+            .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+        SignedHeader {
+            name: lower_name,
+            value,
+            // (An empty name, refused elsewhere, would shift by 64.)
+            order: prefix.checked_shl(8 * (8 - n as u32)).unwrap_or(0),
+        }
+    }
 }
 
-fn push_lower(out: &mut String, name: &str) {
-    let start = out.len();
-    out.push_str(name);
-    out[start..].make_ascii_lowercase();
+/// The signed headers, on the stack for any ordinary request.
+pub(crate) type SignedHeaders<'a> = SmallVec<[SignedHeader<'a>; 16]>;
+
+/// The lower-cased names of one request's headers, side by side: names
+/// are compared and written lower-case (each signed one three times), so
+/// they are lower-cased once, in one pass.
+pub(crate) type LowerNames = SmallVec<[u8; 256]>;
+
+/// The names of `headers`, lower-cased into `names`, in order.
+pub(crate) fn lower_names<'n>(
+    headers: &'n [(&str, &str)],
+    names: &'n mut LowerNames,
+) -> impl Iterator<Item = &'n [u8]> + 'n {
+    names.clear();
+    for (name, _) in headers {
+        names.extend_from_slice(name.as_bytes());
+    }
+    // ASCII only: UTF-8 stays valid.
+    names.make_ascii_lowercase();
+    let names: &'n LowerNames = names;
+    let mut at = 0;
+    headers.iter().map(move |(name, _)| {
+        let lower = &names[at..at + name.len()];
+        at += name.len();
+        lower
+    })
+}
+
+/// Sorts by name, stably: repeated names keep their order.
+pub(crate) fn sort_signed_headers(headers: &mut [SignedHeader<'_>]) {
+    headers.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.name.cmp(b.name)));
 }
 
 /// Splits a request target into its path and (possibly empty) query.
 pub(crate) fn split_target(uri: &str) -> (&str, &str) {
-    uri.split_once('?').unwrap_or((uri, ""))
+    // A byte scan: `str::split_once` sets up a general searcher per call.
+    match uri.bytes().position(|b| b == b'?') {
+        Some(at) => (&uri[..at], &uri[at + 1..]),
+        None => (uri, ""),
+    }
 }
 
 /// Appends the canonical URI: dot segments resolved and empty segments
 /// dropped (as botocore's `remove_dot_segments` does: a trailing slash
 /// survives only if something is left), then each segment encoded.
-pub(crate) fn write_canonical_uri(out: &mut String, path: &str) {
-    let mut segments: Vec<&str> = Vec::new();
-    for segment in path.split('/') {
+pub(crate) fn write_canonical_uri(out: &mut impl Sink, path: &str) {
+    let mut segments: SmallVec<[&[u8]; 16]> = SmallVec::new();
+    // Split as bytes ('/' is ASCII): cheaper than `str::split`'s searcher.
+    for segment in path.as_bytes().split(|&b| b == b'/') {
         match segment {
-            "" | "." => {}
-            ".." => {
+            b"" | b"." => {}
+            b".." => {
                 segments.pop();
             }
             _ => segments.push(segment),
         }
     }
-    out.push('/');
+    out.put(b"/");
     for (i, segment) in segments.iter().enumerate() {
         if i > 0 {
-            out.push('/');
+            out.put(b"/");
         }
-        out.extend(percent_encode(segment.as_bytes(), SIGV4_ENCODE));
+        write_encoded(out, segment);
     }
     if path.ends_with('/') && !segments.is_empty() {
-        out.push('/');
+        out.put(b"/");
+    }
+}
+
+fn write_encoded(out: &mut impl Sink, raw: &[u8]) {
+    for piece in percent_encode(raw, SIGV4_ENCODE) {
+        out.put(piece.as_bytes());
     }
 }
 
 /// Appends the canonical query: each `name=value` pair percent-decoded, then
 /// encoded the SigV4 way, sorted by name and then value. Empty pairs (`a&&b`)
 /// are not parameters; `+` is a literal plus (RFC 3986, not form encoding).
-pub(crate) fn write_canonical_query(out: &mut String, query: &str) {
+pub(crate) fn write_canonical_query(out: &mut impl Sink, query: &str) {
     if query.is_empty() {
         return;
     }
@@ -108,11 +161,11 @@ pub(crate) fn write_canonical_query(out: &mut String, query: &str) {
     pairs.sort_unstable();
     for (i, (name, value)) in pairs.iter().enumerate() {
         if i > 0 {
-            out.push('&');
+            out.put(b"&");
         }
-        out.push_str(name);
-        out.push('=');
-        out.push_str(value);
+        out.put(name.as_bytes());
+        out.put(b"=");
+        out.put(value.as_bytes());
     }
 }
 
@@ -121,88 +174,132 @@ fn reencode(component: &str) -> String {
     percent_encode(&decoded, SIGV4_ENCODE).to_string()
 }
 
+/// Runs of headers sharing a (case-insensitive) name, in sorted order.
+fn name_groups<'h, 'a>(
+    headers: &'h [SignedHeader<'a>],
+) -> impl Iterator<Item = &'h [SignedHeader<'a>]> {
+    headers.chunk_by(|a, b| a.order == b.order && a.name == b.name)
+}
+
 /// Appends `name:value\n` lines for the sorted headers (repeated names
-/// joined with `,` in the order given) and returns the signed-header list.
-/// `headers` must already be sorted by name, stably.
-pub(crate) fn write_canonical_headers(out: &mut String, headers: &[SignedHeader<'_>]) -> String {
-    let mut signed = String::with_capacity(headers.len() * 16);
-    let mut previous: Option<&str> = None;
-    for header in headers {
-        if previous.is_some_and(|p| p.eq_ignore_ascii_case(header.name)) {
-            out.push(',');
-        } else {
-            if previous.is_some() {
-                out.push('\n');
-                signed.push(';');
+/// joined with `,` in the order given).
+pub(crate) fn write_canonical_headers(out: &mut impl Sink, headers: &[SignedHeader<'_>]) {
+    for group in name_groups(headers) {
+        out.put(group[0].name);
+        out.put(b":");
+        for (i, header) in group.iter().enumerate() {
+            if i > 0 {
+                out.put(b",");
             }
-            push_lower(out, header.name);
-            out.push(':');
-            push_lower(&mut signed, header.name);
-            previous = Some(header.name);
+            write_trimmed_value(out, header.value);
         }
-        push_trimmed_value(out, header.value);
+        out.put(b"\n");
     }
-    if previous.is_some() {
-        out.push('\n');
+}
+
+/// Appends the signed-header list (`a;b;c`) of the sorted headers: it goes
+/// into the canonical request and into the Authorization header.
+pub(crate) fn write_signed_list(out: &mut impl Sink, headers: &[SignedHeader<'_>]) {
+    for (i, group) in name_groups(headers).enumerate() {
+        if i > 0 {
+            out.put(b";");
+        }
+        out.put(group[0].name);
     }
-    signed
 }
 
 /// Trims the value and collapses each run of spaces/tabs into one space.
-/// (Byte-wise: space and tab are ASCII, so cuts stay on char boundaries.)
-fn push_trimmed_value(out: &mut String, value: &str) {
-    let is_blank = |b: &u8| *b == b' ' || *b == b'\t';
-    let mut rest = value.trim_matches([' ', '\t']);
-    while let Some(gap) = rest.bytes().position(|b| is_blank(&b)) {
-        out.push_str(&rest[..gap]);
-        out.push(' ');
-        let after = rest[gap..]
-            .bytes()
-            .position(|b| !is_blank(&b))
-            .unwrap_or(rest.len() - gap);
-        rest = &rest[gap + after..];
+/// Most values have nothing to trim: they are copied in one piece.
+fn write_trimmed_value(out: &mut impl Sink, value: &str) {
+    let bytes = value.as_bytes();
+    if !needs_trimming(bytes) {
+        out.put(bytes);
+        return;
     }
-    out.push_str(rest);
+    for (i, word) in bytes
+        .split(|b| is_blank(*b))
+        .filter(|w| !w.is_empty())
+        .enumerate()
+    {
+        if i > 0 {
+            out.put(b" ");
+        }
+        out.put(word);
+    }
 }
 
-/// Builds the whole canonical request. Returns it and the signed-header list.
-pub(crate) fn canonical_request(
+fn is_blank(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// Whether a value has a tab, two spaces in a row, or a blank at either end.
+/// (A branch-free scan over byte pairs, which the compiler vectorises:
+/// values are often long and rarely need trimming.)
+fn needs_trimming(bytes: &[u8]) -> bool {
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
+        return false;
+    };
+    let inner = bytes
+        .iter()
+        .zip(&bytes[1..])
+        .fold(false, |found, (&a, &b)| {
+            found | (a == b'\t') | ((a == b' ') & (b == b' '))
+        });
+    inner | is_blank(first) | is_blank(last)
+}
+
+/// Writes the whole canonical request into `out`.
+pub(crate) fn write_canonical_request(
+    out: &mut impl Sink,
     method: &str,
     uri: &str,
-    headers: &mut [SignedHeader<'_>],
-    payload_hash: &str,
-) -> (String, String) {
-    headers.sort_by(|a, b| cmp_lower(a.name, b.name));
+    sorted_headers: &[SignedHeader<'_>],
+    payload_hash: &[u8],
+) {
     let (path, query) = split_target(uri);
-    let mut out = String::with_capacity(256 + uri.len() * 2 + headers.len() * 48);
-    out.push_str(method);
-    out.push('\n');
-    write_canonical_uri(&mut out, path);
-    out.push('\n');
-    write_canonical_query(&mut out, query);
-    out.push('\n');
-    let signed = write_canonical_headers(&mut out, headers);
-    out.push('\n');
-    out.push_str(&signed);
-    out.push('\n');
-    out.push_str(payload_hash);
-    (out, signed)
+    out.put(method.as_bytes());
+    out.put(b"\n");
+    write_canonical_uri(out, path);
+    out.put(b"\n");
+    write_canonical_query(out, query);
+    out.put(b"\n");
+    write_canonical_headers(out, sorted_headers);
+    out.put(b"\n");
+    write_signed_list(out, sorted_headers);
+    out.put(b"\n");
+    out.put(payload_hash);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn written(write: impl FnOnce(&mut Vec<u8>)) -> String {
+        let mut out = Vec::new();
+        write(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
     fn uri(path: &str) -> String {
-        let mut out = String::new();
-        write_canonical_uri(&mut out, path);
-        out
+        written(|out| write_canonical_uri(out, path))
     }
 
     fn query(q: &str) -> String {
-        let mut out = String::new();
-        write_canonical_query(&mut out, q);
-        out
+        written(|out| write_canonical_query(out, q))
+    }
+
+    /// Canonical header lines and signed-header list of `pairs`.
+    fn headers(pairs: &[(&str, &str)]) -> (String, String) {
+        let mut names = LowerNames::new();
+        let mut headers: SignedHeaders<'_> = lower_names(pairs, &mut names)
+            .zip(pairs)
+            .map(|(lower, &(_, value))| SignedHeader::new(lower, value))
+            .collect();
+        sort_signed_headers(&mut headers);
+        (
+            written(|out| write_canonical_headers(out, &headers)),
+            written(|out| write_signed_list(out, &headers)),
+        )
     }
 
     #[test]
@@ -231,69 +328,49 @@ mod tests {
 
     #[test]
     fn names_sort_and_group_case_insensitively() {
-        let mut headers = vec![
-            SignedHeader {
-                name: "X-B",
-                value: "1",
-            },
-            SignedHeader {
-                name: "x-a",
-                value: "2",
-            },
-            SignedHeader {
-                name: "X-A",
-                value: "3",
-            },
-            SignedHeader {
-                name: "X-a-long",
-                value: "4",
-            },
-        ];
-        headers.sort_by(|a, b| cmp_lower(a.name, b.name));
-        let mut out = String::new();
-        let signed = write_canonical_headers(&mut out, &headers);
-        assert_eq!(out, "x-a:2,3\nx-a-long:4\nx-b:1\n");
+        let (lines, signed) =
+            headers(&[("X-B", "1"), ("x-a", "2"), ("X-A", "3"), ("X-a-long", "4")]);
+        assert_eq!(lines, "x-a:2,3\nx-a-long:4\nx-b:1\n");
         assert_eq!(signed, "x-a;x-a-long;x-b");
     }
 
     #[test]
+    fn long_names_sharing_a_prefix_sort_by_the_whole_name() {
+        // Equal first 8 bytes: the sort key ties, the full comparison decides.
+        let (lines, signed) = headers(&[
+            ("X-Amzn-Zeta", "1"),
+            ("x-amzn-alpha", "2"),
+            ("X-AMZN-ALPHA", "3"),
+            ("x-amzn", "4"),
+            ("x-amz", "5"),
+        ]);
+        assert_eq!(
+            lines,
+            "x-amz:5\nx-amzn:4\nx-amzn-alpha:2,3\nx-amzn-zeta:1\n"
+        );
+        assert_eq!(signed, "x-amz;x-amzn;x-amzn-alpha;x-amzn-zeta");
+    }
+
+    #[test]
     fn value_whitespace_runs_collapse() {
-        let trimmed = |v: &str| {
-            let mut out = String::new();
-            push_trimmed_value(&mut out, v);
-            out
-        };
+        let trimmed = |v: &str| written(|out| write_trimmed_value(out, v));
         assert_eq!(trimmed(""), "");
         assert_eq!(trimmed(" \t "), "");
+        assert_eq!(trimmed(" "), "");
+        assert_eq!(trimmed("\t"), "");
         assert_eq!(trimmed("a"), "a");
+        assert_eq!(trimmed("a b"), "a b");
+        assert_eq!(trimmed("a\tb"), "a b");
+        assert_eq!(trimmed("ab\t"), "ab");
         assert_eq!(trimmed(" \tሴ \t é  😀\t"), "ሴ é 😀");
         assert_eq!(trimmed("\"a   b   c\""), "\"a b c\"");
     }
 
     #[test]
     fn header_values_are_trimmed_and_joined() {
-        let mut headers = vec![
-            SignedHeader {
-                name: "b",
-                value: "  x   y \t z  ",
-            },
-            SignedHeader {
-                name: "a",
-                value: "2",
-            },
-            SignedHeader {
-                name: "b",
-                value: "w",
-            },
-            SignedHeader {
-                name: "a",
-                value: "1",
-            },
-        ];
-        headers.sort_by(|a, b| cmp_lower(a.name, b.name));
-        let mut out = String::new();
-        let signed = write_canonical_headers(&mut out, &headers);
-        assert_eq!(out, "a:2,1\nb:x y z,w\n");
+        let (lines, signed) =
+            headers(&[("b", "  x   y \t z  "), ("a", "2"), ("b", "w"), ("a", "1")]);
+        assert_eq!(lines, "a:2,1\nb:x y z,w\n");
         assert_eq!(signed, "a;b");
     }
 }

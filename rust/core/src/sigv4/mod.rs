@@ -5,10 +5,11 @@
 //! and may add fast paths beside them, but keeps these.
 //!
 //! Layout: `time` (the signing instant), `validate` (input checks),
-//! `canonical` (canonical request), `key_cache` (derived signing keys),
-//! `authorization` (the header value), `url` (URL -> Host + target).
+//! `canonical` (canonical request), `sink` (where the text goes: kept for
+//! `sign`/`sign_with`, streamed into hashes for the per-request
+//! `sign_headers`), `key_cache` (derived signing keys), `authorization`
+//! (the header value), `url` (URL -> Host + target).
 
-use std::borrow::Cow;
 use std::fmt;
 
 use ring::{digest, hmac};
@@ -18,6 +19,7 @@ use crate::protocol::header;
 mod authorization;
 mod canonical;
 mod key_cache;
+mod sink;
 mod time;
 mod url;
 mod validate;
@@ -25,10 +27,11 @@ mod validate;
 mod vector_tests;
 
 pub use self::canonical::UNSIGNED_HEADERS;
-pub use self::time::SigningTime;
+pub use self::time::{AmzDate, SigningTime};
 pub use self::url::{split_url, SplitUrl};
 
-use self::canonical::SignedHeader;
+use self::canonical::{LowerNames, SignedHeader, SignedHeaders};
+use self::sink::Sink;
 
 /// AWS credentials. `Debug` never shows the secret or the token.
 #[derive(Clone, PartialEq, Eq)]
@@ -147,102 +150,290 @@ pub fn sign_with(
     service: &str,
     time: SigningTime,
 ) -> Result<SignatureDetails, SigningError> {
+    let amz_date = signing_date(time)?;
+    let mut names = LowerNames::new();
+    let mut signed = SignedHeaders::new();
+    let prepared = prepare(
+        req,
+        creds,
+        region,
+        service,
+        &amz_date,
+        &mut names,
+        &mut signed,
+    )?;
+    let mut canonical_request = Vec::with_capacity(512);
+    prepared.write_canonical_request(&mut canonical_request);
+    let canonical_hash = sink::sha256_of(|sink| sink.put(&canonical_request));
+    let mut string_to_sign = Vec::with_capacity(160);
+    prepared.write_string_to_sign(&mut string_to_sign, &canonical_hash);
+    let key = prepared.signing_key();
+    let signature = sink::hex32(&sink::hmac_of(&key, |sink| sink.put(&string_to_sign)));
+    let authorization = prepared.authorization(&signature);
+
+    let added = prepared.headers_to_add(authorization.clone());
+    let mut headers_to_add = Vec::with_capacity(3);
+    if let Some(date) = added.amz_date {
+        headers_to_add.push((header::AMZ_DATE.to_owned(), date.as_str().to_owned()));
+    }
+    if let Some(token) = added.security_token {
+        headers_to_add.push((header::SECURITY_TOKEN.to_owned(), token.to_owned()));
+    }
+    headers_to_add.push((header::AUTHORIZATION.to_owned(), authorization.clone()));
+    Ok(SignatureDetails {
+        canonical_request: text(canonical_request),
+        string_to_sign: text(string_to_sign),
+        signature: text(signature.to_vec()),
+        authorization,
+        headers_to_add,
+    })
+}
+
+/// The headers [`sign_headers`] adds to a request, in this order on the
+/// wire: `X-Amz-Date` (unless the request has it), `X-Amz-Security-Token`
+/// (with a session token the request lacks) and `Authorization`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeadersToAdd<'a> {
+    pub amz_date: Option<AmzDate>,
+    pub security_token: Option<&'a str>,
+    pub authorization: String,
+}
+
+/// [`sign_with`] for the per-request path: the same rules and checks, but
+/// the canonical request and string to sign are streamed into their hashes
+/// instead of kept as text, and only the headers to add come back.
+pub fn sign_headers<'a>(
+    req: &SignableRequest<'a>,
+    creds: CredentialsRef<'a>,
+    region: &str,
+    service: &str,
+    time: SigningTime,
+) -> Result<HeadersToAdd<'a>, SigningError> {
+    let amz_date = signing_date(time)?;
+    let mut names = LowerNames::new();
+    let mut signed = SignedHeaders::new();
+    let prepared = prepare(
+        req,
+        creds,
+        region,
+        service,
+        &amz_date,
+        &mut names,
+        &mut signed,
+    )?;
+    let canonical_hash = sink::sha256_of(|sink| prepared.write_canonical_request(sink));
+    let key = prepared.signing_key();
+    let signature = sink::hex32(&sink::hmac_of(&key, |sink| {
+        prepared.write_string_to_sign(sink, &canonical_hash)
+    }));
+    Ok(prepared.headers_to_add(prepared.authorization(&signature)))
+}
+
+fn signing_date(time: SigningTime) -> Result<AmzDate, SigningError> {
+    time.check_representable()?;
+    Ok(time.amz_date_text())
+}
+
+/// The signer's text is built from `str` pieces, ASCII-lower-cased in
+/// places (which keeps UTF-8 valid), so this cannot fail.
+fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).expect("built from str pieces")
+}
+
+/// A checked request, ready to be written out canonically. (`'t`: the
+/// caller's request and credentials, which the added token borrows from.)
+struct Prepared<'a, 't> {
+    method: &'a str,
+    uri: &'a str,
+    /// Sorted by lower-cased name.
+    signed: &'a [SignedHeader<'a>],
+    payload_hash: PayloadHash<'a>,
+    amz_date: &'a AmzDate,
+    add_date: bool,
+    add_token: Option<&'t str>,
+    scope: Scope<'a>,
+    access_key: &'a str,
+    secret_key: &'a str,
+}
+
+/// Checks everything about a request to sign and gathers what signing it
+/// takes; nothing is hashed (but the body) until all checks passed. The
+/// signed headers go into the caller's `signed` (a large stack value better
+/// not moved around), their lower-cased names into `names`.
+#[allow(clippy::too_many_arguments)]
+fn prepare<'s, 'n: 's, 't: 'n>(
+    req: &SignableRequest<'t>,
+    creds: CredentialsRef<'t>,
+    region: &'n str,
+    service: &'n str,
+    amz_date: &'n AmzDate,
+    names: &'n mut LowerNames,
+    signed: &'s mut SignedHeaders<'n>,
+) -> Result<Prepared<'s, 't>, SigningError> {
     validate::method(req.method)?;
     validate::request_target(req.uri)?;
     validate::access_key(creds.access_key)?;
     validate::scope_part("region", region)?;
     validate::scope_part("service", service)?;
-    time.check_representable()?;
-    let amz_date = time.amz_date();
     // An empty token means none (as in botocore).
     let token = creds.session_token.filter(|t| !t.is_empty());
     if let Some(token) = token {
         validate::header_value(header::SECURITY_TOKEN, token)?;
     }
 
-    let mut signed: Vec<SignedHeader<'_>> = Vec::with_capacity(req.headers.len() + 2);
     let (mut has_host, mut has_date, mut has_token) = (false, false, false);
     let mut content_sha256 = None;
-    for &(name, value) in req.headers {
+    let lowered = canonical::lower_names(req.headers, names);
+    for (&(name, value), lower) in req.headers.iter().zip(lowered) {
         validate::header_name(name)?;
         validate::header_value(name, value)?;
-        let is = |lower: &str| name.eq_ignore_ascii_case(lower);
-        if is("host") {
-            once(&mut has_host, name)?;
-        } else if is("x-amz-date") {
-            once(&mut has_date, name)?;
-            if trim(value) != amz_date {
-                return Err(invalid(format!(
-                    "the request's X-Amz-Date {:?} differs from the signing time {amz_date}",
-                    time::snippet(value)
-                )));
-            }
-        } else if is("x-amz-security-token") {
-            // Without credentials' token, a token header is signed as it is.
-            if let Some(token) = token {
-                once(&mut has_token, name)?;
-                if trim(value) != token {
-                    return Err(invalid(
-                        "the request's X-Amz-Security-Token differs from the credentials' session token"
-                            .to_owned(),
-                    ));
+        match lower {
+            b"host" => once(&mut has_host, name)?,
+            b"x-amz-date" => {
+                once(&mut has_date, name)?;
+                if trim(value) != amz_date.as_str() {
+                    return Err(invalid(format!(
+                        "the request's X-Amz-Date {:?} differs from the signing time {}",
+                        time::snippet(value),
+                        amz_date.as_str()
+                    )));
                 }
             }
-        } else if is("authorization") {
-            return Err(invalid(
-                "the request already carries an Authorization header".to_owned(),
-            ));
-        } else if is("x-amz-content-sha256") {
-            content_sha256 = Some(trim(value));
+            // Without credentials' token, a token header is signed as it is.
+            b"x-amz-security-token" => {
+                if let Some(token) = token {
+                    once(&mut has_token, name)?;
+                    if trim(value) != token {
+                        return Err(invalid(
+                            "the request's X-Amz-Security-Token differs from the credentials' session token"
+                                .to_owned(),
+                        ));
+                    }
+                }
+            }
+            b"authorization" => {
+                return Err(invalid(
+                    "the request already carries an Authorization header".to_owned(),
+                ))
+            }
+            b"x-amz-content-sha256" => content_sha256 = Some(trim(value)),
+            _ => {}
         }
-        if !canonical::is_unsigned_header(name) {
-            signed.push(SignedHeader { name, value });
+        if !canonical::is_unsigned_header(lower) {
+            signed.push(SignedHeader::new(lower, value));
         }
     }
     if !has_host {
         return Err(invalid("the request has no Host header".to_owned()));
     }
-
-    let mut headers_to_add = Vec::with_capacity(3);
     if !has_date {
-        signed.push(SignedHeader {
-            name: "x-amz-date",
-            value: &amz_date,
-        });
-        headers_to_add.push((header::AMZ_DATE.to_owned(), amz_date.clone()));
+        signed.push(SignedHeader::new(b"x-amz-date", amz_date.as_str()));
     }
-    if let (Some(token), false) = (token, has_token) {
-        signed.push(SignedHeader {
-            name: "x-amz-security-token",
-            value: token,
-        });
-        headers_to_add.push((header::SECURITY_TOKEN.to_owned(), token.to_owned()));
+    let add_token = token.filter(|_| !has_token);
+    if let Some(token) = add_token {
+        signed.push(SignedHeader::new(b"x-amz-security-token", token));
     }
+    canonical::sort_signed_headers(signed);
 
     let payload_hash = match content_sha256 {
-        Some(declared) => Cow::Borrowed(declared),
+        Some(declared) => PayloadHash::Given(declared),
         None => payload_hash(req.payload)?,
     };
-    let (canonical_request, signed_list) =
-        canonical::canonical_request(req.method, req.uri, &mut signed, &payload_hash);
-    let date = &amz_date[..8];
-    let scope = credential_scope(date, region, service);
-    let string_to_sign = string_to_sign(&amz_date, &scope, &canonical_request);
-    let key = key_cache::signing_key(creds.secret_key, date, region, service);
-    let mut signature = String::with_capacity(64);
-    push_hex(
-        &mut signature,
-        hmac::sign(&key, string_to_sign.as_bytes()).as_ref(),
-    );
-    let authorization = authorization::format(creds.access_key, &scope, &signed_list, &signature);
-    headers_to_add.push((header::AUTHORIZATION.to_owned(), authorization.clone()));
-    Ok(SignatureDetails {
-        canonical_request,
-        string_to_sign,
-        signature,
-        authorization,
-        headers_to_add,
+    Ok(Prepared {
+        method: req.method,
+        uri: req.uri,
+        signed,
+        payload_hash,
+        amz_date,
+        add_date: !has_date,
+        add_token,
+        scope: Scope {
+            date: amz_date.date(),
+            region,
+            service,
+        },
+        access_key: creds.access_key,
+        secret_key: creds.secret_key,
     })
+}
+
+impl<'t> Prepared<'_, 't> {
+    fn write_canonical_request(&self, out: &mut impl Sink) {
+        canonical::write_canonical_request(
+            out,
+            self.method,
+            self.uri,
+            self.signed,
+            self.payload_hash.as_bytes(),
+        );
+    }
+
+    fn write_string_to_sign(&self, out: &mut impl Sink, canonical_hash: &[u8; 32]) {
+        write_string_to_sign(out, self.amz_date.as_str(), &self.scope, canonical_hash);
+    }
+
+    fn signing_key(&self) -> hmac::Key {
+        let Scope {
+            date,
+            region,
+            service,
+        } = self.scope;
+        key_cache::signing_key(self.secret_key, date, region, service)
+    }
+
+    fn authorization(&self, signature_hex: &[u8; 64]) -> String {
+        authorization::format(self.access_key, &self.scope, self.signed, signature_hex)
+    }
+
+    fn headers_to_add(&self, authorization: String) -> HeadersToAdd<'t> {
+        HeadersToAdd {
+            amz_date: self.add_date.then_some(*self.amz_date),
+            security_token: self.add_token,
+            authorization,
+        }
+    }
+}
+
+/// The credential scope, `date/region/service/aws4_request`.
+#[derive(Clone, Copy)]
+pub(crate) struct Scope<'a> {
+    pub date: &'a str,
+    pub region: &'a str,
+    pub service: &'a str,
+}
+
+impl Scope<'_> {
+    pub(crate) fn write(&self, out: &mut impl Sink) {
+        for (i, part) in [
+            self.date,
+            self.region,
+            self.service,
+            authorization::TERMINATOR,
+        ]
+        .iter()
+        .enumerate()
+        {
+            if i > 0 {
+                out.put(b"/");
+            }
+            out.put(part.as_bytes());
+        }
+    }
+}
+
+fn write_string_to_sign(
+    out: &mut impl Sink,
+    amz_date: &str,
+    scope: &Scope<'_>,
+    canonical_hash: &[u8; 32],
+) {
+    out.put(authorization::ALGORITHM.as_bytes());
+    out.put(b"\n");
+    out.put(amz_date.as_bytes());
+    out.put(b"\n");
+    scope.write(out);
+    out.put(b"\n");
+    out.put(&sink::hex32(canonical_hash));
 }
 
 /// The parts of an `Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...` value.
@@ -273,9 +464,8 @@ pub fn verify(
 ) -> Result<(), SigningError> {
     validate::method(req.method)?;
     validate::request_target(req.uri)?;
-    time.check_representable()?;
-    let amz_date = time.amz_date();
-    let date = &amz_date[..8];
+    let amz_date = signing_date(time)?;
+    let date = amz_date.date();
     if auth.date != date {
         return Err(SigningError::MalformedAuthorization(format!(
             "credential date {} differs from the request date {date}",
@@ -290,54 +480,70 @@ pub fn verify(
     validate::scope_part("region", &auth.region)?;
     validate::scope_part("service", &auth.service)?;
 
-    let mut signed: Vec<SignedHeader<'_>> = Vec::with_capacity(auth.signed_headers.len());
+    let mut names = LowerNames::new();
+    let mut signed = SignedHeaders::new();
     let mut content_sha256 = None;
-    for &(name, value) in req.headers {
-        if name.eq_ignore_ascii_case("x-amz-content-sha256") {
+    let lowered = canonical::lower_names(req.headers, &mut names);
+    for (&(name, value), lower) in req.headers.iter().zip(lowered) {
+        if lower == b"x-amz-content-sha256" {
             content_sha256 = Some(trim(value));
         }
+        // (Parsed names are lower-case; a hand-built `auth` may not be.)
         if auth
             .signed_headers
             .iter()
-            .any(|h| h.eq_ignore_ascii_case(name))
+            .any(|h| h.as_bytes().eq_ignore_ascii_case(lower))
         {
             validate::header_name(name)?;
             validate::header_value(name, value)?;
-            signed.push(SignedHeader { name, value });
+            signed.push(SignedHeader::new(lower, value));
         }
     }
-    if let Some(missing) = auth
-        .signed_headers
-        .iter()
-        .find(|h| !signed.iter().any(|s| s.name.eq_ignore_ascii_case(h)))
-    {
+    if let Some(missing) = auth.signed_headers.iter().find(|h| {
+        !signed
+            .iter()
+            .any(|s| s.name.eq_ignore_ascii_case(h.as_bytes()))
+    }) {
         return Err(invalid(format!(
             "signed header {:?} is not in the request",
             time::snippet(missing)
         )));
     }
+    canonical::sort_signed_headers(&mut signed);
 
     let body_hash = payload_hash(req.payload)?;
     let payload_line = match content_sha256 {
         // A declared hash must be the body's; other declared values
         // (UNSIGNED-PAYLOAD) are signed as they are.
-        Some(declared) if is_sha256_hex(declared) && declared != body_hash => {
+        Some(declared)
+            if is_sha256_hex(declared) && declared.as_bytes() != body_hash.as_bytes() =>
+        {
             return Err(invalid(
                 "X-Amz-Content-SHA256 does not match the body".to_owned(),
             ))
         }
-        Some(declared) => declared,
-        None => &body_hash,
+        Some(declared) => declared.as_bytes(),
+        None => body_hash.as_bytes(),
     };
-    let (canonical_request, _) =
-        canonical::canonical_request(req.method, req.uri, &mut signed, payload_line);
-    let scope = credential_scope(date, &auth.region, &auth.service);
-    let string_to_sign = string_to_sign(&amz_date, &scope, &canonical_request);
+    let mut string_to_sign = Vec::with_capacity(160);
+    let canonical_hash = sink::sha256_of(|sink| {
+        canonical::write_canonical_request(sink, req.method, req.uri, &signed, payload_line)
+    });
+    let scope = Scope {
+        date,
+        region: &auth.region,
+        service: &auth.service,
+    };
+    write_string_to_sign(
+        &mut string_to_sign,
+        amz_date.as_str(),
+        &scope,
+        &canonical_hash,
+    );
     let claimed = hex::decode(&auth.signature)
         .map_err(|_| SigningError::MalformedAuthorization("Signature is not hex".to_owned()))?;
     let key = key_cache::signing_key(secret_key, date, &auth.region, &auth.service);
-    hmac::verify(&key, string_to_sign.as_bytes(), &claimed)
-        .map_err(|_| SigningError::SignatureMismatch)
+    hmac::verify(&key, &string_to_sign, &claimed).map_err(|_| SigningError::SignatureMismatch)
 }
 
 /// Checks a received request end to end: finds its `Authorization` and
@@ -368,25 +574,35 @@ pub fn time_from_headers(headers: &[(&str, &str)]) -> Result<Option<SigningTime>
 
 /// Lower-case hex SHA-256 of a body (what the canonical request carries).
 pub fn payload_sha256_hex(body: &[u8]) -> String {
-    let mut out = String::with_capacity(64);
-    push_hex(&mut out, digest::digest(&digest::SHA256, body).as_ref());
-    out
+    text(body_sha256_hex(body).to_vec())
 }
 
-/// Lower-case hex, appended (the `hex` crate builds strings char by char,
-/// which showed in profiles of the per-request path).
-fn push_hex(out: &mut String, bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for &b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+fn body_sha256_hex(body: &[u8]) -> [u8; 64] {
+    sink::hex32(&sink::digest_bytes(
+        digest::digest(&digest::SHA256, body).as_ref(),
+    ))
+}
+
+/// The payload line of the canonical request: a hash given by the caller
+/// (or an `X-Amz-Content-SHA256` header), or the body's, computed.
+enum PayloadHash<'a> {
+    Given(&'a str),
+    Computed([u8; 64]),
+}
+
+impl PayloadHash<'_> {
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            PayloadHash::Given(hash) => hash.as_bytes(),
+            PayloadHash::Computed(hex) => hex,
+        }
     }
 }
 
-fn payload_hash<'a>(payload: Payload<'a>) -> Result<Cow<'a, str>, SigningError> {
+fn payload_hash(payload: Payload<'_>) -> Result<PayloadHash<'_>, SigningError> {
     match payload {
-        Payload::Bytes(body) => Ok(Cow::Owned(payload_sha256_hex(body))),
-        Payload::Sha256Hex(hash) if is_sha256_hex(hash) => Ok(Cow::Borrowed(hash)),
+        Payload::Bytes(body) => Ok(PayloadHash::Computed(body_sha256_hex(body))),
+        Payload::Sha256Hex(hash) if is_sha256_hex(hash) => Ok(PayloadHash::Given(hash)),
         Payload::Sha256Hex(_) => Err(invalid(
             "payload hash is not 64 lower-case hex digits".to_owned(),
         )),
@@ -397,35 +613,6 @@ fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64
         && s.bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-fn credential_scope(date: &str, region: &str, service: &str) -> String {
-    concat_all(&[
-        date,
-        "/",
-        region,
-        "/",
-        service,
-        "/",
-        authorization::TERMINATOR,
-    ])
-}
-
-fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
-    let mut sts = concat_all(&[authorization::ALGORITHM, "\n", amz_date, "\n", scope, "\n"]);
-    sts.reserve(64);
-    push_hex(
-        &mut sts,
-        digest::digest(&digest::SHA256, canonical_request.as_bytes()).as_ref(),
-    );
-    sts
-}
-
-/// One allocation of exactly the right size (cheaper than `format!` here).
-fn concat_all(parts: &[&str]) -> String {
-    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + 64);
-    parts.iter().for_each(|p| out.push_str(p));
-    out
 }
 
 /// The value of a header that may appear at most once (`name` lower-case).

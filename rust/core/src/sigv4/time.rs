@@ -1,6 +1,8 @@
 //! The signing instant and its two text forms (`YYYYMMDDTHHMMSSZ`, `YYYYMMDD`).
 
 use super::SigningError;
+use std::cell::Cell;
+use std::fmt;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
 /// The instant a request is signed at, to the second (UTC).
@@ -65,24 +67,44 @@ impl SigningTime {
 
     /// `YYYYMMDDTHHMMSSZ`
     pub fn amz_date(self) -> String {
+        self.amz_date_text().as_str().to_owned()
+    }
+
+    /// `YYYYMMDDTHHMMSSZ`, without allocating. Each thread remembers the
+    /// last second it formatted: requests signed in a burst share it.
+    pub fn amz_date_text(self) -> AmzDate {
+        thread_local! {
+            static LAST: Cell<Option<(i64, AmzDate)>> = const { Cell::new(None) };
+        }
+        // (`try_with`: during thread teardown there is no cache, only work.)
+        LAST.try_with(|last| match last.get() {
+            Some((secs, text)) if secs == self.unix_secs => text,
+            _ => {
+                let text = self.format_amz_date();
+                last.set(Some((self.unix_secs, text)));
+                text
+            }
+        })
+        .unwrap_or_else(|_| self.format_amz_date())
+    }
+
+    fn format_amz_date(self) -> AmzDate {
         let t = self.civil();
-        let mut out = String::with_capacity(16);
-        push_digits(&mut out, t.year() as u32, 4);
-        push_digits(&mut out, u8::from(t.month()).into(), 2);
-        push_digits(&mut out, t.day().into(), 2);
-        out.push('T');
-        push_digits(&mut out, t.hour().into(), 2);
-        push_digits(&mut out, t.minute().into(), 2);
-        push_digits(&mut out, t.second().into(), 2);
-        out.push('Z');
-        out
+        let mut out = [0u8; 16];
+        put_digits(&mut out[0..4], t.year() as u32);
+        put_digits(&mut out[4..6], u8::from(t.month()).into());
+        put_digits(&mut out[6..8], t.day().into());
+        out[8] = b'T';
+        put_digits(&mut out[9..11], t.hour().into());
+        put_digits(&mut out[11..13], t.minute().into());
+        put_digits(&mut out[13..15], t.second().into());
+        out[15] = b'Z';
+        AmzDate(out)
     }
 
     /// `YYYYMMDD`
     pub fn date_stamp(self) -> String {
-        let mut stamp = self.amz_date();
-        stamp.truncate(8);
-        stamp
+        self.amz_date_text().date().to_owned()
     }
 
     /// Whether the instant has a four-digit-year X-Amz-Date; signing refuses
@@ -104,10 +126,32 @@ impl SigningTime {
     }
 }
 
-fn push_digits(out: &mut String, value: u32, width: u32) {
-    for place in (0..width).rev() {
-        let digit = (value / 10u32.pow(place)) % 10;
-        out.push(char::from(b'0' + digit as u8));
+/// `value` in decimal, zero-padded to fill `out`.
+fn put_digits(out: &mut [u8], mut value: u32) {
+    for digit in out.iter_mut().rev() {
+        *digit = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+}
+
+/// An X-Amz-Date value, `YYYYMMDDTHHMMSSZ`, held inline.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct AmzDate([u8; 16]);
+
+impl AmzDate {
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("digits, 'T' and 'Z'")
+    }
+
+    /// The `YYYYMMDD` part (the credential scope's date).
+    pub fn date(&self) -> &str {
+        &self.as_str()[..8]
+    }
+}
+
+impl fmt::Debug for AmzDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
@@ -129,6 +173,9 @@ mod tests {
         let t = SigningTime::from_unix(1_440_938_160);
         assert_eq!(t.amz_date(), "20150830T123600Z");
         assert_eq!(t.date_stamp(), "20150830");
+        // Formatted again (not from the per-thread cache) it is the same.
+        assert_eq!(t.format_amz_date().as_str(), "20150830T123600Z");
+        assert_eq!(t.amz_date_text().date(), "20150830");
         assert_eq!(SigningTime::parse_amz_date("20150830T123600Z"), Ok(t));
     }
 

@@ -6,6 +6,8 @@
 use super::time::snippet;
 use super::SigningError;
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::ops::Range;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SplitUrl<'a> {
@@ -19,12 +21,77 @@ fn bad(url: &str, why: &str) -> SigningError {
     SigningError::InvalidRequest(format!("URL {:?} {why}", snippet(url)))
 }
 
+/// Whether any byte of `text` passes `test`: a branch-free scan (which the
+/// compiler vectorises) for checks that almost never find anything.
+fn any_byte(text: &str, test: impl Fn(u8) -> bool) -> bool {
+    text.bytes().fold(false, |found, b| found | test(b))
+}
+
+/// A client signs request after request to the same endpoint URL: each
+/// thread remembers where the parts of the last URL it split are (when both
+/// are plain slices of it), and finds them again with one comparison.
+struct LastSplit {
+    url: String,
+    host: Range<usize>,
+    target: Range<usize>,
+}
+
+thread_local! {
+    static LAST: RefCell<Option<LastSplit>> = const { RefCell::new(None) };
+}
+
 pub fn split_url(url: &str) -> Result<SplitUrl<'_>, SigningError> {
-    if url.bytes().any(|b| b < 0x20 || b == 0x7f) {
+    // (`try_with`: during thread teardown there is no memory, only work.)
+    let remembered = LAST
+        .try_with(|last| {
+            last.borrow()
+                .as_ref()
+                .filter(|last| last.url == url)
+                .map(|last| SplitUrl {
+                    host: Cow::Borrowed(&url[last.host.clone()]),
+                    target: Cow::Borrowed(&url[last.target.clone()]),
+                })
+        })
+        .ok()
+        .flatten();
+    if let Some(split) = remembered {
+        return Ok(split);
+    }
+    let split = split_url_uncached(url)?;
+    if let (Cow::Borrowed(host), Cow::Borrowed(target)) = (&split.host, &split.target) {
+        let (host, target) = (range_in(url, host), range_in(url, target));
+        let _ = LAST.try_with(|last| match &mut *last.borrow_mut() {
+            Some(last) => {
+                last.url.clear();
+                last.url.push_str(url);
+                (last.host, last.target) = (host, target);
+            }
+            empty => {
+                *empty = Some(LastSplit {
+                    url: url.to_owned(),
+                    host,
+                    target,
+                })
+            }
+        });
+    }
+    Ok(split)
+}
+
+/// Where `part`, a slice of `whole`, lies in it.
+fn range_in(whole: &str, part: &str) -> Range<usize> {
+    let start = part.as_ptr() as usize - whole.as_ptr() as usize;
+    start..start + part.len()
+}
+
+fn split_url_uncached(url: &str) -> Result<SplitUrl<'_>, SigningError> {
+    if any_byte(url, |b| b < 0x20 || b == 0x7f) {
         return Err(bad(url, "contains a control character"));
     }
+    // The scheme ends at the first ':' (it cannot hold one).
     let (scheme, rest) = url
-        .split_once("://")
+        .split_once(':')
+        .and_then(|(scheme, rest)| Some((scheme, rest.strip_prefix("//")?)))
         .ok_or_else(|| bad(url, "has no scheme://"))?;
     let scheme_ok = scheme
         .as_bytes()
@@ -68,7 +135,7 @@ pub fn split_url(url: &str) -> Result<SplitUrl<'_>, SigningError> {
     if host.is_empty() || host == "[]" {
         return Err(bad(url, "has no host"));
     }
-    if host.contains([' ', '\\']) {
+    if any_byte(host, |b| b == b' ' || b == b'\\') {
         return Err(bad(url, "has an invalid host"));
     }
     let port: Option<u16> = if port.is_empty() {
@@ -90,10 +157,7 @@ pub fn split_url(url: &str) -> Result<SplitUrl<'_>, SigningError> {
     };
     let host = match port {
         Some(p) if Some(p) != default_port => Cow::Owned(format!("{}:{p}", host.to_lowercase())),
-        _ if host
-            .bytes()
-            .any(|b| b.is_ascii_uppercase() || !b.is_ascii()) =>
-        {
+        _ if any_byte(host, |b| b.is_ascii_uppercase() || !b.is_ascii()) => {
             Cow::Owned(host.to_lowercase())
         }
         _ => Cow::Borrowed(host),
@@ -136,6 +200,34 @@ mod tests {
         assert_eq!(split("http://[::1]:8080/x"), own("[::1]:8080", "/x"));
         assert_eq!(split("http://[::1]/x"), own("[::1]", "/x"));
         assert_eq!(split("https://h/a b/ሴ"), own("h", "/a b/ሴ"));
+    }
+
+    #[test]
+    fn a_remembered_split_equals_a_fresh_one() {
+        let urls = [
+            "https://Example.COM/a/b?x=1#frag",
+            "https://example.com/a/b?x=1",
+            "http://example.com:443/",
+            "https://example.com",
+            "https://example.com/a/b?x=1",
+        ];
+        for url in urls.iter().chain(urls.iter().rev()) {
+            for _ in 0..2 {
+                assert_eq!(
+                    split_url(url).unwrap(),
+                    split_url_uncached(url).unwrap(),
+                    "{url}"
+                );
+            }
+        }
+        // Same text in another string: found again, borrowed from the new one.
+        let copy = String::from("https://example.com/a/b?x=1");
+        let split = split_url(&copy).unwrap();
+        assert_eq!(split.target, "/a/b?x=1");
+        assert!(
+            matches!(split.target, Cow::Borrowed(t) if std::ptr::eq(t.as_ptr(), copy[19..].as_ptr()))
+        );
+        assert!(split_url("https://host/a\r\n").is_err());
     }
 
     #[test]

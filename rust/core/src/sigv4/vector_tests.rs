@@ -104,24 +104,60 @@ fn credentials(token: Option<String>) -> Credentials {
 }
 
 fn sign_raw(raw: &RawRequest, creds: &Credentials) -> Result<SignatureDetails, SigningError> {
-    let headers: Vec<(&str, &str)> = raw
-        .headers
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-    let req = SignableRequest {
-        method: &raw.method,
-        uri: &raw.target,
-        headers: &headers,
-        payload: Payload::Bytes(&raw.body),
-    };
+    let headers = raw.header_refs();
     let params = SigningParams {
         credentials: creds,
         region: "us-east-1",
         service: "service",
         time: SigningTime::from_unix(SUITE_TIME),
     };
-    sign(&req, &params)
+    sign(&raw.signable(&headers), &params)
+}
+
+/// The streaming path, [`sign_headers`], on the same request.
+fn sign_headers_raw(
+    raw: &RawRequest,
+    creds: &Credentials,
+) -> Result<(Vec<(String, String)>, String), SigningError> {
+    let headers = raw.header_refs();
+    let time = SigningTime::from_unix(SUITE_TIME);
+    let added = sign_headers(
+        &raw.signable(&headers),
+        creds.borrowed(),
+        "us-east-1",
+        "service",
+        time,
+    )?;
+    let mut pairs = Vec::new();
+    if let Some(date) = added.amz_date {
+        pairs.push((header::AMZ_DATE.to_owned(), date.as_str().to_owned()));
+    }
+    if let Some(token) = added.security_token {
+        pairs.push((header::SECURITY_TOKEN.to_owned(), token.to_owned()));
+    }
+    pairs.push((
+        header::AUTHORIZATION.to_owned(),
+        added.authorization.clone(),
+    ));
+    Ok((pairs, added.authorization))
+}
+
+impl RawRequest {
+    fn header_refs(&self) -> Vec<(&str, &str)> {
+        self.headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect()
+    }
+
+    fn signable<'a>(&'a self, headers: &'a [(&'a str, &'a str)]) -> SignableRequest<'a> {
+        SignableRequest {
+            method: &self.method,
+            uri: &self.target,
+            headers,
+            payload: Payload::Bytes(&self.body),
+        }
+    }
 }
 
 #[test]
@@ -162,6 +198,11 @@ fn all_34_cases_reproduce_creq_sts_and_authz() {
             &["Authorization"]
         };
         assert_eq!(added, expected, "{}", case.name);
+        // The streaming path gives the same authorization and headers.
+        let (streamed, authorization) =
+            sign_headers_raw(&raw, &credentials(token_for(&case.name))).unwrap();
+        assert_eq!(authorization, case.read("authz"), "{}: streamed", case.name);
+        assert_eq!(streamed, details.headers_to_add, "{}: streamed", case.name);
     }
 }
 
