@@ -309,3 +309,11 @@ def test_stream_is_a_context_manager(ours):
     with ours.invoke_endpoint_with_response_stream(EndpointName="raw", Body=b"{}")["Body"] as body:
         text = b"".join(body.iter_payload()).decode()
     assert text == TEXT
+
+
+def test_stream_text_and_token_helpers(ours):
+    """The Body offers sagerun.streaming's helpers as methods."""
+    raw = ours.invoke_endpoint_with_response_stream(EndpointName="raw", Body=b"{}")
+    assert "".join(raw["Body"].iter_text()) == TEXT
+    tokens = ours.invoke_endpoint_with_response_stream(EndpointName="sse", Body=b"{}")
+    assert "".join(tokens["Body"].iter_tokens()) == TEXT

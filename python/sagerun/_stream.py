@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
-from sagerun import _native
+from sagerun import _native, streaming
 from sagerun._errors import transport_error
 
 
@@ -45,25 +45,26 @@ class EventStream:
         for event in self:
             yield event["PayloadPart"]["Bytes"]
 
-    def iter_lines(self, keepends: bool = False) -> Iterator[bytes]:
+    # The payload helpers of sagerun.streaming (decoders in Rust), as methods.
+
+    def iter_lines(self, keepends: bool = False, **options: Any) -> Iterator[bytes]:
         """Lines of the model's output reassembled across PayloadPart
-        boundaries (a part may hold half a line or several lines; a UTF-8
-        character split across parts is rejoined). A last line without a
-        newline is yielded too; nothing is buffered beyond one line."""
-        pending = b""
-        for part in self.iter_payload():
-            data = pending + part if pending else part
-            start = 0
-            while True:
-                end = data.find(b"\n", start)
-                if end < 0:
-                    break
-                line = data[start : end + 1]
-                yield line if keepends else line.rstrip(b"\r\n")
-                start = end + 1
-            pending = data[start:]
-        if pending:
-            yield pending if keepends else pending.rstrip(b"\r")
+        boundaries (see :func:`sagerun.streaming.iter_lines`): a part may hold
+        half a line or several lines; a last line without a newline is
+        yielded too; memory is bounded by the longest line."""
+        return streaming.iter_lines(self, keepends, **options)
+
+    def iter_text(self, errors: str = "strict") -> Iterator[str]:
+        """The output as UTF-8 text (a character split across parts is joined)."""
+        return streaming.iter_text(self, errors)
+
+    def iter_sse(self, **options: Any) -> Iterator[Any]:
+        """Server-sent events (TGI, vLLM/OpenAI-style containers)."""
+        return streaming.iter_sse(self, **options)
+
+    def iter_tokens(self, format: str = "auto", **options: Any) -> Iterator[str]:
+        """The text deltas of an LLM token stream (TGI, LMI, OpenAI-style)."""
+        return streaming.iter_tokens(self, format, **options)
 
     def close(self) -> None:
         self._consumed = True
