@@ -6,55 +6,6 @@
 use ring::hmac;
 use std::sync::Mutex;
 
-use super::Principal;
-
-/// Where a signing gets its derived key: the process-wide cache for the
-/// free functions, a [`Signer`](super::Signer)'s own slot for it. The key is
-/// lent to `f` rather than returned, so a slot need not copy it out.
-pub(crate) trait SigningKeys {
-    fn with_key<R>(&self, who: &Principal<'_>, date: &str, f: impl FnOnce(&hmac::Key) -> R) -> R;
-}
-
-/// The process-wide cache below.
-pub(crate) struct SharedKeys;
-
-impl SigningKeys for SharedKeys {
-    fn with_key<R>(&self, who: &Principal<'_>, date: &str, f: impl FnOnce(&hmac::Key) -> R) -> R {
-        f(&signing_key(who.secret_key, date, who.region, who.service))
-    }
-}
-
-/// One principal's key for the date it last signed on: a signer's secret,
-/// region and service are fixed, so the date alone says whether the key
-/// still holds (keys change at midnight UTC).
-#[derive(Default)]
-pub(crate) struct DatedKey {
-    slot: Mutex<Option<([u8; 8], hmac::Key)>>,
-}
-// No Debug on purpose: it holds a key.
-
-impl SigningKeys for DatedKey {
-    fn with_key<R>(&self, who: &Principal<'_>, date: &str, f: impl FnOnce(&hmac::Key) -> R) -> R {
-        let date_bytes: [u8; 8] = date
-            .as_bytes()
-            .try_into()
-            .expect("a credential scope date is YYYYMMDD");
-        let mut slot = self
-            .slot
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match &*slot {
-            Some((held, key)) if *held == date_bytes => f(key),
-            _ => {
-                let key = derive(who.secret_key, date, who.region, who.service);
-                let answer = f(&key);
-                *slot = Some((date_bytes, key));
-                answer
-            }
-        }
-    }
-}
-
 /// Enough for many credentials × regions × services at once; when full the
 /// oldest entry goes (keys change at most daily per principal).
 const CAPACITY: usize = 32;

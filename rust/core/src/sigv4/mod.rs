@@ -7,7 +7,8 @@
 //! Layout: `time` (the signing instant), `validate` (input checks),
 //! `canonical` (canonical request), `sink` (where the text goes: kept for
 //! `sign`/`sign_with`, streamed into hashes for the per-request
-//! `sign_headers`), `key_cache` (derived signing keys), `signer` (a
+//! `sign_headers`), `key_cache` (derived signing keys), `memory` (what
+//! signing remembers between requests), `signer` (a
 //! [`Signer`] bound to one principal and scope), `authorization`
 //! (the header value), `url` (URL -> Host + target).
 
@@ -20,6 +21,7 @@ use crate::protocol::header;
 mod authorization;
 mod canonical;
 mod key_cache;
+mod memory;
 mod signer;
 mod sink;
 mod time;
@@ -34,7 +36,7 @@ pub use self::time::{AmzDate, SigningTime};
 pub use self::url::{split_url, SplitUrl};
 
 use self::canonical::{LowerNames, SignedHeader, SignedHeaders};
-use self::key_cache::{SharedKeys, SigningKeys};
+use self::memory::{Memory, Shared};
 use self::sink::Sink;
 
 /// AWS credentials. `Debug` never shows the secret or the token.
@@ -155,7 +157,7 @@ pub fn sign_with(
     time: SigningTime,
 ) -> Result<SignatureDetails, SigningError> {
     let principal = Principal::checked(creds, region, service)?;
-    sign_details_for(req, principal, time, &SharedKeys)
+    sign_details_for(req, principal, time, &Shared)
 }
 
 /// The headers [`sign_headers`] adds to a request, in this order on the
@@ -179,7 +181,7 @@ pub fn sign_headers<'a>(
     time: SigningTime,
 ) -> Result<HeadersToAdd<'a>, SigningError> {
     let principal = Principal::checked(creds, region, service)?;
-    let signed = sign_headers_for(req, principal, time, &SharedKeys)?;
+    let signed = sign_headers_for(req, principal, time, &Shared)?;
     // (The token added is the credentials' own, under their lifetime.)
     Ok(signed.into_headers(creds.session_token))
 }
@@ -243,14 +245,14 @@ pub(crate) fn sign_headers_for(
     req: &SignableRequest<'_>,
     principal: Principal<'_>,
     time: SigningTime,
-    keys: &impl SigningKeys,
+    memory: &impl Memory,
 ) -> Result<Signed, SigningError> {
     let amz_date = signing_date(time)?;
     let mut names = LowerNames::new();
     let mut signed = SignedHeaders::new();
     let prepared = prepare(req, principal, &amz_date, &mut names, &mut signed)?;
-    let canonical_hash = sink::sha256_of(|sink| prepared.write_canonical_request(sink));
-    let signature = keys.with_key(&principal, amz_date.date(), |key| {
+    let canonical_hash = memory.canonical_hash(&prepared);
+    let signature = memory.with_key(&principal, amz_date.date(), |key| {
         sink::hex32(&sink::hmac_of(key, |sink| {
             prepared.write_string_to_sign(sink, &canonical_hash)
         }))
@@ -267,7 +269,7 @@ pub(crate) fn sign_details_for(
     req: &SignableRequest<'_>,
     principal: Principal<'_>,
     time: SigningTime,
-    keys: &impl SigningKeys,
+    memory: &impl Memory,
 ) -> Result<SignatureDetails, SigningError> {
     let amz_date = signing_date(time)?;
     let mut names = LowerNames::new();
@@ -278,7 +280,7 @@ pub(crate) fn sign_details_for(
     let canonical_hash = sink::sha256_of(|sink| sink.put(&canonical_request));
     let mut string_to_sign = Vec::with_capacity(160);
     prepared.write_string_to_sign(&mut string_to_sign, &canonical_hash);
-    let signature = keys.with_key(&principal, amz_date.date(), |key| {
+    let signature = memory.with_key(&principal, amz_date.date(), |key| {
         sink::hex32(&sink::hmac_of(key, |sink| sink.put(&string_to_sign)))
     });
     let authorization = prepared.authorization(&signature);
@@ -312,7 +314,7 @@ fn text(bytes: Vec<u8>) -> String {
 }
 
 /// A checked request, ready to be written out canonically.
-struct Prepared<'a> {
+pub(crate) struct Prepared<'a> {
     method: &'a str,
     uri: &'a str,
     /// Sorted by lower-cased name.
@@ -417,7 +419,7 @@ fn prepare<'s, 'n: 's>(
 }
 
 impl Prepared<'_> {
-    fn write_canonical_request(&self, out: &mut impl Sink) {
+    pub(crate) fn write_canonical_request(&self, out: &mut impl Sink) {
         canonical::write_canonical_request(
             out,
             self.method,

@@ -1,11 +1,12 @@
 //! A signer bound to one set of credentials and one region/service (the
 //! counterpart of botocore's `SigV4Auth(credentials, service, region)`):
 //! what does not change between requests is checked once, when it is made,
-//! and it keeps its own derived key for the current date.
+//! and it remembers its derived key for the current date and the hash state
+//! of its last canonical request's leading blocks.
 
 use std::fmt;
 
-use super::key_cache::DatedKey;
+use super::memory::Remembered;
 use super::{
     sign_details_for, sign_headers_for, CredentialsRef, HeadersToAdd, Principal, SignableRequest,
     SignatureDetails, SigningError, SigningTime,
@@ -19,7 +20,7 @@ pub struct Signer {
     session_token: Option<String>,
     region: String,
     service: String,
-    key: DatedKey,
+    memory: Remembered,
 }
 
 impl Signer {
@@ -37,7 +38,7 @@ impl Signer {
             session_token: checked.token.map(str::to_owned),
             region: region.to_owned(),
             service: service.to_owned(),
-            key: DatedKey::default(),
+            memory: Remembered::default(),
         })
     }
 
@@ -74,7 +75,7 @@ impl Signer {
         req: &SignableRequest<'_>,
         time: SigningTime,
     ) -> Result<HeadersToAdd<'_>, SigningError> {
-        let signed = sign_headers_for(req, self.principal(), time, &self.key)?;
+        let signed = sign_headers_for(req, self.principal(), time, &self.memory)?;
         Ok(signed.into_headers(self.session_token.as_deref()))
     }
 
@@ -84,7 +85,7 @@ impl Signer {
         req: &SignableRequest<'_>,
         time: SigningTime,
     ) -> Result<SignatureDetails, SigningError> {
-        sign_details_for(req, self.principal(), time, &self.key)
+        sign_details_for(req, self.principal(), time, &self.memory)
     }
 }
 
