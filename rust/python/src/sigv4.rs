@@ -451,9 +451,8 @@ fn sigv4_sign_details<'py>(
         body,
         timestamp,
     };
-    let d = request.sign(|req, time| {
-        sigv4::sign_with(req, who.credentials, who.region, who.service, time)
-    })?;
+    let d = request
+        .sign(|req, time| sigv4::sign_with(req, who.credentials, who.region, who.service, time))?;
     Ok(d.into())
 }
 
@@ -498,8 +497,8 @@ impl PySigner {
             session_token,
         }
         .texts()?;
-        let core = sigv4::Signer::new(who.credentials, who.region, who.service)
-            .map_err(signing_error)?;
+        let core =
+            sigv4::Signer::new(who.credentials, who.region, who.service).map_err(signing_error)?;
         let token = match session_token {
             Some(t) if core.has_session_token() => Some(token_value(t)?.unbind()),
             _ => None,
@@ -553,7 +552,9 @@ impl PySigner {
             body,
             timestamp,
         };
-        Ok(request.sign(|req, time| self.core.sign_details(req, time))?.into())
+        Ok(request
+            .sign(|req, time| self.core.sign_details(req, time))?
+            .into())
     }
 
     #[getter]
@@ -577,7 +578,11 @@ impl PySigner {
             self.core.region(),
             self.core.service(),
             self.core.access_key(),
-            if self.core.has_session_token() { "<set>" } else { "None" },
+            if self.core.has_session_token() {
+                "<set>"
+            } else {
+                "None"
+            },
         )
     }
 }
