@@ -196,6 +196,7 @@ class _LocalServer:
     def stop(self) -> None: ...
 # --- sigv4 (wrapped by sagerun.sigv4) ---
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Optional, Union, final
 
 class SigningError(ValueError): ...
@@ -227,3 +228,25 @@ def sigv4_sign_details(
     timestamp: Optional[int] = None,
 ) -> SignatureDetails: ...
 def sigv4_verify(method: str, url: str, headers: _Headers, body: _Body, secret_key: str) -> str: ...
+
+@final
+class SigV4Signer:
+    """``sagerun.sigv4.Signer``: one principal and scope, bound once."""
+    def __init__(
+        self, *, region: str, service: str, access_key: str, secret_key: str,
+        session_token: Optional[str] = None,
+    ) -> None: ...
+    @property
+    def region(self) -> str: ...
+    @property
+    def service(self) -> str: ...
+    @property
+    def access_key(self) -> str: ...
+    def sign(
+        self, method: str, url: str, headers: _Headers, body: _Body, *,
+        timestamp: Union[datetime, int, float, None] = None,
+    ) -> dict[str, str]: ...
+    def sign_details(
+        self, method: str, url: str, headers: _Headers, body: _Body, *,
+        timestamp: Union[datetime, int, float, None] = None,
+    ) -> SignatureDetails: ...

@@ -188,6 +188,9 @@ fn body_of<'py>(body: &Bound<'py, PyAny>) -> PyResult<Body<'py>> {
     }
 }
 
+/// `timestamp`: int unix seconds or None here; other types (datetime,
+/// float) go through `sagerun.sigv4._unix_seconds`, the public wrapper's
+/// own conversion, so every entry point reads them alike.
 fn timestamp_of(timestamp: Option<&Bound<'_, PyAny>>) -> PyResult<Option<SigningTime>> {
     match timestamp {
         None => Ok(None),
@@ -198,48 +201,38 @@ fn timestamp_of(timestamp: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Signing
                 .map_err(|_| PyValueError::new_err("timestamp is out of range"))?;
             Ok(Some(SigningTime::from_unix(secs)))
         }
-        Some(t) => Err(PyTypeError::new_err(format!(
-            "timestamp must be int unix seconds or None here, not {}",
-            type_name(t)
-        ))),
+        Some(t) => {
+            let seconds = t
+                .py()
+                .import("sagerun.sigv4")?
+                .getattr("_unix_seconds")?
+                .call1((t,))?;
+            timestamp_of(Some(&seconds))
+        }
     }
 }
 
-/// The arguments `sign` and `sign_details` share, as Python objects.
-struct SignArgs<'a, 'py> {
+/// One request's arguments as Python objects: what every signing entry
+/// point (`sign`, `sign_details`, `Signer`'s methods) converts alike.
+struct RequestArgs<'a, 'py> {
     method: &'a Bound<'py, PyAny>,
     url: &'a Bound<'py, PyAny>,
     headers: &'a Bound<'py, PyAny>,
     body: &'a Bound<'py, PyAny>,
-    region: &'a Bound<'py, PyAny>,
-    service: &'a Bound<'py, PyAny>,
-    access_key: &'a Bound<'py, PyAny>,
-    secret_key: &'a Bound<'py, PyAny>,
-    session_token: Option<&'a Bound<'py, PyAny>>,
     timestamp: Option<&'a Bound<'py, PyAny>>,
 }
 
-/// What a signer does with the converted request (`sign_with` or
-/// `sign_headers`), reduced to owned values.
-type Signer<R> = fn(
-    &SignableRequest<'_>,
-    CredentialsRef<'_>,
-    &str,
-    &str,
-    SigningTime,
-) -> Result<R, sigv4::SigningError>;
-
-impl SignArgs<'_, '_> {
-    /// Converts the arguments (all checks before any hashing) and runs
-    /// `signer`, with the GIL released for large bodies.
-    fn sign<R: Send>(&self, signer: Signer<R>) -> PyResult<R> {
+impl RequestArgs<'_, '_> {
+    /// Converts the request (all checks before any hashing) and runs
+    /// `sign` on it at the signing time, with the GIL released for large
+    /// bodies. The time is `timestamp`, else the request's X-Amz-Date,
+    /// else now.
+    fn sign<R: Send>(
+        &self,
+        sign: impl Fn(&SignableRequest<'_>, SigningTime) -> Result<R, sigv4::SigningError> + Sync,
+    ) -> PyResult<R> {
         let method = text(self.method, "method")?;
         let url = text(self.url, "url")?;
-        let region = text(self.region, "region")?;
-        let service = text(self.service, "service")?;
-        let access_key = text(self.access_key, "access_key")?;
-        let secret_key = text(self.secret_key, "secret_key")?;
-        let session_token = optional_text(self.session_token, "session_token")?;
         let explicit_time = timestamp_of(self.timestamp)?;
         let pairs = header_pairs(self.headers)?;
         let body = body_of(self.body)?;
@@ -253,47 +246,102 @@ impl SignArgs<'_, '_> {
                 .map_err(signing_error)?
                 .unwrap_or_else(SigningTime::now),
         };
-        let credentials = CredentialsRef {
-            access_key,
-            secret_key,
-            session_token,
-        };
         let req = SignableRequest {
             method,
             uri: &split.target,
             headers: &headers,
             payload: Payload::Bytes(body),
         };
-        let sign = || signer(&req, credentials, region, service, time);
         let signed = if body.len() > GIL_RELEASE_BYTES {
-            self.method.py().detach(sign)
+            self.method.py().detach(|| sign(&req, time))
         } else {
-            sign()
+            sign(&req, time)
         };
         signed.map_err(signing_error)
     }
 }
 
-/// `sign_headers`' answer without its borrow of the caller's token.
+/// The credentials and scope of the free functions, as Python objects.
+struct PrincipalArgs<'a, 'py> {
+    region: &'a Bound<'py, PyAny>,
+    service: &'a Bound<'py, PyAny>,
+    access_key: &'a Bound<'py, PyAny>,
+    secret_key: &'a Bound<'py, PyAny>,
+    session_token: Option<&'a Bound<'py, PyAny>>,
+}
+
+/// The converted [`PrincipalArgs`].
+struct Principal<'a> {
+    credentials: CredentialsRef<'a>,
+    region: &'a str,
+    service: &'a str,
+}
+
+impl<'a> PrincipalArgs<'a, '_> {
+    fn texts(&self) -> PyResult<Principal<'a>> {
+        Ok(Principal {
+            region: text(self.region, "region")?,
+            service: text(self.service, "service")?,
+            credentials: CredentialsRef {
+                access_key: text(self.access_key, "access_key")?,
+                secret_key: text(self.secret_key, "secret_key")?,
+                session_token: optional_text(self.session_token, "session_token")?,
+            },
+        })
+    }
+}
+
+/// `sign_headers`' answer without its borrow of the token (whose Python
+/// object the caller has).
 struct Added {
     amz_date: Option<sigv4::AmzDate>,
     token_added: bool,
     authorization: String,
 }
 
-fn sign_headers_owned(
-    req: &SignableRequest<'_>,
-    creds: CredentialsRef<'_>,
-    region: &str,
-    service: &str,
-    time: SigningTime,
-) -> Result<Added, sigv4::SigningError> {
-    let added = sigv4::sign_headers(req, creds, region, service, time)?;
-    Ok(Added {
-        amz_date: added.amz_date,
-        token_added: added.security_token.is_some(),
-        authorization: added.authorization,
-    })
+impl From<sigv4::HeadersToAdd<'_>> for Added {
+    fn from(added: sigv4::HeadersToAdd<'_>) -> Added {
+        Added {
+            amz_date: added.amz_date,
+            token_added: added.security_token.is_some(),
+            authorization: added.authorization,
+        }
+    }
+}
+
+impl Added {
+    /// The headers to add, in wire order; `token`: the session token's str.
+    fn into_dict<'py>(
+        self,
+        py: Python<'py>,
+        token: impl FnOnce() -> PyResult<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        if let Some(date) = self.amz_date {
+            dict.set_item(
+                pyo3::intern!(py, header::AMZ_DATE),
+                PyString::new(py, date.as_str()),
+            )?;
+        }
+        if self.token_added {
+            dict.set_item(pyo3::intern!(py, header::SECURITY_TOKEN), token()?)?;
+        }
+        dict.set_item(
+            pyo3::intern!(py, header::AUTHORIZATION),
+            PyString::new(py, &self.authorization),
+        )?;
+        Ok(dict)
+    }
+}
+
+/// The token as the value of its header: the caller's own str object when
+/// it is exactly a str (the value is exactly the token), else a new one.
+fn token_value<'py>(token: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    if token.is_exact_instance_of::<PyString>() {
+        Ok(token.clone())
+    } else {
+        Ok(PyString::new(token.py(), text(token, "session_token")?).into_any())
+    }
 }
 
 #[pyfunction]
@@ -312,40 +360,27 @@ fn sigv4_sign<'py>(
     session_token: Option<&Bound<'py, PyAny>>,
     timestamp: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let args = SignArgs {
-        method,
-        url,
-        headers,
-        body,
+    let who = PrincipalArgs {
         region,
         service,
         access_key,
         secret_key,
         session_token,
+    }
+    .texts()?;
+    let request = RequestArgs {
+        method,
+        url,
+        headers,
+        body,
         timestamp,
     };
-    let added = args.sign(sign_headers_owned)?;
-    let dict = PyDict::new(py);
-    if let Some(date) = added.amz_date {
-        dict.set_item(
-            pyo3::intern!(py, header::AMZ_DATE),
-            PyString::new(py, date.as_str()),
-        )?;
-    }
-    if let (true, Some(token)) = (added.token_added, session_token) {
-        // The caller's own str object: the value is exactly the token.
-        let token = if token.is_exact_instance_of::<PyString>() {
-            token.clone()
-        } else {
-            PyString::new(py, text(token, "session_token")?).into_any()
-        };
-        dict.set_item(pyo3::intern!(py, header::SECURITY_TOKEN), token)?;
-    }
-    dict.set_item(
-        pyo3::intern!(py, header::AUTHORIZATION),
-        PyString::new(py, &added.authorization),
-    )?;
-    Ok(dict)
+    let added = request.sign(|req, time| {
+        sigv4::sign_headers(req, who.credentials, who.region, who.service, time).map(Added::from)
+    })?;
+    added.into_dict(py, || {
+        token_value(session_token.expect("a token was added, so there is one"))
+    })
 }
 
 fn headers_dict<'py>(
@@ -401,26 +436,155 @@ fn sigv4_sign_details<'py>(
     session_token: Option<&Bound<'py, PyAny>>,
     timestamp: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<PySignatureDetails> {
-    let args = SignArgs {
-        method,
-        url,
-        headers,
-        body,
+    let who = PrincipalArgs {
         region,
         service,
         access_key,
         secret_key,
         session_token,
+    }
+    .texts()?;
+    let request = RequestArgs {
+        method,
+        url,
+        headers,
+        body,
         timestamp,
     };
-    let d = args.sign(sigv4::sign_with)?;
-    Ok(PySignatureDetails {
-        canonical_request: d.canonical_request,
-        string_to_sign: d.string_to_sign,
-        signature: d.signature,
-        authorization: d.authorization,
-        headers_to_add: d.headers_to_add,
-    })
+    let d = request
+        .sign(|req, time| sigv4::sign_with(req, who.credentials, who.region, who.service, time))?;
+    Ok(d.into())
+}
+
+impl From<sigv4::SignatureDetails> for PySignatureDetails {
+    fn from(d: sigv4::SignatureDetails) -> PySignatureDetails {
+        PySignatureDetails {
+            canonical_request: d.canonical_request,
+            string_to_sign: d.string_to_sign,
+            signature: d.signature,
+            authorization: d.authorization,
+            headers_to_add: d.headers_to_add,
+        }
+    }
+}
+
+/// `sagerun.sigv4.Signer`: signs requests for one set of credentials and
+/// one region/service, like botocore's `SigV4Auth`. Its repr shows the
+/// access key id and scope, never the secret or the token.
+#[pyclass(frozen, name = "Signer", module = "sagerun.sigv4")]
+struct PySigner {
+    core: sigv4::Signer,
+    /// The token's str, put into the headers as it is.
+    token: Option<Py<PyAny>>,
+}
+
+#[pymethods]
+impl PySigner {
+    #[new]
+    #[pyo3(signature = (*, region, service, access_key, secret_key, session_token=None))]
+    fn new(
+        region: &Bound<'_, PyAny>,
+        service: &Bound<'_, PyAny>,
+        access_key: &Bound<'_, PyAny>,
+        secret_key: &Bound<'_, PyAny>,
+        session_token: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PySigner> {
+        let who = PrincipalArgs {
+            region,
+            service,
+            access_key,
+            secret_key,
+            session_token,
+        }
+        .texts()?;
+        let core =
+            sigv4::Signer::new(who.credentials, who.region, who.service).map_err(signing_error)?;
+        let token = match session_token {
+            Some(t) if core.has_session_token() => Some(token_value(t)?.unbind()),
+            _ => None,
+        };
+        Ok(PySigner { core, token })
+    }
+
+    /// Signs a request; returns the headers to add (as `sagerun.sigv4.sign`).
+    #[pyo3(signature = (method, url, headers, body, *, timestamp=None))]
+    fn sign<'py>(
+        &self,
+        py: Python<'py>,
+        method: &Bound<'py, PyAny>,
+        url: &Bound<'py, PyAny>,
+        headers: &Bound<'py, PyAny>,
+        body: &Bound<'py, PyAny>,
+        timestamp: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let request = RequestArgs {
+            method,
+            url,
+            headers,
+            body,
+            timestamp,
+        };
+        let added = request.sign(|req, time| self.core.sign_headers(req, time).map(Added::from))?;
+        added.into_dict(py, || {
+            Ok(self
+                .token
+                .as_ref()
+                .expect("a token was added, so the signer has one")
+                .bind(py)
+                .clone())
+        })
+    }
+
+    /// Like `sign`, with the intermediate strings (as `sagerun.sigv4.sign_details`).
+    #[pyo3(signature = (method, url, headers, body, *, timestamp=None))]
+    fn sign_details(
+        &self,
+        method: &Bound<'_, PyAny>,
+        url: &Bound<'_, PyAny>,
+        headers: &Bound<'_, PyAny>,
+        body: &Bound<'_, PyAny>,
+        timestamp: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PySignatureDetails> {
+        let request = RequestArgs {
+            method,
+            url,
+            headers,
+            body,
+            timestamp,
+        };
+        Ok(request
+            .sign(|req, time| self.core.sign_details(req, time))?
+            .into())
+    }
+
+    #[getter]
+    fn region(&self) -> &str {
+        self.core.region()
+    }
+
+    #[getter]
+    fn service(&self) -> &str {
+        self.core.service()
+    }
+
+    #[getter]
+    fn access_key(&self) -> &str {
+        self.core.access_key()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Signer(region={:?}, service={:?}, access_key={:?}, session_token={})",
+            self.core.region(),
+            self.core.service(),
+            self.core.access_key(),
+            if self.core.has_session_token() {
+                "<set>"
+            } else {
+                "None"
+            },
+        )
+    }
 }
 
 /// Verifies a received request's `Authorization` against `secret_key`;
@@ -459,6 +623,7 @@ fn sigv4_verify(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SigningError", m.py().get_type::<SigningError>())?;
     m.add_class::<PySignatureDetails>()?;
+    m.add("SigV4Signer", m.py().get_type::<PySigner>())?;
     m.add_function(wrap_pyfunction!(sigv4_sign, m)?)?;
     m.add_function(wrap_pyfunction!(sigv4_sign_details, m)?)?;
     m.add_function(wrap_pyfunction!(sigv4_verify, m)?)?;

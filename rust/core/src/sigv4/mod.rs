@@ -7,7 +7,9 @@
 //! Layout: `time` (the signing instant), `validate` (input checks),
 //! `canonical` (canonical request), `sink` (where the text goes: kept for
 //! `sign`/`sign_with`, streamed into hashes for the per-request
-//! `sign_headers`), `key_cache` (derived signing keys), `authorization`
+//! `sign_headers`), `key_cache` (derived signing keys), `memory` (what
+//! signing remembers between requests), `signer` (a
+//! [`Signer`] bound to one principal and scope), `authorization`
 //! (the header value), `url` (URL -> Host + target).
 
 use std::fmt;
@@ -19,6 +21,8 @@ use crate::protocol::header;
 mod authorization;
 mod canonical;
 mod key_cache;
+mod memory;
+mod signer;
 mod sink;
 mod time;
 mod url;
@@ -27,10 +31,12 @@ mod validate;
 mod vector_tests;
 
 pub use self::canonical::UNSIGNED_HEADERS;
+pub use self::signer::Signer;
 pub use self::time::{AmzDate, SigningTime};
 pub use self::url::{split_url, SplitUrl};
 
 use self::canonical::{LowerNames, SignedHeader, SignedHeaders};
+use self::memory::{Memory, Shared};
 use self::sink::Sink;
 
 /// AWS credentials. `Debug` never shows the secret or the token.
@@ -150,43 +156,8 @@ pub fn sign_with(
     service: &str,
     time: SigningTime,
 ) -> Result<SignatureDetails, SigningError> {
-    let amz_date = signing_date(time)?;
-    let mut names = LowerNames::new();
-    let mut signed = SignedHeaders::new();
-    let prepared = prepare(
-        req,
-        creds,
-        region,
-        service,
-        &amz_date,
-        &mut names,
-        &mut signed,
-    )?;
-    let mut canonical_request = Vec::with_capacity(512);
-    prepared.write_canonical_request(&mut canonical_request);
-    let canonical_hash = sink::sha256_of(|sink| sink.put(&canonical_request));
-    let mut string_to_sign = Vec::with_capacity(160);
-    prepared.write_string_to_sign(&mut string_to_sign, &canonical_hash);
-    let key = prepared.signing_key();
-    let signature = sink::hex32(&sink::hmac_of(&key, |sink| sink.put(&string_to_sign)));
-    let authorization = prepared.authorization(&signature);
-
-    let added = prepared.headers_to_add(authorization.clone());
-    let mut headers_to_add = Vec::with_capacity(3);
-    if let Some(date) = added.amz_date {
-        headers_to_add.push((header::AMZ_DATE.to_owned(), date.as_str().to_owned()));
-    }
-    if let Some(token) = added.security_token {
-        headers_to_add.push((header::SECURITY_TOKEN.to_owned(), token.to_owned()));
-    }
-    headers_to_add.push((header::AUTHORIZATION.to_owned(), authorization.clone()));
-    Ok(SignatureDetails {
-        canonical_request: text(canonical_request),
-        string_to_sign: text(string_to_sign),
-        signature: text(signature.to_vec()),
-        authorization,
-        headers_to_add,
-    })
+    let principal = Principal::checked(creds, region, service)?;
+    sign_details_for(req, principal, time, &Shared)
 }
 
 /// The headers [`sign_headers`] adds to a request, in this order on the
@@ -209,24 +180,126 @@ pub fn sign_headers<'a>(
     service: &str,
     time: SigningTime,
 ) -> Result<HeadersToAdd<'a>, SigningError> {
+    let principal = Principal::checked(creds, region, service)?;
+    let signed = sign_headers_for(req, principal, time, &Shared)?;
+    // (The token added is the credentials' own, under their lifetime.)
+    Ok(signed.into_headers(creds.session_token))
+}
+
+/// Who signs, for which region and service: checked once, by the free
+/// functions per call and by a [`Signer`] when it is made.
+#[derive(Clone, Copy)]
+pub(crate) struct Principal<'a> {
+    pub access_key: &'a str,
+    pub secret_key: &'a str,
+    /// `None` for no token or an empty one (as in botocore).
+    pub token: Option<&'a str>,
+    pub region: &'a str,
+    pub service: &'a str,
+}
+
+impl<'a> Principal<'a> {
+    pub(crate) fn checked(
+        creds: CredentialsRef<'a>,
+        region: &'a str,
+        service: &'a str,
+    ) -> Result<Principal<'a>, SigningError> {
+        validate::access_key(creds.access_key)?;
+        validate::scope_part("region", region)?;
+        validate::scope_part("service", service)?;
+        let token = creds.session_token.filter(|t| !t.is_empty());
+        if let Some(token) = token {
+            validate::header_value(header::SECURITY_TOKEN, token)?;
+        }
+        Ok(Principal {
+            access_key: creds.access_key,
+            secret_key: creds.secret_key,
+            token,
+            region,
+            service,
+        })
+    }
+}
+
+/// What the streaming path produced, before its token is borrowed back
+/// from whoever holds it.
+pub(crate) struct Signed {
+    amz_date: Option<AmzDate>,
+    token_added: bool,
+    authorization: String,
+}
+
+impl Signed {
+    /// `token`: the (unfiltered) session token the principal was made of.
+    pub(crate) fn into_headers(self, token: Option<&str>) -> HeadersToAdd<'_> {
+        HeadersToAdd {
+            amz_date: self.amz_date,
+            security_token: token.filter(|_| self.token_added),
+            authorization: self.authorization,
+        }
+    }
+}
+
+/// The streaming signing, shared by [`sign_headers`] and [`Signer`].
+pub(crate) fn sign_headers_for(
+    req: &SignableRequest<'_>,
+    principal: Principal<'_>,
+    time: SigningTime,
+    memory: &impl Memory,
+) -> Result<Signed, SigningError> {
     let amz_date = signing_date(time)?;
     let mut names = LowerNames::new();
     let mut signed = SignedHeaders::new();
-    let prepared = prepare(
-        req,
-        creds,
-        region,
-        service,
-        &amz_date,
-        &mut names,
-        &mut signed,
-    )?;
-    let canonical_hash = sink::sha256_of(|sink| prepared.write_canonical_request(sink));
-    let key = prepared.signing_key();
-    let signature = sink::hex32(&sink::hmac_of(&key, |sink| {
-        prepared.write_string_to_sign(sink, &canonical_hash)
-    }));
-    Ok(prepared.headers_to_add(prepared.authorization(&signature)))
+    let prepared = prepare(req, principal, &amz_date, &mut names, &mut signed)?;
+    let canonical_hash = memory.canonical_hash(&prepared);
+    let signature = memory.with_key(&principal, amz_date.date(), |key| {
+        sink::hex32(&sink::hmac_of(key, |sink| {
+            prepared.write_string_to_sign(sink, &canonical_hash)
+        }))
+    });
+    Ok(Signed {
+        amz_date: prepared.add_date.then_some(amz_date),
+        token_added: prepared.add_token,
+        authorization: prepared.authorization(&signature),
+    })
+}
+
+/// The signing that keeps its text, shared by [`sign_with`] and [`Signer`].
+pub(crate) fn sign_details_for(
+    req: &SignableRequest<'_>,
+    principal: Principal<'_>,
+    time: SigningTime,
+    memory: &impl Memory,
+) -> Result<SignatureDetails, SigningError> {
+    let amz_date = signing_date(time)?;
+    let mut names = LowerNames::new();
+    let mut signed = SignedHeaders::new();
+    let prepared = prepare(req, principal, &amz_date, &mut names, &mut signed)?;
+    let mut canonical_request = Vec::with_capacity(512);
+    prepared.write_canonical_request(&mut canonical_request);
+    let canonical_hash = sink::sha256_of(|sink| sink.put(&canonical_request));
+    let mut string_to_sign = Vec::with_capacity(160);
+    prepared.write_string_to_sign(&mut string_to_sign, &canonical_hash);
+    let signature = memory.with_key(&principal, amz_date.date(), |key| {
+        sink::hex32(&sink::hmac_of(key, |sink| sink.put(&string_to_sign)))
+    });
+    let authorization = prepared.authorization(&signature);
+
+    let mut headers_to_add = Vec::with_capacity(3);
+    if prepared.add_date {
+        headers_to_add.push((header::AMZ_DATE.to_owned(), amz_date.as_str().to_owned()));
+    }
+    if let (true, Some(token)) = (prepared.add_token, principal.token) {
+        headers_to_add.push((header::SECURITY_TOKEN.to_owned(), token.to_owned()));
+    }
+    headers_to_add.push((header::AUTHORIZATION.to_owned(), authorization.clone()));
+    Ok(SignatureDetails {
+        canonical_request: text(canonical_request),
+        string_to_sign: text(string_to_sign),
+        signature: text(signature.to_vec()),
+        authorization,
+        headers_to_add,
+    })
 }
 
 fn signing_date(time: SigningTime) -> Result<AmzDate, SigningError> {
@@ -240,9 +313,8 @@ fn text(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes).expect("built from str pieces")
 }
 
-/// A checked request, ready to be written out canonically. (`'t`: the
-/// caller's request and credentials, which the added token borrows from.)
-struct Prepared<'a, 't> {
+/// A checked request, ready to be written out canonically.
+pub(crate) struct Prepared<'a> {
     method: &'a str,
     uri: &'a str,
     /// Sorted by lower-cased name.
@@ -250,36 +322,26 @@ struct Prepared<'a, 't> {
     payload_hash: PayloadHash<'a>,
     amz_date: &'a AmzDate,
     add_date: bool,
-    add_token: Option<&'t str>,
+    add_token: bool,
     scope: Scope<'a>,
     access_key: &'a str,
-    secret_key: &'a str,
 }
 
-/// Checks everything about a request to sign and gathers what signing it
-/// takes; nothing is hashed (but the body) until all checks passed. The
-/// signed headers go into the caller's `signed` (a large stack value better
-/// not moved around), their lower-cased names into `names`.
-#[allow(clippy::too_many_arguments)]
-fn prepare<'s, 'n: 's, 't: 'n>(
-    req: &SignableRequest<'t>,
-    creds: CredentialsRef<'t>,
-    region: &'n str,
-    service: &'n str,
+/// Checks everything about a request to sign (the principal is checked
+/// already) and gathers what signing it takes; nothing is hashed (but the
+/// body) until all checks passed. The signed headers go into the caller's
+/// `signed` (a large stack value better not moved around), their
+/// lower-cased names into `names`.
+fn prepare<'s, 'n: 's>(
+    req: &SignableRequest<'n>,
+    principal: Principal<'n>,
     amz_date: &'n AmzDate,
     names: &'n mut LowerNames,
     signed: &'s mut SignedHeaders<'n>,
-) -> Result<Prepared<'s, 't>, SigningError> {
+) -> Result<Prepared<'s>, SigningError> {
     validate::method(req.method)?;
     validate::request_target(req.uri)?;
-    validate::access_key(creds.access_key)?;
-    validate::scope_part("region", region)?;
-    validate::scope_part("service", service)?;
-    // An empty token means none (as in botocore).
-    let token = creds.session_token.filter(|t| !t.is_empty());
-    if let Some(token) = token {
-        validate::header_value(header::SECURITY_TOKEN, token)?;
-    }
+    let token = principal.token;
 
     let (mut has_host, mut has_date, mut has_token) = (false, false, false);
     let mut content_sha256 = None;
@@ -346,19 +408,18 @@ fn prepare<'s, 'n: 's, 't: 'n>(
         payload_hash,
         amz_date,
         add_date: !has_date,
-        add_token,
+        add_token: add_token.is_some(),
         scope: Scope {
             date: amz_date.date(),
-            region,
-            service,
+            region: principal.region,
+            service: principal.service,
         },
-        access_key: creds.access_key,
-        secret_key: creds.secret_key,
+        access_key: principal.access_key,
     })
 }
 
-impl<'t> Prepared<'_, 't> {
-    fn write_canonical_request(&self, out: &mut impl Sink) {
+impl Prepared<'_> {
+    pub(crate) fn write_canonical_request(&self, out: &mut impl Sink) {
         canonical::write_canonical_request(
             out,
             self.method,
@@ -372,25 +433,8 @@ impl<'t> Prepared<'_, 't> {
         write_string_to_sign(out, self.amz_date.as_str(), &self.scope, canonical_hash);
     }
 
-    fn signing_key(&self) -> hmac::Key {
-        let Scope {
-            date,
-            region,
-            service,
-        } = self.scope;
-        key_cache::signing_key(self.secret_key, date, region, service)
-    }
-
     fn authorization(&self, signature_hex: &[u8; 64]) -> String {
         authorization::format(self.access_key, &self.scope, self.signed, signature_hex)
-    }
-
-    fn headers_to_add(&self, authorization: String) -> HeadersToAdd<'t> {
-        HeadersToAdd {
-            amz_date: self.add_date.then_some(*self.amz_date),
-            security_token: self.add_token,
-            authorization,
-        }
     }
 }
 

@@ -656,3 +656,97 @@ fn debug_output_hides_secrets() {
     };
     assert!(!format!("{params:?}").contains("super-secret"));
 }
+
+fn suite_signer(token: Option<&str>) -> Signer {
+    let creds = CredentialsRef {
+        access_key: ACCESS_KEY,
+        secret_key: SECRET,
+        session_token: token,
+    };
+    Signer::new(creds, "us-east-1", "service").unwrap()
+}
+
+#[test]
+fn a_bound_signer_reproduces_every_case() {
+    for case in &cases() {
+        let raw = parse_req(&case.read("req"));
+        let token = token_for(&case.name);
+        let signer = suite_signer(token.as_deref());
+        let headers = raw.header_refs();
+        let time = SigningTime::from_unix(SUITE_TIME);
+        // Twice: the second signing uses the key the first one derived.
+        for _ in 0..2 {
+            let details = signer.sign_details(&raw.signable(&headers), time).unwrap();
+            assert_eq!(
+                details.canonical_request,
+                case.read("creq"),
+                "{}",
+                case.name
+            );
+            assert_eq!(details.string_to_sign, case.read("sts"), "{}", case.name);
+            assert_eq!(details.authorization, case.read("authz"), "{}", case.name);
+            let added = signer.sign_headers(&raw.signable(&headers), time).unwrap();
+            assert_eq!(added.authorization, case.read("authz"), "{}", case.name);
+            assert_eq!(added.security_token, token.as_deref(), "{}", case.name);
+            assert_eq!(added.amz_date, None, "{}: the .req has one", case.name);
+        }
+    }
+}
+
+/// Across midnight UTC the signer derives the new day's key (and back).
+#[test]
+fn a_bound_signer_follows_the_date() {
+    let case = cases()
+        .into_iter()
+        .find(|c| c.name == "post-vanilla")
+        .unwrap();
+    let raw = parse_req(&case.read("req"));
+    // Without the .req's X-Amz-Date, so any time can sign it.
+    let headers: Vec<(&str, &str)> = raw
+        .header_refs()
+        .into_iter()
+        .filter(|(n, _)| !n.eq_ignore_ascii_case("x-amz-date"))
+        .collect();
+    let signer = suite_signer(Some("tok"));
+    let creds = credentials(Some("tok".to_owned()));
+    let before_midnight = SigningTime::from_unix(SUITE_TIME + 11 * 3600 + 23 * 60 + 59);
+    let after_midnight = SigningTime::from_unix(before_midnight.unix_secs() + 1);
+    let mut signatures = Vec::new();
+    for time in [before_midnight, after_midnight, before_midnight] {
+        let req = raw.signable(&headers);
+        let bound = signer.sign_details(&req, time).unwrap();
+        let free = sign_with(&req, creds.borrowed(), "us-east-1", "service", time).unwrap();
+        assert_eq!(bound, free);
+        let fresh_key =
+            key_cache::derive(SECRET, time.amz_date_text().date(), "us-east-1", "service");
+        let fresh = hex::encode(ring::hmac::sign(
+            &fresh_key,
+            bound.string_to_sign.as_bytes(),
+        ));
+        assert_eq!(bound.signature, fresh);
+        signatures.push(bound.signature);
+    }
+    assert_ne!(signatures[0], signatures[1]);
+    assert_eq!(signatures[0], signatures[2]);
+}
+
+#[test]
+fn a_bound_signer_checks_its_principal_once_and_hides_secrets() {
+    let creds = |ak: &'static str, token: Option<&'static str>| CredentialsRef {
+        access_key: ak,
+        secret_key: SECRET,
+        session_token: token,
+    };
+    assert!(Signer::new(creds("", None), "us-east-1", "service").is_err());
+    assert!(Signer::new(creds(ACCESS_KEY, None), "us/east", "service").is_err());
+    assert!(Signer::new(creds(ACCESS_KEY, None), "us-east-1", "").is_err());
+    assert!(Signer::new(creds(ACCESS_KEY, Some("a\nb")), "us-east-1", "service").is_err());
+    let empty_token = Signer::new(creds(ACCESS_KEY, Some("")), "us-east-1", "service").unwrap();
+    assert!(!empty_token.has_session_token());
+    let shown = format!("{:?}", suite_signer(Some("the-token")));
+    assert!(
+        !shown.contains(SECRET) && !shown.contains("the-token"),
+        "{shown}"
+    );
+    assert!(shown.contains(ACCESS_KEY));
+}
