@@ -5,7 +5,7 @@
 #
 #   bash benches/wrk_local.sh [seconds=10] [connections=64] [wrk threads=2] [server threads=2]
 #
-# Needs wrk (apt-get install -y wrk).
+# Needs wrk (installed with apt-get when missing and running as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${1:-10}"
@@ -13,7 +13,14 @@ CONNECTIONS="${2:-64}"
 WRK_THREADS="${3:-2}"
 SERVER_THREADS="${4:-2}"
 
-command -v wrk >/dev/null || { echo "wrk is required: apt-get install -y wrk" >&2; exit 1; }
+if ! command -v wrk >/dev/null; then
+    # wrk comes from Debian's archive; install it when we may (root with apt).
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+    else
+        echo "wrk is required: apt-get install -y wrk" >&2; exit 1
+    fi
+fi
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
     SAGERUN_PROFILE=release . scripts/dev-env.sh
 else
