@@ -52,9 +52,12 @@ fn feed_chunks(limits: Limits, chunks: &[&[u8]], owned_on_odd: bool) -> Outcome 
     let mut error = None;
     for (i, chunk) in chunks.iter().enumerate() {
         let result = if owned_on_odd && i % 2 == 1 {
-            decoder.feed(chunk).map(|m| messages.extend(m)).inspect_err(|_| {
-                lost_some = true;
-            })
+            decoder
+                .feed(chunk)
+                .map(|m| messages.extend(m))
+                .inspect_err(|_| {
+                    lost_some = true;
+                })
         } else {
             decoder.feed_with(chunk, |m| {
                 messages.push(m.to_owned_message());
@@ -114,7 +117,10 @@ fn assert_same(reference: &Outcome, other: &Outcome, what: &str) {
             "{what}: messages are not a prefix of the reference"
         );
     } else {
-        assert_eq!(reference.messages, other.messages, "{what}: messages differ");
+        assert_eq!(
+            reference.messages, other.messages,
+            "{what}: messages differ"
+        );
     }
     assert_eq!(reference.finish, other.finish, "{what}: finish differs");
 }

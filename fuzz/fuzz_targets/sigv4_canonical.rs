@@ -71,7 +71,9 @@ impl Text {
 enum Value {
     Raw(String),
     /// The signing time as `YYYYMMDDTHHMMSSZ`, padded with blanks.
-    AmzDate { pad: bool },
+    AmzDate {
+        pad: bool,
+    },
     SessionToken,
     BodySha256,
     UnsignedPayload,
@@ -141,7 +143,9 @@ fn assert_encoded(text: &str, separators: &[u8]) {
         if b == b'%' {
             let escape = bytes.get(i + 1..i + 3).expect("escape cut short");
             assert!(
-                escape.iter().all(|c| matches!(c, b'0'..=b'9' | b'A'..=b'F')),
+                escape
+                    .iter()
+                    .all(|c| matches!(c, b'0'..=b'9' | b'A'..=b'F')),
                 "bad escape in {text:?}"
             );
             i += 3;
@@ -179,7 +183,10 @@ fn check_canonical_query(query: &str) {
         .map(|p| p.split_once('=').expect("every parameter has '='"))
         .collect();
     assert!(pairs.iter().all(|(_, v)| !v.contains('=')));
-    assert!(pairs.windows(2).all(|w| w[0] <= w[1]), "query not sorted: {query:?}");
+    assert!(
+        pairs.windows(2).all(|w| w[0] <= w[1]),
+        "query not sorted: {query:?}"
+    );
 }
 
 /// The six-part canonical request, string to sign, signature and
@@ -198,8 +205,13 @@ fn check_details(d: &SignatureDetails, exp: &Expected<'_>, access_key: &str) -> 
         let (line_name, _) = line.split_once(':').expect("header line has ':'");
         assert_eq!(line_name, *name, "header lines follow the signed list");
     }
-    assert!(names.windows(2).all(|w| w[0] < w[1]), "names sorted, unique");
-    assert!(names.iter().all(|n| !n.bytes().any(|b| b.is_ascii_uppercase())));
+    assert!(
+        names.windows(2).all(|w| w[0] < w[1]),
+        "names sorted, unique"
+    );
+    assert!(names
+        .iter()
+        .all(|n| !n.bytes().any(|b| b.is_ascii_uppercase())));
     assert!(names.contains(&"host") && names.contains(&"x-amz-date"));
     assert_eq!(lines[3 + k], "", "header block ends in a blank line");
     assert_eq!(lines[5 + k], exp.payload_line);
@@ -238,7 +250,10 @@ fuzz_target!(|input: Input| {
         None => ("us-east-1", "sagemaker"),
     };
     let credentials = Credentials {
-        access_key: input.access_key.clone().unwrap_or_else(|| "AKIDEXAMPLE".into()),
+        access_key: input
+            .access_key
+            .clone()
+            .unwrap_or_else(|| "AKIDEXAMPLE".into()),
         secret_key: input.secret_key.clone(),
         session_token: input.session_token.clone(),
     };
@@ -326,7 +341,10 @@ fuzz_target!(|input: Input| {
     for (name, value) in &details.headers_to_add {
         sent.push((name, value));
     }
-    assert_eq!(details.headers_to_add.last().map(|h| h.0.as_str()), Some("Authorization"));
+    assert_eq!(
+        details.headers_to_add.last().map(|h| h.0.as_str()),
+        Some("Authorization")
+    );
     let sent_req = SignableRequest {
         headers: &sent,
         payload: Payload::Bytes(&input.body),
@@ -335,7 +353,10 @@ fuzz_target!(|input: Input| {
     let auth = ParsedAuthorization::parse(&details.authorization).expect("own header parses");
     assert_eq!(auth.signed_headers, signed_names);
     assert_eq!(auth.signature, details.signature);
-    assert_eq!((auth.region.as_str(), auth.service.as_str()), (region, service));
+    assert_eq!(
+        (auth.region.as_str(), auth.service.as_str()),
+        (region, service)
+    );
 
     // A declared body hash that is a real SHA-256 must be the body's.
     let declared_hash = declared.filter(|d| is_sha256_hex(d));
@@ -350,7 +371,10 @@ fuzz_target!(|input: Input| {
         _ => {}
     }
     assert_eq!(verify(&sent_req, &auth, &input.secret_key, time), Ok(()));
-    assert_eq!(verify_request(&sent_req, &input.secret_key).as_ref(), Ok(&auth));
+    assert_eq!(
+        verify_request(&sent_req, &input.secret_key).as_ref(),
+        Ok(&auth)
+    );
 
     let mut other_body = input.body.clone();
     other_body.push(b'!');
@@ -367,7 +391,11 @@ fuzz_target!(|input: Input| {
     }
 
     let mut forged = auth.clone();
-    let flipped = if forged.signature.starts_with('0') { "1" } else { "0" };
+    let flipped = if forged.signature.starts_with('0') {
+        "1"
+    } else {
+        "0"
+    };
     forged.signature.replace_range(0..1, flipped);
     assert_eq!(
         verify(&sent_req, &forged, &input.secret_key, time),

@@ -51,6 +51,12 @@ fn drive<T, S>(
     }
 }
 
+/// The callback every decoder gets: keep the item.
+fn pushed<T>(out: &mut Vec<T>, item: T) -> Result<(), StreamError> {
+    out.push(item);
+    Ok(())
+}
+
 /// Lines by a plain split on `\n` (a `\r` before it is part of the
 /// terminator; a last line needs none), stopping at the first too long.
 fn reference_lines(stream: &[u8], keep_ends: bool, max: Option<usize>) -> Run<Vec<u8>, ()> {
@@ -62,11 +68,19 @@ fn reference_lines(stream: &[u8], keep_ends: bool, max: Option<usize>) -> Run<Ve
         };
         if let Some(limit) = max.filter(|&limit| content.len() > limit) {
             let error = Some(StreamError::LineTooLong { limit });
-            return Run { items, error, state: () };
+            return Run {
+                items,
+                error,
+                state: (),
+            };
         }
         items.push(if keep_ends { piece } else { content }.to_vec());
     }
-    Run { items, error: None, state: () }
+    Run {
+        items,
+        error: None,
+        state: (),
+    }
 }
 
 fn lines(chunks: &[&[u8]], keep_ends: bool, max: Option<usize>) -> Run<Vec<u8>, ()> {
@@ -75,7 +89,7 @@ fn lines(chunks: &[&[u8]], keep_ends: bool, max: Option<usize>) -> Run<Vec<u8>, 
         chunks,
         |chunk, out| {
             d.borrow_mut()
-                .feed_with(chunk, |line| Ok::<_, StreamError>(out.push(line.to_vec())))
+                .feed_with(chunk, |line| pushed(out, line.to_vec()))
         },
         |out| d.borrow_mut().finish().map(|last| out.extend(last)),
         || (),
@@ -86,10 +100,7 @@ fn sse(chunks: &[&[u8]], stop_at_done: bool, max: Option<usize>) -> Run<SseEvent
     let d = RefCell::new(SseDecoder::new(stop_at_done, max));
     drive(
         chunks,
-        |chunk, out| {
-            d.borrow_mut()
-                .feed_with(chunk, |event| Ok::<_, StreamError>(out.push(event)))
-        },
+        |chunk, out| d.borrow_mut().feed_with(chunk, |event| pushed(out, event)),
         |_| d.borrow_mut().finish(),
         || d.borrow().is_done(),
     )
@@ -106,11 +117,11 @@ fn tokens(
         chunks,
         |chunk, out| {
             d.borrow_mut()
-                .feed_with(chunk, |text| Ok::<_, StreamError>(out.push(text.to_owned())))
+                .feed_with(chunk, |text| pushed(out, text.to_owned()))
         },
         |out| {
             d.borrow_mut()
-                .finish_with(|text| Ok::<_, StreamError>(out.push(text.to_owned())))
+                .finish_with(|text| pushed(out, text.to_owned()))
         },
         || (d.borrow().is_done(), d.borrow().format()),
     )
@@ -139,7 +150,11 @@ fn check_utf8(chunks: &[&[u8]], stream: &[u8], errors: Utf8Errors) {
                 let std_err = std::str::from_utf8(stream).expect_err("the stream is valid UTF-8");
                 let bad_len = std_err.error_len().expect("an invalid (not cut) sequence");
                 assert_eq!(e.input, stream[fed - held..fed + chunk.len()]);
-                assert_eq!(fed - held + e.start, std_err.valid_up_to(), "error position");
+                assert_eq!(
+                    fed - held + e.start,
+                    std_err.valid_up_to(),
+                    "error position"
+                );
                 assert_eq!(e.end - e.start, bad_len, "error length");
                 assert_eq!(e.reason, python_reason(stream[std_err.valid_up_to()]));
                 let valid = &stream[..std_err.valid_up_to()];
@@ -154,7 +169,11 @@ fn check_utf8(chunks: &[&[u8]], stream: &[u8], errors: Utf8Errors) {
         Err(e) => {
             assert_eq!(errors, Utf8Errors::Strict, "only strict mode fails");
             let std_err = std::str::from_utf8(stream).expect_err("the stream is valid UTF-8");
-            assert_eq!(std_err.error_len(), None, "the stream ends inside a character");
+            assert_eq!(
+                std_err.error_len(),
+                None,
+                "the stream ends inside a character"
+            );
             assert_eq!(e.input, stream[std_err.valid_up_to()..]);
             assert_eq!((e.start, e.end), (0, e.input.len()));
             assert_eq!(e.reason, "unexpected end of data");
@@ -195,8 +214,12 @@ fuzz_target!(|data: &[u8]| {
         }
         2 => assert_eq!(sse(whole, switch, max), sse(&chunks, switch, max), "sse"),
         _ => {
-            let format = [None, Some(TokenFormat::Tgi), Some(TokenFormat::Lmi), Some(TokenFormat::OpenAi)]
-                [usize::from(mode % 4)];
+            let format = [
+                None,
+                Some(TokenFormat::Tgi),
+                Some(TokenFormat::Lmi),
+                Some(TokenFormat::OpenAi),
+            ][usize::from(mode % 4)];
             assert_eq!(
                 tokens(whole, format, switch, max),
                 tokens(&chunks, format, switch, max),

@@ -305,7 +305,11 @@ mod tests {
     fn limit_does_not_depend_on_where_parts_are_cut() {
         // Found by the streaming_decoders fuzz target: a line that arrived
         // whole was not measured, the same line cut in two was.
-        for stream in [&b"data: 1234567\n\n"[..], b"retry: 123456789\n", b": long comment\n"] {
+        for stream in [
+            &b"data: 1234567\n\n"[..],
+            b"retry: 123456789\n",
+            b": long comment\n",
+        ] {
             let limited = |parts: &[&[u8]]| {
                 let mut d = SseDecoder::new(true, Some(8));
                 parts.iter().try_for_each(|p| d.feed(p).map(drop))
