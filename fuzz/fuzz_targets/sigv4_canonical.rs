@@ -292,6 +292,7 @@ fuzz_target!(|input: Input| {
 
     // Hostile Authorization values on the unsigned request: typed errors only.
     let _ = ParsedAuthorization::parse(&input.raw_authorization);
+    let _ = SigningTime::parse_amz_date(&input.raw_authorization);
     let mut with_auth = headers.clone();
     with_auth.push(("Authorization", &input.raw_authorization));
     let probe = SignableRequest {
@@ -314,6 +315,11 @@ fuzz_target!(|input: Input| {
         Err(e) => panic!("sign gave {e:?}"),
     };
     assert_eq!(sign(&req, &params).as_ref(), Ok(&details), "deterministic");
+    assert_eq!(
+        SigningTime::parse_amz_date(&amz_date),
+        Ok(time),
+        "X-Amz-Date round trip"
+    );
     if input.hash_given {
         let with_body = SignableRequest {
             payload: Payload::Bytes(&input.body),
