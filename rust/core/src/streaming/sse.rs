@@ -100,6 +100,9 @@ impl SseDecoder {
                 break;
             };
             if self.line.is_empty() {
+                // Measured as a buffered line would be, so where the parts
+                // are cut cannot decide whether the limit is hit.
+                self.check_size(at)?;
                 self.process_line(&rest[..at], &mut emit)?;
             } else {
                 self.check_size(self.line.len() + at)?;
@@ -291,10 +294,32 @@ mod tests {
     #[test]
     fn limit_bounds_data_and_pending_line() {
         let mut d = SseDecoder::new(true, Some(8));
-        assert!(d.feed(b"data: 1234567\n").is_ok());
+        assert!(d.feed(b"data: 12\n").is_ok());
         assert_eq!(
             d.feed(b"data: 1"),
             Err(StreamError::EventTooLong { limit: 8 })
         );
+    }
+
+    #[test]
+    fn limit_does_not_depend_on_where_parts_are_cut() {
+        // Found by the streaming_decoders fuzz target: a line that arrived
+        // whole was not measured, the same line cut in two was.
+        for stream in [
+            &b"data: 1234567\n\n"[..],
+            b"retry: 123456789\n",
+            b": long comment\n",
+        ] {
+            let limited = |parts: &[&[u8]]| {
+                let mut d = SseDecoder::new(true, Some(8));
+                parts.iter().try_for_each(|p| d.feed(p).map(drop))
+            };
+            let whole = limited(&[stream]);
+            assert_eq!(whole, Err(StreamError::EventTooLong { limit: 8 }));
+            for cut in 1..stream.len() {
+                let (a, b) = stream.split_at(cut);
+                assert_eq!(limited(&[a, b]), whole, "cut at {cut}");
+            }
+        }
     }
 }
