@@ -1,9 +1,13 @@
 # Type stubs for the Rust extension module. Each part adds its own names.
+import datetime as _dt
+from datetime import datetime
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union, final
+from typing import Any as _Any, Dict as _Dict, Iterable as _Iterable, Iterator as _Iterator
+from typing import List as _List, Optional as _Optional, Union as _Union
+
 __version__: str
 
 # --- streaming (public API: sagerun.streaming) ---
-from typing import Any as _Any, Dict as _Dict, Iterable as _Iterable, Iterator as _Iterator
-from typing import List as _List, Optional as _Optional, Union as _Union
 
 _Part = _Union[bytes, bytearray, memoryview, _Dict[str, _Any]]
 
@@ -71,8 +75,6 @@ def payload_bytes(part: _Part) -> _Optional[bytes]: ...
 def drive(source: _Iterable[_Part], decoder: _Union[LineDecoder, SseDecoder, TokenDecoder]) -> _Iterator[_Any]: ...
 
 # --- eventstream (public API: sagerun.eventstream) ---
-import datetime as _dt
-from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 _Buffer = Union[bytes, bytearray, memoryview]
 _DecodedValue = Union[bool, int, bytes, str, _dt.datetime]
@@ -115,7 +117,6 @@ class EventStreamDecoder:
 def decode_message(data: _Buffer) -> Message: ...
 def encode_message_raw(headers: Sequence[Tuple[str, int, Any]], payload: bytes) -> bytes: ...
 # --- client (rust/python/src/client.rs) ---
-from typing import Any, Dict, List, Optional, Tuple, Union
 
 class TransportError(Exception):
     """args: (kind, message, url); kind is one of invalid_request, config,
@@ -195,9 +196,6 @@ class _LocalServer:
     def running(self) -> bool: ...
     def stop(self) -> None: ...
 # --- sigv4 (wrapped by sagerun.sigv4) ---
-from collections.abc import Iterable, Mapping
-from datetime import datetime
-from typing import Optional, Union, final
 
 class SigningError(ValueError): ...
 

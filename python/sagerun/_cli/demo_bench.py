@@ -47,8 +47,9 @@ class ChildRuntime:
 
     def _first_line(self, timeout: float) -> str:
         lines: List[str] = []
-        assert self.proc.stdout is not None
-        reader = threading.Thread(target=lambda: lines.append(self.proc.stdout.readline()), daemon=True)
+        stdout = self.proc.stdout
+        assert stdout is not None
+        reader = threading.Thread(target=lambda: lines.append(stdout.readline()), daemon=True)
         reader.start()
         reader.join(timeout)
         return lines[0] if lines else ""
