@@ -15,7 +15,7 @@ import argparse
 import sys
 from typing import Optional, Sequence
 
-from sagerun._cli import demo, invoke, serve
+from sagerun._cli import bench, demo, invoke, serve
 from sagerun._cli.serve import coerce_value, parse_endpoint_spec
 
 __all__ = ["main", "parse_endpoint_spec", "coerce_value"]
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_parser(sub)
     serve.add_parser(sub)
     invoke.add_parsers(sub)
+    bench.add_parser(sub)
     return parser
 
 
