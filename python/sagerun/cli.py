@@ -4,6 +4,7 @@
     sagerun serve --endpoint my-echo=echo --endpoint llm=tokens,text=Hi,parts=4,format=sse
     sagerun invoke my-echo --body '{"x": 1}' --endpoint-url http://127.0.0.1:8080
     sagerun stream llm --body @prompt.json --format tokens --endpoint-url http://127.0.0.1:8080
+    sagerun bench my-echo --requests 2000 --concurrency 16 --compare boto3 --endpoint-url http://127.0.0.1:8080
 
 Each subcommand lives in its own module under ``sagerun._cli`` (``add_parser``
 registers it, ``run`` does it), so the CLI grows without touching the others.

@@ -68,12 +68,14 @@ def _fatal_errors() -> "tuple[type[BaseException], ...]":
 class Recorder:
     """What a load produced, written to by every worker at once: latencies
     (list appends need no lock), failures by code (under a lock; rare), and
-    the first fatal error, which tells the drivers to stop."""
+    the first fatal error, which tells the drivers to stop. The progress
+    line reads ``completed`` and ``failures`` while the load runs."""
 
     def __init__(self) -> None:
         self.latencies: List[float] = []
         self.first_events: List[float] = []
         self.errors: "Counter[str]" = Counter()
+        self.failures = 0
         self.fatal: Optional[BaseException] = None
         self.seconds = 0.0
         self.cpu_seconds = 0.0
@@ -87,6 +89,7 @@ class Recorder:
     def failed(self, code: str) -> None:
         with self._lock:
             self.errors[code] += 1
+            self.failures += 1
 
     def abort(self, exc: BaseException) -> None:
         with self._lock:
@@ -99,7 +102,7 @@ class Recorder:
 
     @property
     def completed(self) -> int:
-        return len(self.latencies) + sum(self.errors.values())
+        return len(self.latencies) + self.failures
 
 
 def run_one(call: Call, recorder: Recorder, fatal: "tuple[type[BaseException], ...]") -> None:
@@ -176,7 +179,7 @@ class Progress:
             self.out.flush()
 
     def _write(self, recorder: Recorder, elapsed: float) -> None:
-        completed, failed = recorder.completed, sum(recorder.errors.values())
+        completed, failed = recorder.completed, recorder.failures
         rate = completed / elapsed if elapsed > 0 else 0.0
         self.out.write(f"\r{self.label}: {completed}/{self.total} requests, "
                        f"{failed} failed, {rate:,.0f} req/s")
