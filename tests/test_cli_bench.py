@@ -180,6 +180,7 @@ def test_unreachable_endpoint_fails_every_request_by_exception_type(local_runtim
 @pytest.mark.parametrize("args, message", [
     (["--requests", "0"], "--requests: must be 1 or more"),
     (["--concurrency", "x"], "expected a whole number"),
+    (["--concurrency", "5000"], "at most 1024"),
     (["--body", "@/nonexistent/request.json"], "No such file"),
     (["--content-type", "a\nb"], "control characters"),
     (["--compare", "aiohttp"], "invalid choice"),

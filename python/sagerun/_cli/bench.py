@@ -43,6 +43,8 @@ __all__ = [
 Call = Callable[[], Optional[float]]
 CLIENTS = ("sagerun", "boto3")
 PERCENTILES = (50, 90, 99)
+#: One thread per concurrent request: beyond this, use an async driver.
+MAX_THREADS = 1024
 
 
 def error_code(exc: BaseException) -> str:
@@ -347,6 +349,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _thread_count(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_THREADS} (one thread each), not {text}")
+    return value
+
+
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser(
         "bench", help="load-test an endpoint (optionally beside boto3)",
@@ -356,7 +365,7 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     p.add_argument("endpoint_name", metavar="ENDPOINT")
     p.add_argument("-n", "--requests", type=_positive_int, default=1000, metavar="N",
                    help="how many requests (default 1000)")
-    p.add_argument("-c", "--concurrency", type=_positive_int, default=8, metavar="C",
+    p.add_argument("-c", "--concurrency", type=_thread_count, default=8, metavar="C",
                    help="how many at once, one thread each (default 8)")
     p.add_argument("--stream", action="store_true",
                    help="InvokeEndpointWithResponseStream, each stream read to its end")
