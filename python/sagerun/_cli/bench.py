@@ -184,7 +184,7 @@ class Progress:
         completed, failed = recorder.completed, recorder.failures
         rate = completed / elapsed if elapsed > 0 else 0.0
         self.out.write(f"\r{self.label}: {completed}/{self.total} requests, "
-                       f"{failed} failed, {rate:,.0f} req/s")
+                       f"{failed} failed, {rate:,.0f} req/s\x1b[K")  # erase a longer last line
         self.out.flush()
 
 
