@@ -286,7 +286,7 @@ def _ratio(ours: Optional[float], theirs: Optional[float], higher_is_better: boo
 
 
 # (label, key path, higher is better)
-_ROWS = [("requests/s", ("requests_per_s",), True)]
+_ROWS: List["tuple[str, tuple[str, ...], bool]"] = [("requests/s", ("requests_per_s",), True)]
 _ROWS += [(f"latency {p} ms", ("latency_ms", p), False) for p in ("p50", "p90", "p99", "max")]
 _ROWS += [(f"first event {p} ms", ("first_event_ms", p), False) for p in ("p50", "p99")]
 _ROWS += [("CPU ms/request", ("cpu_ms_per_request",), False)]
@@ -296,7 +296,7 @@ def _lookup(summary: Mapping[str, Any], path: Sequence[str]) -> Optional[float]:
     value: Any = summary
     for key in path:
         value = value.get(key) if isinstance(value, Mapping) else None
-    return value
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def ratios(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> Dict[str, Optional[float]]:
