@@ -38,8 +38,13 @@ def _python_pattern(java: str) -> "re.Pattern[str]":
     return re.compile(out, re.DOTALL)
 
 
+# Values that passed a member's checks are remembered (per member, up to this
+# many) so that a repeated EndpointName or ContentType skips the regexes.
+_KNOWN_GOOD_LIMIT = 1024
+
+
 class _Member:
-    __slots__ = ("name", "kind", "min", "max", "pattern", "header", "is_uri")
+    __slots__ = ("name", "kind", "min", "max", "pattern", "header", "is_uri", "known_good")
 
     def __init__(self, name: str, shape: Any, header: Optional[str]):
         self.name = name
@@ -51,6 +56,25 @@ class _Member:
         self.pattern = _python_pattern(pattern) if pattern else None
         self.header = header
         self.is_uri = shape.serialization.get("location") == "uri"
+        self.known_good: "set[str]" = set()
+
+    def accepts(self, value: str) -> bool:
+        """Whether a string value passes every check of the full validator
+        (remembered when it does)."""
+        if value in self.known_good:
+            return True
+        n = len(value)
+        ok = (
+            (self.min is None or n >= self.min)
+            and (self.max is None or n <= self.max)
+            and not (self.header is not None and _CONTROL.search(value))
+            and (self.pattern is None or self.pattern.search(value) is not None)
+        )
+        if ok:
+            if len(self.known_good) >= _KNOWN_GOOD_LIMIT:
+                self.known_good.clear()
+            self.known_good.add(value)
+        return ok
 
 
 class Validated:
@@ -105,6 +129,37 @@ class OperationValidator:
         )
 
     def __call__(self, params: Dict[str, Any]) -> Validated:
+        return self._fast(params) or self._full(params)
+
+    def _fast(self, params: Dict[str, Any]) -> Optional[Validated]:
+        """The common call (known string members that pass their checks, a
+        bytes body within the limit) without building an error report; None
+        sends anything else to `_full`, which reports exactly what is wrong."""
+        for name in self._required:
+            if name not in params:
+                return None
+        members: List[Tuple[str, str]] = []
+        endpoint_name = ""
+        body = b""
+        member_of = self._members.get
+        for name, value in params.items():
+            member = member_of(name)
+            if member is None or name in self._unsupported:
+                return None
+            if type(value) is str:
+                if member.kind != "string" or not member.accepts(value):
+                    return None
+                if member.is_uri:
+                    endpoint_name = value
+                else:
+                    members.append((name, value))
+            elif type(value) is bytes and member.kind == "blob" and len(value) <= self._body_limit:
+                body = value
+            else:
+                return None
+        return Validated(endpoint_name, members, body)
+
+    def _full(self, params: Dict[str, Any]) -> Validated:
         errors = ValidationErrors()
         extra: List[str] = []
         # botocore's order: required members, unknown members, then values.

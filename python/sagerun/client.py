@@ -28,6 +28,7 @@ import logging
 from functools import partial
 from typing import Any, Dict, Optional, Tuple
 
+from botocore.credentials import Credentials
 from botocore.exceptions import NoCredentialsError
 from botocore.response import StreamingBody
 
@@ -196,9 +197,13 @@ class Client:
     ) -> Tuple[int, Dict[str, str], Any, Tuple[int, bool, bool]]:
         call = op.validate(kwargs)
         credentials = self._credentials
-        if credentials is None:
+        if type(credentials) is Credentials:
+            # Static credentials: what get_frozen_credentials() would copy.
+            frozen: Any = credentials
+        elif credentials is None:
             raise NoCredentialsError()
-        frozen = credentials.get_frozen_credentials()
+        else:
+            frozen = credentials.get_frozen_credentials()
         try:
             status, headers, body, retries = send(
                 op.name, call.endpoint_name, call.members, call.body,
