@@ -77,15 +77,9 @@ class _Member:
         return ok
 
 
-class Validated:
-    """A call's parameters, ready for the wire."""
-
-    __slots__ = ("endpoint_name", "members", "body")
-
-    def __init__(self, endpoint_name: str, members: List[Tuple[str, str]], body: bytes):
-        self.endpoint_name = endpoint_name
-        self.members = members
-        self.body = body
+#: A call's parameters, ready for the wire: (endpoint name, header members
+#: as (member, value) pairs, body). A plain tuple: made on every call.
+Validated = Tuple[str, List[Tuple[str, str]], bytes]
 
 
 def _body_bytes(value: Any) -> Optional[bytes]:
@@ -129,15 +123,13 @@ class OperationValidator:
         )
 
     def __call__(self, params: Dict[str, Any]) -> Validated:
-        return self._fast(params) or self._full(params)
-
-    def _fast(self, params: Dict[str, Any]) -> Optional[Validated]:
         """The common call (known string members that pass their checks, a
-        bytes body within the limit) without building an error report; None
-        sends anything else to `_full`, which reports exactly what is wrong."""
+        bytes body within the limit) is validated here without building an
+        error report; anything else goes to `_full`, which reports exactly
+        what is wrong. (One frame: this runs on every call.)"""
         for name in self._required:
             if name not in params:
-                return None
+                return self._full(params)
         members: List[Tuple[str, str]] = []
         endpoint_name = ""
         body = b""
@@ -145,10 +137,12 @@ class OperationValidator:
         for name, value in params.items():
             member = member_of(name)
             if member is None or name in self._unsupported:
-                return None
+                return self._full(params)
             if type(value) is str:
-                if member.kind != "string" or not member.accepts(value):
-                    return None
+                if member.kind != "string" or (
+                    value not in member.known_good and not member.accepts(value)
+                ):
+                    return self._full(params)
                 if member.is_uri:
                     endpoint_name = value
                 else:
@@ -156,8 +150,8 @@ class OperationValidator:
             elif type(value) is bytes and member.kind == "blob" and len(value) <= self._body_limit:
                 body = value
             else:
-                return None
-        return Validated(endpoint_name, members, body)
+                return self._full(params)
+        return endpoint_name, members, body
 
     def _full(self, params: Dict[str, Any]) -> Validated:
         errors = ValidationErrors()
@@ -231,4 +225,4 @@ class OperationValidator:
             report = errors.generate_report() if errors.has_errors() else ""
             report = "\n".join(filter(None, [report] + extra))
             raise ParamValidationError(report=report)
-        return Validated(endpoint_name, members, body)
+        return endpoint_name, members, body
