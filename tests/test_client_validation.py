@@ -80,6 +80,36 @@ def test_rejects_whatever_botocore_rejects_with_the_same_report(data):
         assert expected == "", f"botocore rejects {params!r}: {expected}"
 
 
+# One validator per operation for the whole run: values that passed are
+# remembered, and that memory must never change an outcome.
+SHARED_VALIDATORS = {op: OperationValidator(MODEL.operation_model(op)) for op in OPERATIONS}
+
+
+def outcome(validate, params):
+    try:
+        v = validate(dict(params))
+    except ParamValidationError as e:
+        return ("error", str(e))
+    return ("ok",) + tuple(v)
+
+
+good_text = st.sampled_from(["ep", "my-endpoint-1", "application/json", "text/csv", "a1"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_fast_path_and_its_memory_decide_like_the_full_validator(data):
+    operation = data.draw(st.sampled_from(OPERATIONS))
+    members = list(MODEL.operation_model(operation).input_shape.members)
+    names = data.draw(st.lists(st.sampled_from(members + ["Bogus"]), unique=True, max_size=6))
+    params = {n: data.draw(st.one_of(good_text, values)) for n in names}
+    # The full validator (checked against botocore above) is the reference.
+    fresh = outcome(OperationValidator(MODEL.operation_model(operation))._full, params)
+    shared = SHARED_VALIDATORS[operation]
+    assert outcome(shared, params) == fresh
+    assert outcome(shared, params) == fresh  # again, now from memory
+
+
 @pytest.mark.parametrize(
     "kwargs, fragment",
     [

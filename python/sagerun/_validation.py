@@ -38,8 +38,13 @@ def _python_pattern(java: str) -> "re.Pattern[str]":
     return re.compile(out, re.DOTALL)
 
 
+# Values that passed a member's checks are remembered (per member, up to this
+# many) so that a repeated EndpointName or ContentType skips the regexes.
+_KNOWN_GOOD_LIMIT = 1024
+
+
 class _Member:
-    __slots__ = ("name", "kind", "min", "max", "pattern", "header", "is_uri")
+    __slots__ = ("name", "kind", "min", "max", "pattern", "header", "is_uri", "known_good")
 
     def __init__(self, name: str, shape: Any, header: Optional[str]):
         self.name = name
@@ -51,17 +56,30 @@ class _Member:
         self.pattern = _python_pattern(pattern) if pattern else None
         self.header = header
         self.is_uri = shape.serialization.get("location") == "uri"
+        self.known_good: "set[str]" = set()
+
+    def accepts(self, value: str) -> bool:
+        """Whether a string value passes every check of the full validator
+        (remembered when it does)."""
+        if value in self.known_good:
+            return True
+        n = len(value)
+        ok = (
+            (self.min is None or n >= self.min)
+            and (self.max is None or n <= self.max)
+            and not (self.header is not None and _CONTROL.search(value))
+            and (self.pattern is None or self.pattern.search(value) is not None)
+        )
+        if ok:
+            if len(self.known_good) >= _KNOWN_GOOD_LIMIT:
+                self.known_good.clear()
+            self.known_good.add(value)
+        return ok
 
 
-class Validated:
-    """A call's parameters, ready for the wire."""
-
-    __slots__ = ("endpoint_name", "members", "body")
-
-    def __init__(self, endpoint_name: str, members: List[Tuple[str, str]], body: bytes):
-        self.endpoint_name = endpoint_name
-        self.members = members
-        self.body = body
+#: A call's parameters, ready for the wire: (endpoint name, header members
+#: as (member, value) pairs, body). A plain tuple: made on every call.
+Validated = Tuple[str, List[Tuple[str, str]], bytes]
 
 
 def _body_bytes(value: Any) -> Optional[bytes]:
@@ -105,6 +123,37 @@ class OperationValidator:
         )
 
     def __call__(self, params: Dict[str, Any]) -> Validated:
+        """The common call (known string members that pass their checks, a
+        bytes body within the limit) is validated here without building an
+        error report; anything else goes to `_full`, which reports exactly
+        what is wrong. (One frame: this runs on every call.)"""
+        for name in self._required:
+            if name not in params:
+                return self._full(params)
+        members: List[Tuple[str, str]] = []
+        endpoint_name = ""
+        body = b""
+        member_of = self._members.get
+        for name, value in params.items():
+            member = member_of(name)
+            if member is None or name in self._unsupported:
+                return self._full(params)
+            if type(value) is str:
+                if member.kind != "string" or (
+                    value not in member.known_good and not member.accepts(value)
+                ):
+                    return self._full(params)
+                if member.is_uri:
+                    endpoint_name = value
+                else:
+                    members.append((name, value))
+            elif type(value) is bytes and member.kind == "blob" and len(value) <= self._body_limit:
+                body = value
+            else:
+                return self._full(params)
+        return endpoint_name, members, body
+
+    def _full(self, params: Dict[str, Any]) -> Validated:
         errors = ValidationErrors()
         extra: List[str] = []
         # botocore's order: required members, unknown members, then values.
@@ -176,4 +225,4 @@ class OperationValidator:
             report = errors.generate_report() if errors.has_errors() else ""
             report = "\n".join(filter(None, [report] + extra))
             raise ParamValidationError(report=report)
-        return Validated(endpoint_name, members, body)
+        return endpoint_name, members, body

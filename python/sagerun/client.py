@@ -28,6 +28,7 @@ import logging
 from functools import partial
 from typing import Any, Dict, Optional, Tuple
 
+from botocore.credentials import Credentials
 from botocore.exceptions import NoCredentialsError
 from botocore.response import StreamingBody
 
@@ -55,24 +56,6 @@ class _Operation:
             (b.member, b.header.lower(), b.is_integer)
             for b in _protocol.OPERATIONS[name].response_headers
         )
-
-
-def _response_metadata(status: int, headers: Dict[str, str], retries: Tuple[int, bool, bool]) -> Dict[str, Any]:
-    """ResponseMetadata as botocore builds it (its retry handlers add the
-    MaxAttemptsReached / RetryQuotaReached flags)."""
-    metadata: Dict[str, Any] = {}
-    request_id = headers.get("x-amzn-requestid")
-    if request_id is not None:
-        metadata["RequestId"] = request_id
-    metadata["HTTPStatusCode"] = status
-    metadata["HTTPHeaders"] = headers
-    attempts, max_attempts_reached, retry_quota_reached = retries
-    if max_attempts_reached:
-        metadata["MaxAttemptsReached"] = True
-    if retry_quota_reached:
-        metadata["RetryQuotaReached"] = True
-    metadata["RetryAttempts"] = attempts - 1
-    return metadata
 
 
 class Client:
@@ -194,24 +177,28 @@ class Client:
     def _send(
         self, op: _Operation, kwargs: Dict[str, Any], send: Any
     ) -> Tuple[int, Dict[str, str], Any, Tuple[int, bool, bool]]:
-        call = op.validate(kwargs)
+        endpoint_name, members, payload = op.validate(kwargs)
         credentials = self._credentials
-        if credentials is None:
+        if type(credentials) is Credentials:
+            # Static credentials: what get_frozen_credentials() would copy.
+            frozen: Any = credentials
+        elif credentials is None:
             raise NoCredentialsError()
-        frozen = credentials.get_frozen_credentials()
+        else:
+            frozen = credentials.get_frozen_credentials()
         try:
             status, headers, body, retries = send(
-                op.name, call.endpoint_name, call.members, call.body,
+                op.name, endpoint_name, members, payload,
                 frozen.access_key, frozen.secret_key, frozen.token,
             )
         except _native.TransportError as e:
             if logger.isEnabledFor(_DEBUG):
-                logger.debug("%s %s failed: %s", op.name, call.endpoint_name, e.args[1])
+                logger.debug("%s %s failed: %s", op.name, endpoint_name, e.args[1])
             raise transport_error(e) from None
         if logger.isEnabledFor(_DEBUG):
             logger.debug(
                 "%s %s -> HTTP %d after %d attempt(s), request id %s",
-                op.name, call.endpoint_name, status, retries[0], headers.get("x-amzn-requestid"),
+                op.name, endpoint_name, status, retries[0], headers.get("x-amzn-requestid"),
             )
         if status >= 300:
             raise self._errors.service_error(op.model, status, headers, body, retries)
@@ -221,7 +208,22 @@ class Client:
     def _shape(
         op: _Operation, status: int, headers: Dict[str, str], retries: Tuple[int, bool, bool]
     ) -> Dict[str, Any]:
-        response: Dict[str, Any] = {"ResponseMetadata": _response_metadata(status, headers, retries)}
+        """The response dict without its payload: ResponseMetadata as botocore
+        builds it (its retry handlers add MaxAttemptsReached and
+        RetryQuotaReached), then the members bound to response headers."""
+        metadata: Dict[str, Any] = {}
+        request_id = headers.get("x-amzn-requestid")
+        if request_id is not None:
+            metadata["RequestId"] = request_id
+        metadata["HTTPStatusCode"] = status
+        metadata["HTTPHeaders"] = headers
+        attempts, max_attempts_reached, retry_quota_reached = retries
+        if max_attempts_reached:
+            metadata["MaxAttemptsReached"] = True
+        if retry_quota_reached:
+            metadata["RetryQuotaReached"] = True
+        metadata["RetryAttempts"] = attempts - 1
+        response: Dict[str, Any] = {"ResponseMetadata": metadata}
         for member, header, is_integer in op.response_headers:
             value = headers.get(header)
             if value is not None:

@@ -132,12 +132,11 @@ impl Client {
         credentials: &Credentials,
     ) -> Result<Response, ClientError> {
         let prepared = PreparedRequest::new(&self.endpoint, call)?;
-        let url = prepared.uri().to_string();
+        let url = prepared.uri();
         let (result, _) = self
             .with_retries(&prepared, credentials, |head, body, retries| {
-                let url = url.clone();
                 async move {
-                    let body = response::read_body(&url, body).await?;
+                    let body = response::read_body(url, body).await?;
                     Ok(Response {
                         head,
                         body,
@@ -258,7 +257,7 @@ impl Client {
         )?;
         let attempt = info.attempt;
         settle_idle_connections().await;
-        let answer = transport.send(request).await;
+        let answer = transport.send(request, prepared.uri()).await;
         RECENTLY_DRIVEN.with(|at| at.set(Some(std::time::Instant::now())));
         let answer = answer?;
         let head = Head::of(&answer);
@@ -270,8 +269,7 @@ impl Client {
             };
             return on_success(head, body, retries).await.map(Ok);
         }
-        let url = prepared.uri().to_string();
-        let body = response::read_body(&url, body).await?;
+        let body = response::read_body(prepared.uri(), body).await?;
         // Flags are filled in once the retry decision is made.
         Ok(Err(Response {
             head,

@@ -56,7 +56,16 @@ impl EventReader {
     pub async fn next_batch(&mut self) -> Result<Vec<StreamEvent>, ClientError> {
         loop {
             if !self.ready.is_empty() {
-                self.take_arrived_frames();
+                // hyper's connection task hands over one chunk per turn:
+                // give it turns while it still has chunks to hand over, so
+                // that a burst of events is one batch (one hand-over to
+                // the caller), not one batch per event.
+                loop {
+                    tokio::task::yield_now().await;
+                    if !self.take_arrived_frames() {
+                        break;
+                    }
+                }
                 return Ok(self.ready.drain(..).collect());
             }
             if let Some(error) = self.failed.take() {
@@ -70,23 +79,26 @@ impl EventReader {
         }
     }
 
-    /// Takes the frames that have already arrived, without waiting, so that
-    /// a burst of small events costs one hand-over to the caller, not one each.
-    fn take_arrived_frames(&mut self) {
+    /// Takes the frames that have already arrived, without waiting; true if
+    /// it took any and the stream may go on.
+    fn take_arrived_frames(&mut self) -> bool {
         let mut cx = Context::from_waker(Waker::noop());
+        let mut took = false;
         while self.failed.is_none() {
             let Some(body) = self.body.as_mut() else {
-                return;
+                return false;
             };
             match Pin::new(body).poll_frame(&mut cx) {
-                Poll::Pending => return,
+                Poll::Pending => return took,
                 Poll::Ready(next) => {
+                    took = true;
                     if let Err(error) = self.handle(next) {
                         self.failed = Some(error);
                     }
                 }
             }
         }
+        false
     }
 
     /// Feeds one body frame (or its end, or its error) to the decoder.

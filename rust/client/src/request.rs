@@ -22,7 +22,7 @@ pub struct Endpoint {
     /// Without a trailing slash; "" for none.
     base_path: String,
     /// The `Host` header: the authority without a default port.
-    host: String,
+    host: HeaderValue,
 }
 
 impl Endpoint {
@@ -50,7 +50,7 @@ impl Endpoint {
             scheme,
             authority,
             base_path,
-            host,
+            host: header_value("Host", &host)?,
         })
     }
 
@@ -59,11 +59,14 @@ impl Endpoint {
     }
 
     fn path(&self, op: Operation, endpoint_name: &str) -> String {
-        format!(
-            "{}{}",
-            self.base_path,
-            protocol::request_path(op, endpoint_name)
-        )
+        let path = protocol::request_path(op, endpoint_name);
+        if self.base_path.is_empty() {
+            return path;
+        }
+        let mut joined = String::with_capacity(self.base_path.len() + path.len());
+        joined.push_str(&self.base_path);
+        joined.push_str(&path);
+        joined
     }
 }
 
@@ -98,7 +101,7 @@ impl PreparedRequest {
         }
         let bindings = call.op.request_headers();
         let mut headers = Vec::with_capacity(call.members.len() + 1);
-        headers.push((HOST, header_value("Host", &endpoint.host)?));
+        headers.push((HOST, endpoint.host.clone()));
         for (member, value) in &call.members {
             let binding = bindings
                 .iter()
@@ -224,15 +227,16 @@ fn uuid4() -> String {
     let mut b: [u8; 16] = rand::random();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    let h = signing::lower_hex(&b);
+    // 8-4-4-4-12 hex digits.
+    let mut id = String::with_capacity(36);
+    for (i, range) in [0..8, 8..12, 12..16, 16..20, 20..32].into_iter().enumerate() {
+        if i > 0 {
+            id.push('-');
+        }
+        id.push_str(&h[range]);
+    }
+    id
 }
 
 /// Header values with control characters would let a caller inject headers

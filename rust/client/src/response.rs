@@ -71,7 +71,8 @@ pub struct Response {
 }
 
 /// Reads a whole body, failing cleanly past `MAX_RESPONSE_BODY_BYTES`.
-pub async fn read_body(url: &str, mut body: Incoming) -> Result<Bytes, ClientError> {
+/// (`url` is only formatted for an error.)
+pub async fn read_body(url: &http::Uri, mut body: Incoming) -> Result<Bytes, ClientError> {
     use hyper::body::Body;
     let too_large = || ClientError::ResponseTooLarge {
         url: url.to_string(),
@@ -84,7 +85,7 @@ pub async fn read_body(url: &str, mut body: Incoming) -> Result<Bytes, ClientErr
     let mut chunks: Vec<Bytes> = Vec::new();
     let mut total = 0usize;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| transport::classify(url, &e))?;
+        let frame = frame.map_err(|e| transport::classify(&url.to_string(), &e))?;
         if let Ok(data) = frame.into_data() {
             total += data.len();
             if total > MAX_RESPONSE_BODY_BYTES {

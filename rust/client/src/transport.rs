@@ -69,15 +69,17 @@ impl Transport {
         Transport { http }
     }
 
+    /// Sends `request` to `url` (its URI, kept by the caller: it is only
+    /// formatted for an error).
     pub async fn send(
         &self,
         request: http::Request<Full<Bytes>>,
+        url: &http::Uri,
     ) -> Result<http::Response<Incoming>, ClientError> {
-        let url = request.uri().to_string();
         self.http
             .request(request)
             .await
-            .map_err(|e| classify(&url, &e))
+            .map_err(|e| classify(&url.to_string(), &e))
     }
 }
 
