@@ -177,10 +177,9 @@ def test_a_response_dribbled_a_byte_every_10ms_succeeds_like_boto3():
     cfg = Config(read_timeout=0.5, retries={"total_max_attempts": 1})
     bodies = {}
     for kind in ("boto3", "sagerun"):
-        outcome, requests = run_against(kind, H.dribble, invoke, cfg)
+        outcome, _ = run_against(kind, H.dribble, invoke, cfg)
         assert outcome.error is None, outcome.error
         bodies[kind] = outcome.value[1]
-        assert requests[1].connection == requests[0].connection  # kept alive
     assert bodies["sagerun"] == bodies["boto3"] == b"slow"
 
 
@@ -274,6 +273,31 @@ def test_a_hostile_stream_raises_after_the_good_events(name):
     # Truncation is a ResponseStreamingError; corruption botocore's ParserError.
     expected_base = bex.ResponseStreamingError if ours_class is EventStreamTruncatedError else ParserError
     assert isinstance(got["sagerun"].error, expected_base)
+
+
+STREAM_OPENINGS = ["reset_before_response", "no_response", "header_value_1MiB"]
+
+
+@pytest.mark.parametrize("name", STREAM_OPENINGS)
+def test_a_stream_request_failing_before_any_event_raises_like_boto3(name):
+    behaviour, expected = FAILING[name]
+    errors = {}
+    for kind in ("boto3", "sagerun"):
+        events: List[Any] = []
+        outcome, _ = run_against(kind, behaviour, lambda c: read_stream(c, events))
+        assert events == []
+        errors[kind] = outcome.error
+    assert type(errors["boto3"]) is expected, errors["boto3"]  # the reference, as observed
+    assert type(errors["sagerun"]) is expected, errors["sagerun"]
+
+
+def test_a_stream_whose_body_never_comes_is_truncated():
+    """Content-Length: 100, then the connection closes: boto3 yields no event
+    and no error; sagerun says the stream was truncated."""
+    events: List[Any] = []
+    outcome, _ = run_against("sagerun", H.close_after_headers, lambda c: read_stream(c, events))
+    assert events == []
+    assert isinstance(outcome.error, EventStreamTruncatedError), outcome.error
 
 
 def test_the_4GiB_prelude_fails_at_once_without_waiting_for_its_bytes():
