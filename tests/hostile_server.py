@@ -25,7 +25,7 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 from sagerun.eventstream import encode_message
 
@@ -126,11 +126,12 @@ Behaviour = Callable[[Conn, Request], bool]
 
 
 class HostileServer:
-    def __init__(self, behaviours: Sequence[Behaviour], *, lifetime: float = 60.0,
+    def __init__(self, behaviours: Sequence[Union[str, Behaviour]], *, lifetime: float = 60.0,
                  hold_limit: float = 30.0, port: int = 0):
+        """`behaviours`: functions, or names of the plain ones in `NAMED`."""
         if not behaviours:
             raise ValueError("at least one behaviour")
-        self.behaviours = list(behaviours)
+        self.behaviours = [NAMED[b] if isinstance(b, str) else b for b in behaviours]
         self.hold_limit = hold_limit
         self.requests: List[Request] = []
         self.stopping = threading.Event()
@@ -388,6 +389,7 @@ def stream_4gib_prelude_then_flood(flood_mib: int) -> Behaviour:
     return behaviour
 
 
+# The behaviours that take no parameters, by name (HostileServer(["no_response", "ok"])).
 NAMED: Dict[str, Behaviour] = {
     f.__name__: f for f in [ok, reset_before_response, close_after_headers, short_body,
                             no_response, dribble, headers_byte_by_byte]

@@ -159,7 +159,7 @@ def test_invoke_failure_raises_the_class_boto3_raises(name):
 def test_no_response_ends_at_the_read_timeout_even_with_retries():
     """Three attempts, each silent: the call ends after about three read timeouts."""
     cfg = config(mode="standard", total_max_attempts=3)
-    with H.HostileServer([H.no_response, H.no_response, H.no_response, H.ok]) as srv:
+    with H.HostileServer(["no_response", "no_response", "no_response", "ok"]) as srv:
         client = make_client("sagerun", srv.url, cfg)
         outcome = attempt(invoke(client))
         assert type(outcome.error) is bex.ReadTimeoutError
