@@ -110,7 +110,7 @@ def test_invoke_16_threads_one_client(benchmark, clients, who):
     burst()
     rps = 16 * per_thread / (time.perf_counter() - t0)
     record("invoke 16 threads", who, rps=rps)
-    benchmark.extra_info.update(rps=rps)
+    benchmark.extra_info.update(rps=rps, units=16 * per_thread, unit="requests")
     benchmark.pedantic(burst, rounds=2, iterations=1)
 
 

@@ -3,8 +3,10 @@ how the sagerun case compares with its botocore/boto3 case.
 
 Convention: a group holds one case whose name contains "sagerun" and one
 whose name contains "botocore" (or "boto3"); the ratio is of their median times (robust on a busy machine).
-A case may put a unit count in ``extra_info["units"]`` and its name in
-``extra_info["unit"]`` (e.g. 20000 "events") to get throughput too.
+A case may put the units one round holds in ``extra_info["units"]`` and their name in
+``extra_info["unit"]`` (e.g. 20000 "events"): the ratio is then of the median time
+per unit (so the two cases may do different amounts of work per round), and
+throughput is printed too.
 """
 
 from __future__ import annotations
@@ -33,11 +35,16 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         if ours is None or ref_name is None:
             continue
         ref = cases[ref_name]
-        ours_mean, ref_mean = _stats(ours).median, _stats(ref).median
+        # Cases may do different amounts of work per round (a fast client
+        # gets more requests per round to time them well): compare time per
+        # unit when both say how many units a round holds.
         units = ours.extra_info.get("units")
+        ref_units = ref.extra_info.get("units", units)
         unit = ours.extra_info.get("unit", "units")
-        rate = (f"{units / ours_mean:,.0f} vs {units / ref_mean:,.0f} {unit}/s" if units else "")
-        rows.append(f"  {group:<40} {ref_mean / ours_mean:8.1f}x faster than {ref_name}   {rate}")
+        ours_time = _stats(ours).median / (units or 1)
+        ref_time = _stats(ref).median / (ref_units or 1)
+        rate = f"{1 / ours_time:,.0f} vs {1 / ref_time:,.0f} {unit}/s" if units else ""
+        rows.append(f"  {group:<40} {ref_time / ours_time:8.1f}x faster than {ref_name}   {rate}")
     if rows:
         terminalreporter.write_sep("-", "sagerun vs reference (ratio of median times)")
         for row in rows:
