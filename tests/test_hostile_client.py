@@ -126,10 +126,6 @@ FAILING = {
     "close_after_headers": (H.close_after_headers, bex.ResponseStreamingError),
     "short_body": (H.short_body, bex.ResponseStreamingError),
 }
-BODY_CUT_BUG = ("a body cut short after a complete response head (close right after the headers, or "
-                "Content-Length longer than the body) raises ConnectionClosedError 'Connection was closed "
-                "before we received a valid response'; boto3 raises ResponseStreamingError "
-                "(IncompleteRead) for the same response, so `except ResponseStreamingError` misses it")
 
 
 @pytest.mark.parametrize("name", list(FAILING))
@@ -143,11 +139,7 @@ def test_invoke_failure_is_typed_bounded_and_leaves_the_pool_usable(name):
     assert len(requests) == 2 and requests[1].connection != requests[0].connection
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=BODY_CUT_BUG))
-    if n in ("close_after_headers", "short_body") else n
-    for n in FAILING
-])
+@pytest.mark.parametrize("name", list(FAILING))
 def test_invoke_failure_raises_the_class_boto3_raises(name):
     behaviour, expected = FAILING[name]
     boto, _ = run_against("boto3", behaviour, invoke)
@@ -275,14 +267,6 @@ def test_a_hostile_stream_raises_after_the_good_events(name):
     assert isinstance(got["sagerun"].error, expected_base)
 
 
-REUSE_BUG = ("after a checksum mismatch in a stream whose chunked body had already ended (corrupt frame and "
-             "0-chunk in one read), the connection goes back to the pool and carries the next request, "
-             "although rust/client/src/events.rs documents 'after an error ... the connection is dropped, "
-             "never reused'; boto3 opens a new connection. With a server that then closes it, the next "
-             "call fails with ConnectionClosedError (about 1 run in 3 without retries; boto3 never)")
-
-
-@pytest.mark.xfail(strict=True, reason=REUSE_BUG)
 @pytest.mark.parametrize("name", ["bad_prelude_crc", "bad_message_crc"])
 def test_a_connection_that_carried_a_corrupt_stream_is_not_reused(name):
     for kind in ("boto3", "sagerun"):

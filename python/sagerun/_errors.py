@@ -97,7 +97,7 @@ def transport_error(error: BaseException) -> Exception:
         return bex.ReadTimeoutError(endpoint_url=url, error=message)
     if kind == "connection_closed":
         return bex.ConnectionClosedError(endpoint_url=url, error=message)
-    if kind == "response_too_large":
+    if kind in ("body_cut", "response_too_large"):
         return bex.ResponseStreamingError(error=message)
     if kind == "stream_checksum":
         return EventStreamChecksumError(message)

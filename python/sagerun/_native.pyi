@@ -121,7 +121,7 @@ def encode_message_raw(headers: Sequence[Tuple[str, int, Any]], payload: bytes) 
 class TransportError(Exception):
     """args: (kind, message, url); kind is one of invalid_request, config,
     connect, tls, connect_timeout, read_timeout, connection_closed,
-    response_too_large, stream_checksum, stream_corrupt, stream_truncated."""
+    body_cut, response_too_large, stream_checksum, stream_corrupt, stream_truncated."""
 
 class EventStreamReader:
     def next_batch(self) -> List[Union[Dict[str, Dict[str, bytes]], Tuple[str, str, Any]]]: ...

@@ -19,7 +19,7 @@ use crate::response::{self, Head, Response, RetryReport};
 use crate::retry::{Outcome, RetryConfig, RetryPolicy};
 use crate::runtime;
 use crate::tls;
-use crate::transport::{Transport, TransportConfig};
+use crate::transport::{ConnectionTap, Transport, TransportConfig};
 
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
@@ -134,16 +134,19 @@ impl Client {
         let prepared = PreparedRequest::new(&self.endpoint, call)?;
         let url = prepared.uri();
         let (result, _) = self
-            .with_retries(&prepared, credentials, |head, body, retries| {
-                async move {
+            .with_retries(
+                &prepared,
+                credentials,
+                false,
+                |head, body, _, retries| async move {
                     let body = response::read_body(url, body).await?;
                     Ok(Response {
                         head,
                         body,
                         retries,
                     })
-                }
-            })
+                },
+            )
             .await;
         result.map(|answer| answer.unwrap_or_else(|error_response| error_response))
     }
@@ -158,8 +161,8 @@ impl Client {
         let prepared = PreparedRequest::new(&self.endpoint, call)?;
         let url = prepared.uri().to_string();
         let (result, _) = self
-            .with_retries(&prepared, credentials, |head, body, retries| {
-                let reader = Box::new(EventReader::new(url.clone(), body));
+            .with_retries(&prepared, credentials, true, |head, body, tap, retries| {
+                let reader = Box::new(EventReader::new(url.clone(), body, tap));
                 async move {
                     Ok(StreamStart::Events {
                         head,
@@ -175,14 +178,17 @@ impl Client {
     /// Runs attempts until one succeeds (`Ok(Ok(_))`), the service answers
     /// with an error that is not retried (`Ok(Err(response))`), or a failure
     /// that is not retried (`Err`). Returns the attempts made too.
+    /// `tap_connection`: hand `on_success` a tap on the connection (for a
+    /// reader that may have to keep it out of the pool).
     async fn with_retries<T, F, Fut>(
         &self,
         prepared: &PreparedRequest,
         credentials: &Credentials,
+        tap_connection: bool,
         on_success: F,
     ) -> (Result<Result<T, Response>, ClientError>, u32)
     where
-        F: Fn(Head, Incoming, RetryReport) -> Fut,
+        F: Fn(Head, Incoming, ConnectionTap, RetryReport) -> Fut,
         Fut: Future<Output = Result<T, ClientError>>,
     {
         let mut info = AttemptInfo {
@@ -194,7 +200,7 @@ impl Client {
         loop {
             let attempt = info.attempt;
             let mut result = self
-                .attempt(prepared, credentials, &info, &on_success)
+                .attempt(prepared, credentials, &info, tap_connection, &on_success)
                 .await;
             let (retry, flags) = match &mut result {
                 Ok(Ok(_)) => {
@@ -236,10 +242,11 @@ impl Client {
         prepared: &PreparedRequest,
         credentials: &Credentials,
         info: &AttemptInfo,
+        tap_connection: bool,
         on_success: &F,
     ) -> Result<Result<T, Response>, ClientError>
     where
-        F: Fn(Head, Incoming, RetryReport) -> Fut,
+        F: Fn(Head, Incoming, ConnectionTap, RetryReport) -> Fut,
         Fut: Future<Output = Result<T, ClientError>>,
     {
         let transport = self.transport();
@@ -248,13 +255,18 @@ impl Client {
             Some(proxy) if !self.endpoint.is_https() => proxy.authorization.as_ref(),
             _ => None,
         };
-        let request = prepared.signed(
+        let mut request = prepared.signed(
             credentials,
             &self.region,
             &self.user_agent,
             proxy_auth,
             info,
         )?;
+        let tap = if tap_connection {
+            ConnectionTap::on(&mut request)
+        } else {
+            ConnectionTap::default()
+        };
         let attempt = info.attempt;
         settle_idle_connections().await;
         let answer = transport.send(request, prepared.uri()).await;
@@ -267,7 +279,7 @@ impl Client {
                 attempts: attempt,
                 flags: self.retry.success_flags(attempt),
             };
-            return on_success(head, body, retries).await.map(Ok);
+            return on_success(head, body, tap, retries).await.map(Ok);
         }
         let body = response::read_body(prepared.uri(), body).await?;
         // Flags are filled in once the retry decision is made.

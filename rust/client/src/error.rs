@@ -28,6 +28,11 @@ pub enum ClientError {
     /// The connection broke after it was made (reset, closed mid-response).
     #[error("connection to {url:?} was closed: {reason}")]
     ConnectionClosed { url: String, reason: String },
+    /// The response head arrived but the connection broke before the whole
+    /// body did (botocore raises ResponseStreamingError from `Body.read()`
+    /// for this, outside its retry loop, so it is not retried).
+    #[error("Connection broken: {reason}")]
+    BodyCut { url: String, reason: String },
     /// The response body is larger than the client accepts.
     #[error("the response body from {url:?} is larger than {limit} bytes")]
     ResponseTooLarge { url: String, limit: usize },

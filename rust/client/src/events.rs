@@ -12,7 +12,7 @@ use sagerun_core::eventstream::{DecodeError, Decoder, HeaderValueRef, Limits, Me
 use sagerun_core::protocol::event;
 
 use crate::error::{ClientError, StreamFault};
-use crate::transport;
+use crate::transport::{self, ConnectionTap};
 
 /// One event of SageMaker's ResponseStream.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,6 +32,8 @@ pub enum StreamEvent {
 pub struct EventReader {
     url: String,
     body: Option<Incoming>,
+    /// The connection the body comes on, retired after a corrupt stream.
+    connection: ConnectionTap,
     decoder: Decoder,
     ready: VecDeque<StreamEvent>,
     /// An error met while taking extra frames; reported after the events
@@ -40,10 +42,11 @@ pub struct EventReader {
 }
 
 impl EventReader {
-    pub fn new(url: String, body: Incoming) -> EventReader {
+    pub fn new(url: String, body: Incoming, connection: ConnectionTap) -> EventReader {
         EventReader {
             url,
             body: Some(body),
+            connection,
             decoder: Decoder::new(Limits::default()),
             ready: VecDeque::new(),
             failed: None,
@@ -109,11 +112,15 @@ impl EventReader {
         match next {
             None => {
                 self.body = None;
-                self.decoder
-                    .finish()
-                    .map_err(|e| ClientError::Stream(StreamFault::Truncated(e)))
+                self.decoder.finish().map_err(|e| {
+                    // The HTTP body ended cleanly inside a frame: the
+                    // connection looks reusable to hyper, but it is not.
+                    self.connection.retire();
+                    ClientError::Stream(StreamFault::Truncated(e))
+                })
             }
             Some(Err(e)) => {
+                // hyper never reuses a connection whose body failed.
                 self.body = None;
                 // A connection that breaks mid-stream truncates it;
                 // timeouts stay timeouts.
@@ -139,7 +146,11 @@ impl EventReader {
                     Ok::<(), DecodeError>(())
                 });
                 fed.map_err(|e| {
+                    // Dropping the body closes the connection only if its
+                    // end has not arrived yet; retiring it covers the case
+                    // where it has (and hyper has pooled it already).
                     self.body = None;
+                    self.connection.retire();
                     ClientError::Stream(StreamFault::Decode(e))
                 })
             }

@@ -82,10 +82,11 @@ pub async fn read_body(url: &http::Uri, mut body: Incoming) -> Result<Bytes, Cli
     if body.size_hint().lower() > MAX_RESPONSE_BODY_BYTES as u64 {
         return Err(too_large());
     }
+    let declared = body.size_hint().exact();
     let mut chunks: Vec<Bytes> = Vec::new();
     let mut total = 0usize;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| transport::classify(&url.to_string(), &e))?;
+        let frame = frame.map_err(|e| body_failure(url, &e, total, declared))?;
         if let Ok(data) = frame.into_data() {
             total += data.len();
             if total > MAX_RESPONSE_BODY_BYTES {
@@ -103,6 +104,30 @@ pub async fn read_body(url: &http::Uri, mut body: Incoming) -> Result<Bytes, Cli
         out.extend_from_slice(&chunk);
     }
     Ok(out.freeze())
+}
+
+/// What a failure while reading a body (after its head) is: timeouts stay
+/// timeouts; a broken connection is a body cut short, reported like
+/// urllib3's IncompleteRead (bytes read, bytes still expected).
+fn body_failure(
+    url: &http::Uri,
+    error: &hyper::Error,
+    read: usize,
+    declared: Option<u64>,
+) -> ClientError {
+    match transport::classify(&url.to_string(), error) {
+        ClientError::ConnectionClosed { url, reason } => {
+            let reason = match declared {
+                Some(length) => format!(
+                    "IncompleteRead({read} bytes read, {} more expected)",
+                    length.saturating_sub(read as u64)
+                ),
+                None => format!("IncompleteRead({read} bytes read): {reason}"),
+            };
+            ClientError::BodyCut { url, reason }
+        }
+        other => other,
+    }
 }
 
 /// The error code of an error response, as botocore's rest-json parser finds

@@ -8,6 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
+use hyper_util::client::legacy::connect::{capture_connection, CaptureConnection};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
@@ -80,6 +81,31 @@ impl Transport {
             .request(request)
             .await
             .map_err(|e| classify(&url.to_string(), &e))
+    }
+}
+
+/// A handle on the connection that carries one request, so that a reader
+/// that finds its response corrupt can keep that connection out of the pool
+/// (hyper returns a connection to the pool as soon as the body's last byte
+/// arrives, which may be in the same read as a corrupt frame).
+#[derive(Default)]
+pub struct ConnectionTap(Option<CaptureConnection>);
+
+impl ConnectionTap {
+    /// Taps the connection that will carry `request` (a small allocation per
+    /// request: used for event streams only).
+    pub fn on<B>(request: &mut http::Request<B>) -> ConnectionTap {
+        ConnectionTap(Some(capture_connection(request)))
+    }
+
+    /// Marks the connection as never to be reused (a no-op if there was no
+    /// connection or no tap).
+    pub fn retire(&self) {
+        if let Some(connected) = self.0.as_ref().map(|c| c.connection_metadata()) {
+            if let Some(connected) = connected.as_ref() {
+                connected.poison();
+            }
+        }
     }
 }
 

@@ -39,6 +39,7 @@ fn to_py_err(error: ClientError) -> PyErr {
         ClientError::ReadTimeout { url } => ("read_timeout", url.as_str()),
         ClientError::ConnectionClosed { url, .. } => ("connection_closed", url.as_str()),
         ClientError::ResponseTooLarge { url, .. } => ("response_too_large", url.as_str()),
+        ClientError::BodyCut { url, .. } => ("body_cut", url.as_str()),
         ClientError::Stream(StreamFault::Decode(DecodeError::ChecksumMismatch { .. })) => {
             ("stream_checksum", "")
         }
