@@ -1,7 +1,7 @@
 """Stream payload helpers: sagerun.streaming vs the plain-Python code a boto3
 user writes for the same job (a correct version of it, written here), on the
 same boto3-shaped events, in the same run. Run with scripts/bench.sh
-(release build); compare the `sagerun` and `python` rows of each group.
+(release build); the summary at the end gives the sagerun vs python ratio per group.
 
 Workloads: an LLM stream of 20,000 tokens with one record per PayloadPart
 (the common case) and the same stream cut into 16-byte parts."""

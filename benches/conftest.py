@@ -2,7 +2,8 @@
 how the sagerun case compares with its botocore/boto3 case.
 
 Convention: a group holds one case whose name contains "sagerun" and one
-whose name contains "botocore" (or "boto3"); the ratio is of their median times (robust on a busy machine).
+whose name contains "botocore" (or "boto3", or "python" for a plain-Python
+version); the ratio is of their median times (robust on a busy machine).
 A case may put the units one round holds in ``extra_info["units"]`` and their name in
 ``extra_info["unit"]`` (e.g. 20000 "events"): the ratio is then of the median time
 per unit (so the two cases may do different amounts of work per round), and
@@ -11,7 +12,8 @@ throughput is printed too.
 
 from __future__ import annotations
 
-REFERENCES = ("botocore", "boto3")
+# A plain-Python implementation of the same helper counts as a reference too.
+REFERENCES = ("botocore", "boto3", "python")
 
 
 def _stats(bench):
