@@ -2,7 +2,7 @@
 
 The LocalRuntime runs in a separate process (a multiprocessing child), so the
 CPU measured here is the client's alone. Run with ``bash scripts/bench.sh
-benches/bench_client.py -s`` (release build); the ratio table is printed at
+benches/bench_client.py`` (release build); the ratio table is printed at
 the end and each case's figures are in pytest-benchmark's extra_info.
 """
 
