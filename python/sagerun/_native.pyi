@@ -125,7 +125,17 @@ class TransportError(Exception):
 
 class EventStreamReader:
     def next_batch(self) -> List[Union[Dict[str, Dict[str, bytes]], Tuple[str, str, Any]]]: ...
+    def next_batch_async(self, queue: CompletionQueue, future: Any) -> PendingCall: ...
     def close(self) -> None: ...
+
+# asyncio bridge (sagerun._async_bridge): a call settles `future` via `queue`.
+class CompletionQueue:
+    def __init__(self) -> None: ...
+    def fileno(self) -> int: ...
+    def drain(self) -> int: ...
+
+class PendingCall:
+    def cancel(self) -> None: ...
 
 class NativeClient:
     def __init__(
@@ -165,6 +175,30 @@ class NativeClient:
         secret_key: str,
         session_token: Optional[str] = None,
     ) -> Tuple[int, Dict[str, str], Union[bytes, EventStreamReader], Tuple[int, bool, bool]]: ...
+    def invoke_async(
+        self,
+        queue: CompletionQueue,
+        future: Any,
+        operation_name: str,
+        endpoint_name: str,
+        members: List[Tuple[str, str]],
+        body: bytes,
+        access_key: str,
+        secret_key: str,
+        session_token: Optional[str] = ...,
+    ) -> PendingCall: ...
+    def invoke_stream_async(
+        self,
+        queue: CompletionQueue,
+        future: Any,
+        operation_name: str,
+        endpoint_name: str,
+        members: List[Tuple[str, str]],
+        body: bytes,
+        access_key: str,
+        secret_key: str,
+        session_token: Optional[str] = ...,
+    ) -> PendingCall: ...
     @property
     def retry_quota(self) -> int: ...
 

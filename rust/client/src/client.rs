@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use http::HeaderValue;
 use hyper::body::Incoming;
@@ -61,6 +61,10 @@ pub struct Client {
     id: u64,
     /// Dropped with the client, so that threads can forget its pools.
     alive: Arc<()>,
+    /// The pool of calls running on the process-wide multi-thread runtime
+    /// (async callers): one per client, made on first use, with the process
+    /// generation that made it (a forked child makes its own).
+    shared_pool: Mutex<Option<(u64, Arc<Transport>)>>,
     retry: RetryPolicy,
 }
 
@@ -86,6 +90,7 @@ impl Client {
             tls,
             id: NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed),
             alive: Arc::new(()),
+            shared_pool: Mutex::new(None),
             retry: RetryPolicy::new(config.retry),
         })
     }
@@ -102,8 +107,13 @@ impl Client {
     /// a thread's connections are tasks of its own runtime (see
     /// `runtime::local`). The pools live in a thread-local table, so they
     /// close when their thread ends; a forked child starts a new table.
+    /// Calls running on the multi-thread runtime (async callers, whose
+    /// futures move between its workers) share one pool per client instead.
     fn transport(&self) -> Arc<Transport> {
         let generation = runtime::process_generation();
+        if runtime::on_multi_thread_runtime() {
+            return self.shared_transport(generation);
+        }
         POOLS.with(|table| {
             let mut table = table.borrow_mut();
             let (owner, pools) = &mut *table;
@@ -123,6 +133,25 @@ impl Client {
             pools.insert(self.id, (Arc::downgrade(&self.alive), transport.clone()));
             transport
         })
+    }
+
+    fn shared_transport(&self, generation: u64) -> Arc<Transport> {
+        let mut slot = self
+            .shared_pool
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match slot.as_ref() {
+            Some((owner, transport)) if *owner == generation => transport.clone(),
+            _ => {
+                if let Some((_, stale)) = slot.take() {
+                    // Forked: those connections belong to the parent process.
+                    std::mem::forget(stale);
+                }
+                let transport = Arc::new(Transport::new(&self.transport_config, self.tls.clone()));
+                *slot = Some((generation, transport.clone()));
+                transport
+            }
+        }
     }
 
     /// Sends an invocation and reads the whole response (success or error).

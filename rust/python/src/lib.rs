@@ -4,6 +4,7 @@
 
 use pyo3::prelude::*;
 
+mod async_client;
 mod client;
 mod eventstream;
 mod local;
@@ -18,5 +19,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     sigv4::register(m)?;
     local::register(m)?;
     client::register(m)?;
+    async_client::register(m)?;
     Ok(())
 }
