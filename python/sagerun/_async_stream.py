@@ -21,6 +21,7 @@ class AsyncEventStream:
         self._reader = reader
         self._raise_event = raise_event
         self._events: Optional[AsyncIterator[Dict[str, Dict[str, bytes]]]] = None
+        self._closed = False
 
     def __aiter__(self) -> AsyncIterator[Dict[str, Dict[str, bytes]]]:
         if self._events is None:
@@ -41,6 +42,8 @@ class AsyncEventStream:
                 if not batch:
                     return
                 for event in batch:
+                    if self._closed:  # the rest of a batch read before close()
+                        return
                     if type(event) is dict:
                         yield event
                     else:
@@ -75,6 +78,7 @@ class AsyncEventStream:
         return streaming.aiter_tokens(self, format, **options)
 
     def close(self) -> None:
+        self._closed = True
         self._reader.close()
 
     async def aclose(self) -> None:
