@@ -12,8 +12,9 @@ throughput is printed too.
 
 from __future__ import annotations
 
-# A plain-Python implementation of the same helper counts as a reference too.
-REFERENCES = ("botocore", "boto3", "python")
+# A plain-Python implementation of the same helper counts as a reference too;
+# aiobotocore is the async clients' reference (named before "botocore", which it contains).
+REFERENCES = ("aiobotocore", "botocore", "boto3", "python")
 
 
 def _stats(bench):

@@ -1,6 +1,8 @@
 # Sourced by the other scripts: makes ./.venv, installs the build tool and the
 # test extras from pyproject.toml, and builds sagerun into it.
 #   SAGERUN_PROFILE=release  builds optimised (benchmarks); default: debug.
+#   SAGERUN_EXTRAS=test,aio  extras to install (default: test; aio adds aiobotocore,
+#                            which pins an older botocore, for benches/bench_async.py).
 # A shared cargo target directory outside the clone lets repeated runs on the
 # same machine (CI included) reuse compiled dependencies.
 set -euo pipefail
@@ -12,7 +14,7 @@ fi
 . .venv/bin/activate
 python -m pip install -q --disable-pip-version-check -U pip "maturin>=1.7,<2"
 if [ "${SAGERUN_PROFILE:-debug}" = release ]; then
-    maturin develop -q --release -E test
+    maturin develop -q --release -E "${SAGERUN_EXTRAS:-test}"
 else
-    maturin develop -q -E test
+    maturin develop -q -E "${SAGERUN_EXTRAS:-test}"
 fi

@@ -99,9 +99,11 @@ class AsyncClient(ClientBase):
         window: Deque["asyncio.Task[Any]"] = collections.deque()
         limit = concurrency * _WINDOW_FACTOR
         progress = asyncio.Event()
-        state = {"in_flight": 0, "callback_error": None}
+        in_flight = 0
+        callback_error: Optional[BaseException] = None
 
         async def one(index: int, kwargs: Any) -> Any:
+            nonlocal in_flight, callback_error
             try:
                 if not isinstance(kwargs, dict):
                     raise TypeError(
@@ -112,13 +114,13 @@ class AsyncClient(ClientBase):
             except Exception as error:
                 result, failed = error, error
             finally:
-                state["in_flight"] -= 1
+                in_flight -= 1
                 progress.set()
             if on_result is not None:
                 try:
                     on_result(index, result)
                 except BaseException as error:  # raised from the iterator, not lost
-                    state["callback_error"] = error
+                    callback_error = error
             if failed is not None:
                 raise failed
             return result
@@ -127,17 +129,17 @@ class AsyncClient(ClientBase):
         exhausted = False
         try:
             while True:
-                while not exhausted and state["in_flight"] < concurrency and len(window) < limit:
+                while not exhausted and in_flight < concurrency and len(window) < limit:
                     try:
                         kwargs = await source.__anext__()
                     except StopAsyncIteration:
                         exhausted = True
                         break
-                    state["in_flight"] += 1
+                    in_flight += 1
                     window.append(loop.create_task(one(index, kwargs)))
                     index += 1
-                if state["callback_error"] is not None:
-                    raise state["callback_error"]
+                if callback_error is not None:
+                    raise callback_error
                 if not window:
                     return
                 head = window[0]

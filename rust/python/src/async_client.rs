@@ -33,10 +33,12 @@ pub(crate) enum Completion {
 impl Completion {
     fn into_py(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         Ok(match self {
-            Completion::Invoke(r) => response_tuple(py, &r.map_err(to_py_err)?)?.into_any().unbind(),
-            Completion::Stream(r) => {
-                stream_start_tuple(py, r.map_err(to_py_err)?, runtime::get())?.into_any().unbind()
-            }
+            Completion::Invoke(r) => response_tuple(py, &r.map_err(to_py_err)?)?
+                .into_any()
+                .unbind(),
+            Completion::Stream(r) => stream_start_tuple(py, r.map_err(to_py_err)?, runtime::get())?
+                .into_any()
+                .unbind(),
             Completion::Events(r) => events_list(py, r.map_err(to_py_err)?)?.into_any().unbind(),
         })
     }
@@ -110,14 +112,21 @@ impl CompletionQueue {
         let mut sink = [0u8; 64];
         while matches!((&self.shared.watched).read(&mut sink), Ok(n) if n > 0) {}
         let done = {
-            let mut pending = self.shared.pending.lock().unwrap_or_else(|p| p.into_inner());
+            let mut pending = self
+                .shared
+                .pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             pending.woken = false;
             std::mem::take(&mut pending.done)
         };
         let mut settled = 0;
         for (future, completion) in done {
             let future = future.bind(py);
-            if future.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
+            if future
+                .call_method0(pyo3::intern!(py, "done"))?
+                .is_truthy()?
+            {
                 continue;
             }
             match completion.into_py(py) {

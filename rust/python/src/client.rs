@@ -164,7 +164,13 @@ impl NativeClient {
         session_token: Option<String>,
     ) -> PyResult<Bound<'py, PyTuple>> {
         let (call, credentials) = call_parts(
-            operation_name, endpoint_name, members, body, access_key, secret_key, session_token,
+            operation_name,
+            endpoint_name,
+            members,
+            body,
+            access_key,
+            secret_key,
+            session_token,
         )?;
         let runtime = runtime::local();
         let response = py
@@ -190,7 +196,13 @@ impl NativeClient {
         session_token: Option<String>,
     ) -> PyResult<Bound<'py, PyTuple>> {
         let (call, credentials) = call_parts(
-            operation_name, endpoint_name, members, body, access_key, secret_key, session_token,
+            operation_name,
+            endpoint_name,
+            members,
+            body,
+            access_key,
+            secret_key,
+            session_token,
         )?;
         let runtime = runtime::local();
         let start = py
@@ -218,7 +230,13 @@ impl NativeClient {
         session_token: Option<String>,
     ) -> PyResult<PendingCall> {
         let (call, credentials) = call_parts(
-            operation_name, endpoint_name, members, body, access_key, secret_key, session_token,
+            operation_name,
+            endpoint_name,
+            members,
+            body,
+            access_key,
+            secret_key,
+            session_token,
         )?;
         let client = self.client.clone();
         Ok(async_client::spawn(queue, future, async move {
@@ -243,7 +261,13 @@ impl NativeClient {
         session_token: Option<String>,
     ) -> PyResult<PendingCall> {
         let (call, credentials) = call_parts(
-            operation_name, endpoint_name, members, body, access_key, secret_key, session_token,
+            operation_name,
+            endpoint_name,
+            members,
+            body,
+            access_key,
+            secret_key,
+            session_token,
         )?;
         let client = self.client.clone();
         Ok(async_client::spawn(queue, future, async move {
