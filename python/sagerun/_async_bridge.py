@@ -6,11 +6,14 @@ socket the loop watches with ``add_reader``, drained in batches)."""
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any, Callable, Dict
 
 from sagerun import _native
 
 _queues: Dict[Any, Any] = {}
+# A forked child must not share its parent's queues (their sockets are shared).
+os.register_at_fork(after_in_child=_queues.clear)
 
 
 def _queue_for(loop: asyncio.AbstractEventLoop) -> Any:
