@@ -183,3 +183,60 @@ def test_retries_give_up_with_the_last_error_like_the_sync_client():
     assert error.response["Error"] == sync_info.value.response["Error"]
     meta = error.response["ResponseMetadata"]
     assert meta["RetryAttempts"] == 1 and meta["MaxAttemptsReached"] is True
+
+
+FORK_CHILD = """
+import asyncio, os, sys
+import sagerun
+from botocore.config import Config
+kwargs = {kwargs!r}
+client = sagerun.AsyncClient(config=Config(retries={{"total_max_attempts": 1}}), **kwargs)
+
+async def call(body):
+    r = await client.invoke_endpoint(EndpointName="ep", Body=body)
+    return await r["Body"].read()
+
+assert asyncio.run(call(b"parent")) == b"parent"   # runtime, pool and queue made before fork
+pid = os.fork()
+if pid == 0:
+    ok = asyncio.run(call(b"child")) == b"child"
+    os._exit(0 if ok else 3)
+_, status = os.waitpid(pid, 0)
+assert os.waitstatus_to_exitcode(status) == 0, status
+assert asyncio.run(call(b"parent again")) == b"parent again"
+print("ok")
+"""
+
+EXIT_WITH_REQUESTS_IN_FLIGHT = """
+import asyncio, sys
+import sagerun
+client = sagerun.AsyncClient(**{kwargs!r})
+
+async def main():
+    for _ in range(200):
+        asyncio.ensure_future(client.invoke_endpoint(EndpointName="slow", Body=b"x"))
+    await asyncio.sleep(0.3)
+    print("leaving", flush=True)
+    sys.exit(0)   # the loop ends with 200 requests in flight
+
+asyncio.run(main())
+"""
+
+
+def _python(code: str) -> "subprocess.CompletedProcess[str]":
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+
+
+def test_a_client_used_before_fork_works_in_the_child_and_the_parent(local_runtime):
+    rt = local_runtime({"ep": {"model": "echo"}})
+    done = _python(FORK_CHILD.format(kwargs=rt.client_kwargs()))
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_leaving_with_requests_in_flight_neither_hangs_nor_crashes(local_runtime):
+    rt = local_runtime({"slow": {"model": "echo", "faults": {"latency_ms": 20_000}}})
+    done = _python(EXIT_WITH_REQUESTS_IN_FLIGHT.format(kwargs=rt.client_kwargs()))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "leaving"
