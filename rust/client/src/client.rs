@@ -347,3 +347,37 @@ thread_local! {
     /// When this thread last received an answer (so drove its runtime).
     static RECENTLY_DRIVEN: std::cell::Cell<Option<std::time::Instant>> = const { std::cell::Cell::new(None) };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Arc<Client> {
+        Arc::new(
+            Client::new(ClientConfig {
+                endpoint_url: "http://127.0.0.1:9".into(),
+                region: "us-east-1".into(),
+                user_agent: "test".into(),
+                transport: TransportConfig::default(),
+                retry: RetryConfig::default(),
+            })
+            .unwrap(),
+        )
+    }
+
+    #[test]
+    fn tasks_of_the_multi_thread_runtime_share_one_pool_per_client() {
+        let (a, b) = (client(), client());
+        let rt = runtime::get();
+        let pool = |c: &Arc<Client>| {
+            let c = c.clone();
+            rt.block_on(rt.spawn(async move { c.transport() })).unwrap()
+        };
+        let (a1, a2, b1) = (pool(&a), pool(&a), pool(&b));
+        assert!(Arc::ptr_eq(&a1, &a2), "one pool for all of a client's tasks");
+        assert!(!Arc::ptr_eq(&a1, &b1), "each client has its own");
+        // A blocking caller's thread runtime keeps its own pool.
+        let local = runtime::local().block_on(async { a.transport() });
+        assert!(!Arc::ptr_eq(&a1, &local));
+    }
+}
