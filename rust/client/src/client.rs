@@ -374,7 +374,10 @@ mod tests {
             rt.block_on(rt.spawn(async move { c.transport() })).unwrap()
         };
         let (a1, a2, b1) = (pool(&a), pool(&a), pool(&b));
-        assert!(Arc::ptr_eq(&a1, &a2), "one pool for all of a client's tasks");
+        assert!(
+            Arc::ptr_eq(&a1, &a2),
+            "one pool for all of a client's tasks"
+        );
         assert!(!Arc::ptr_eq(&a1, &b1), "each client has its own");
         // A blocking caller's thread runtime keeps its own pool.
         let local = runtime::local().block_on(async { a.transport() });
