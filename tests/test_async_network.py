@@ -240,3 +240,25 @@ def test_leaving_with_requests_in_flight_neither_hangs_nor_crashes(local_runtime
     done = _python(EXIT_WITH_REQUESTS_IN_FLIGHT.format(kwargs=rt.client_kwargs()))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "leaving"
+
+
+def test_tls_with_a_private_ca_and_without_it(tmp_path):
+    trustme = pytest.importorskip("trustme")
+    from sagerun.local import LocalRuntime
+    ca = trustme.CA()
+    cert = ca.issue_cert("localhost", "127.0.0.1")
+    cert_path, key_path, ca_path = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    cert.cert_chain_pems[0].write_to_path(str(cert_path))
+    cert.private_key_pem.write_to_path(str(key_path))
+    ca.cert_pem.write_to_path(str(ca_path))
+    with LocalRuntime({"echo": {"model": "echo"}}, tls_cert=cert_path, tls_key=key_path) as rt:
+        async def go():
+            trusting = sagerun.AsyncClient(verify=str(ca_path), **rt.client_kwargs())
+            r = await trusting.invoke_endpoint(EndpointName="echo", Body=b"tls")
+            assert await r["Body"].read() == b"tls"
+            untrusting = sagerun.AsyncClient(config=Config(retries={"total_max_attempts": 1}),
+                                             **rt.client_kwargs())
+            with pytest.raises(bex.SSLError) as info:
+                await untrusting.invoke_endpoint(EndpointName="echo", Body=b"tls")
+            assert "certificate" in str(info.value).lower()
+        run(go)
