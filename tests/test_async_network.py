@@ -262,3 +262,12 @@ def test_tls_with_a_private_ca_and_without_it(tmp_path):
                 await untrusting.invoke_endpoint(EndpointName="echo", Body=b"tls")
             assert "certificate" in str(info.value).lower()
         run(go)
+
+
+def test_connect_timeout_raises_connect_timeout_error(unanswered_port):
+    async def go():
+        client = sagerun.AsyncClient(endpoint_url=f"http://127.0.0.1:{unanswered_port}", **KEYS,
+                                     config=Config(connect_timeout=0.3, retries={"total_max_attempts": 1}))
+        with pytest.raises(bex.ConnectTimeoutError):
+            await client.invoke_endpoint(EndpointName="ep", Body=b"{}")
+    run(go)
