@@ -15,6 +15,7 @@ for streams).
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, Awaitable, Callable, Dict
 
 import pytest
@@ -33,6 +34,18 @@ CONFIG = Config(retries={"total_max_attempts": 1}, max_pool_connections=CONCURRE
 PER_TASK = {"sagerun": 40, "aiobotocore": 3}
 STREAMS_PER_TASK = {"sagerun": 4, "aiobotocore": 1}
 STREAM_TASKS = 16
+CPU_PER_UNIT: Dict[str, Dict[str, float]] = {}  # group -> who -> µs of process CPU per unit
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cpu_table():
+    """Prints the process CPU per unit of each case beside its reference."""
+    yield
+    print("\nprocess CPU per unit (all threads), sagerun vs aiobotocore:")
+    for group, figures in CPU_PER_UNIT.items():
+        ours, theirs = figures.get("sagerun"), figures.get("aiobotocore")
+        if ours and theirs:
+            print(f"  {group:28} {ours:8.1f} us vs {theirs:8.1f} us  ({theirs / ours:.1f}x less)")
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +64,25 @@ def clients(loop_runner, server_kwargs):  # noqa: F811
     made = loop_runner.run(make())
     yield made
     loop_runner.run(made["_context"].__aexit__(None, None, None))
+
+
+def run_rounds(benchmark: Any, round_: Callable[[], Any], units: int, unit: str) -> None:
+    """Times 5 rounds; records the units per round and the process CPU (all
+    threads: the Tokio workers too) per unit."""
+    cpu = [0.0]
+
+    def timed() -> Any:
+        start = time.process_time()
+        try:
+            return round_()
+        finally:
+            cpu[0] += time.process_time() - start
+
+    benchmark.pedantic(timed, rounds=5, iterations=1)
+    cpu_per_unit = cpu[0] / (5 * units) * 1e6
+    benchmark.extra_info.update(units=units, unit=unit, cpu_us_per_unit=cpu_per_unit)
+    who = "sagerun" if "sagerun" in benchmark.name else "aiobotocore"
+    CPU_PER_UNIT.setdefault(benchmark.group, {})[who] = cpu_per_unit
 
 
 def burst(runner: asyncio.Runner, tasks: int, work: Callable[[], Awaitable[int]]) -> Callable[[], int]:
@@ -74,8 +106,7 @@ def test_invoke_small_json_64_tasks(benchmark, loop_runner, clients, who):
 
     round_ = burst(loop_runner, CONCURRENCY, work)
     round_()  # warm: connections opened
-    benchmark.extra_info.update(units=CONCURRENCY * per_task, unit="requests")
-    benchmark.pedantic(round_, rounds=5, iterations=1)
+    run_rounds(benchmark, round_, CONCURRENCY * per_task, "requests")
 
 
 @pytest.mark.benchmark(group="async-many-c64")
@@ -102,8 +133,7 @@ def test_fan_out_64(benchmark, loop_runner, clients, who):
 
     round_ = lambda: loop_runner.run(fan_out())  # noqa: E731
     assert round_() == total
-    benchmark.extra_info.update(units=total, unit="requests")
-    benchmark.pedantic(round_, rounds=5, iterations=1)
+    run_rounds(benchmark, round_, total, "requests")
 
 
 @pytest.mark.benchmark(group="async-stream-200-parts")
@@ -122,5 +152,4 @@ def test_stream_200_small_parts(benchmark, loop_runner, clients, who):
 
     round_ = burst(loop_runner, STREAM_TASKS, work)
     round_()
-    benchmark.extra_info.update(units=STREAM_TASKS * per_task * 200, unit="events")
-    benchmark.pedantic(round_, rounds=5, iterations=1)
+    run_rounds(benchmark, round_, STREAM_TASKS * per_task * 200, "events")

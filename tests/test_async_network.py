@@ -271,3 +271,17 @@ def test_connect_timeout_raises_connect_timeout_error(unanswered_port):
         with pytest.raises(bex.ConnectTimeoutError):
             await client.invoke_endpoint(EndpointName="ep", Body=b"{}")
     run(go)
+
+
+def test_close_closes_the_idle_connections(local_runtime):
+    rt = local_runtime({"ep": {"model": "echo"}})
+    baseline = client_connections(rt.port)
+
+    async def go():
+        async with sagerun.AsyncClient(**rt.client_kwargs()) as client:
+            await asyncio.gather(*[client.invoke_endpoint(EndpointName="ep", Body=b"x") for _ in range(8)])
+            assert client_connections(rt.port) - baseline >= 1  # pooled, idle
+        assert await settle(lambda: client_connections(rt.port) - baseline == 0)
+        r = await client.invoke_endpoint(EndpointName="ep", Body=b"again")  # a new pool
+        assert await r["Body"].read() == b"again"
+    run(go)

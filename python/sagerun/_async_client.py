@@ -178,8 +178,13 @@ class AsyncClient(ClientBase):
     # -- lifecycle --------------------------------------------------------------
 
     async def close(self) -> None:
-        """Closes the botocore client used for resolution. Pooled connections
-        close when the client is garbage-collected."""
+        """Closes the pool's idle connections and the botocore client used for
+        resolution. Calls still in flight finish on their connections; a
+        later call opens a new pool."""
+        natives = {id(op.native): op.native for op in
+                   (self._invoke_endpoint_op, self._invoke_async_op, self._invoke_stream_op)}
+        for native in natives.values():
+            native.close_async_pool()
         self._botocore_client.close()
 
     async def __aenter__(self) -> "AsyncClient":

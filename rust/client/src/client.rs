@@ -154,6 +154,18 @@ impl Client {
         }
     }
 
+    /// Closes the idle connections of the async callers' pool now (instead
+    /// of when the client is dropped); later async calls open a new pool.
+    /// Calls in flight keep their connections until they end.
+    pub fn close_shared_pool(&self) {
+        let stale = self
+            .shared_pool
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        drop(stale);
+    }
+
     /// Sends an invocation and reads the whole response (success or error).
     pub async fn invoke(
         &self,

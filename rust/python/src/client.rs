@@ -275,6 +275,11 @@ impl NativeClient {
         }))
     }
 
+    /// Closes the idle connections of the async calls' pool (`AsyncClient.close`).
+    fn close_async_pool(&self, py: Python<'_>) {
+        py.detach(|| self.client.close_shared_pool());
+    }
+
     /// Retry quota left (standard mode), for tests and diagnostics.
     #[getter]
     fn retry_quota(&self) -> u32 {
