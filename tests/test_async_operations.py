@@ -6,14 +6,18 @@ scenarios are those of the sync client's tests (test_client_operations)."""
 
 from __future__ import annotations
 
+import io
 import os
 
 import botocore.exceptions as bex
 import pytest
 from botocore.eventstream import ChecksumMismatch, ParserError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sagerun
 from async_support import LOOPS, outcome, read_body, read_events, reference_client, run
+from sagerun._async_body import AsyncStreamingBody
 from sagerun._errors import EventStreamTruncatedError
 from sagerun.local import LocalRuntime
 from test_client_operations import (
@@ -264,3 +268,21 @@ def test_repr_and_exports():
     client = sagerun.AsyncClient(region_name="us-east-1", aws_access_key_id="AKID",
                                  aws_secret_access_key="s3cr3t")
     assert "s3cr3t" not in repr(client) and repr(client).startswith("<sagerun.AsyncClient")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=3000), st.lists(st.one_of(st.none(), st.integers(-1, 1500)), max_size=8),
+       st.integers(1, 2048))
+def test_body_reads_like_a_file(data, amounts, chunk_size):
+    """read(amt) in any sequence reads as io.BytesIO does; iter_chunks cuts
+    the rest into chunk_size pieces."""
+    async def go():
+        body, reference = AsyncStreamingBody(data), io.BytesIO(data)
+        for amt in amounts:
+            assert await body.read(amt) == reference.read(amt)
+            assert body.tell() == reference.tell()
+        rest = reference.read()
+        assert [c async for c in body.iter_chunks(chunk_size)] == [
+            rest[i:i + chunk_size] for i in range(0, len(rest), chunk_size)]
+        assert await body.read() == b""
+    run(go)
