@@ -26,13 +26,13 @@ import io
 import json
 import logging
 from functools import partial
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, Mapping, Optional, Tuple, Union
 
 from botocore.credentials import Credentials
 from botocore.exceptions import NoCredentialsError
 from botocore.response import StreamingBody
 
-from sagerun import _config, _native, _protocol
+from sagerun import _config, _many, _native, _protocol
 from sagerun._errors import ErrorTranslator, transport_error
 from sagerun._stream import EventStream
 from sagerun._validation import OperationValidator
@@ -172,20 +172,51 @@ class Client:
         response["Body"] = EventStream(reader, partial(self._errors.stream_event_error, op.model))
         return response
 
+    def invoke_endpoint_many(
+        self,
+        requests: Iterable[Mapping[str, Any]],
+        *,
+        concurrency: int = 64,
+        return_exceptions: bool = True,
+        on_result: Optional[Callable[[int, Union[Dict[str, Any], Exception]], Any]] = None,
+    ) -> Iterator[Union[Dict[str, Any], Exception]]:
+        """Runs ``invoke_endpoint(**request)`` for every request, up to
+        ``concurrency`` at once, as futures in Rust (no Python threads; the GIL
+        is released while the batch waits), over this client's pooled
+        connections.
+
+        Returns an iterator of the results **in input order**: each is what
+        ``invoke_endpoint`` would return (the response dict, ``Body`` a
+        StreamingBody already read into memory) or, with
+        ``return_exceptions=True``, the exception it would raise, in its
+        place (``ParamValidationError`` of one request included: it is that
+        request's result, sent nothing). With ``return_exceptions=False``
+        the first failure in input order is raised by the iterator, after the
+        results before it, and the calls still running are dropped.
+
+        ``requests`` (mappings of invoke_endpoint's keyword arguments) is
+        consumed lazily and may be endless: at most ``2 * concurrency``
+        requests are pulled and not yet yielded at any time (``concurrency``
+        in flight, the rest waiting for their turn or, finished, for a slower
+        earlier one: a slow request holds up the pulling of new ones once
+        that window is full). The batch starts when the iterator is first
+        advanced; stopping the iteration (or closing it) cancels what is
+        still running.
+
+        ``on_result(index, result)`` is called once per request as it
+        finishes (completion order, 0-based input index, from the iterating
+        thread), for progress reporting; an exception it raises ends the
+        iteration.
+        """
+        return _many.invoke_endpoint_many(self, requests, concurrency, return_exceptions, on_result)
+
     # -- internals --------------------------------------------------------------
 
     def _send(
         self, op: _Operation, kwargs: Dict[str, Any], send: Any
     ) -> Tuple[int, Dict[str, str], Any, Tuple[int, bool, bool]]:
         endpoint_name, members, payload = op.validate(kwargs)
-        credentials = self._credentials
-        if type(credentials) is Credentials:
-            # Static credentials: what get_frozen_credentials() would copy.
-            frozen: Any = credentials
-        elif credentials is None:
-            raise NoCredentialsError()
-        else:
-            frozen = credentials.get_frozen_credentials()
+        frozen = self._frozen_credentials()
         try:
             status, headers, body, retries = send(
                 op.name, endpoint_name, members, payload,
@@ -203,6 +234,15 @@ class Client:
         if status >= 300:
             raise self._errors.service_error(op.model, status, headers, body, retries)
         return status, headers, body, retries
+
+    def _frozen_credentials(self) -> Any:
+        credentials = self._credentials
+        if type(credentials) is Credentials:
+            # Static credentials: what get_frozen_credentials() would copy.
+            return credentials
+        if credentials is None:
+            raise NoCredentialsError()
+        return credentials.get_frozen_credentials()
 
     @staticmethod
     def _shape(

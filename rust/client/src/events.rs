@@ -39,6 +39,12 @@ pub struct EventReader {
     /// An error met while taking extra frames; reported after the events
     /// decoded before it.
     failed: Option<ClientError>,
+    /// When the call started and when its response head arrived, and the
+    /// decode time of each PayloadPart not yet taken
+    /// ([`crate::timing::monotonic_seconds`]).
+    pub request_sent_at: f64,
+    pub first_byte_at: f64,
+    part_times: Vec<f64>,
 }
 
 impl EventReader {
@@ -50,7 +56,17 @@ impl EventReader {
             decoder: Decoder::new(Limits::default()),
             ready: VecDeque::new(),
             failed: None,
+            // Made when the head has arrived; the caller sets the start.
+            first_byte_at: crate::timing::monotonic_seconds(),
+            request_sent_at: f64::NAN,
+            part_times: Vec::new(),
         }
+    }
+
+    /// Moves the decode times of the PayloadParts decoded so far (one per
+    /// part, in order) onto the end of `into`.
+    pub fn take_part_times(&mut self, into: &mut Vec<f64>) {
+        into.append(&mut self.part_times);
     }
 
     /// Every event decodable so far (waiting for bytes if there is none yet);
@@ -138,9 +154,13 @@ impl EventReader {
                     return Ok(());
                 };
                 let ready = &mut self.ready;
+                let (part_times, now) = (&mut self.part_times, crate::timing::monotonic_seconds());
                 // Events before a bad frame are kept; then the stream is over.
                 let fed = self.decoder.feed_with(&data, |message| {
                     if let Some(event) = classify(&message, |payload| share(&data, payload))? {
+                        if matches!(event, StreamEvent::PayloadPart(_)) {
+                            part_times.push(now);
+                        }
                         ready.push_back(event);
                     }
                     Ok::<(), DecodeError>(())

@@ -29,7 +29,7 @@ pyo3::create_exception!(
     "A failure of the client itself: args are (kind, message, url)."
 );
 
-fn to_py_err(error: ClientError) -> PyErr {
+pub(crate) fn to_py_err(error: ClientError) -> PyErr {
     let (kind, url) = match &error {
         ClientError::InvalidRequest(_) => ("invalid_request", ""),
         ClientError::Config(_) => ("config", ""),
@@ -49,7 +49,7 @@ fn to_py_err(error: ClientError) -> PyErr {
     TransportError::new_err((kind, error.to_string(), url.to_string()))
 }
 
-fn operation(name: &str) -> PyResult<Operation> {
+pub(crate) fn operation(name: &str) -> PyResult<Operation> {
     Operation::ALL
         .into_iter()
         .find(|op| op.name() == name)
@@ -68,7 +68,8 @@ fn seconds(value: Option<f64>) -> PyResult<Option<Duration>> {
 /// The Rust client: one endpoint, pool and retry policy, shared by threads.
 #[pyclass(frozen, module = "sagerun._native")]
 pub struct NativeClient {
-    client: Client,
+    /// Shared with the tasks of `invoke_endpoint_many` (see many.rs).
+    pub(crate) client: Arc<Client>,
 }
 
 #[pymethods]
@@ -140,7 +141,7 @@ impl NativeClient {
             },
         };
         Ok(NativeClient {
-            client: Client::new(config).map_err(to_py_err)?,
+            client: Arc::new(Client::new(config).map_err(to_py_err)?),
         })
     }
 
@@ -212,6 +213,9 @@ impl NativeClient {
                 let reader = Bound::new(
                     py,
                     EventStreamReader {
+                        request_sent_at: reader.request_sent_at,
+                        first_byte_at: reader.first_byte_at,
+                        part_times: Mutex::new(Vec::new()),
                         reader: Mutex::new(Some(*reader)),
                         closed: AtomicBool::new(false),
                         cancel: Notify::new(),
@@ -260,7 +264,7 @@ fn block_interruptibly<F: Future>(runtime: &Runtime, work: F) -> PyResult<F::Out
     })
 }
 
-fn invocation(
+pub(crate) fn invocation(
     op: Operation,
     endpoint_name: String,
     members: Vec<(String, String)>,
@@ -305,7 +309,7 @@ fn common_header_name<'py>(py: Python<'py>, name: &str) -> Option<&'py Bound<'py
     })
 }
 
-fn response_tuple<'py>(py: Python<'py>, response: &Response) -> PyResult<Bound<'py, PyTuple>> {
+pub(crate) fn response_tuple<'py>(py: Python<'py>, response: &Response) -> PyResult<Bound<'py, PyTuple>> {
     PyTuple::new(
         py,
         [
@@ -340,6 +344,11 @@ pub struct EventStreamReader {
     /// The runtime whose task owns the connection: reading drives it, from
     /// whichever thread iterates.
     runtime: Arc<Runtime>,
+    /// Timings (sagerun_client::timing): kept here, as the reader is
+    /// dropped at the end of the stream.
+    request_sent_at: f64,
+    first_byte_at: f64,
+    part_times: Mutex<Vec<f64>>,
 }
 
 #[pymethods]
@@ -378,6 +387,10 @@ impl EventStreamReader {
                 *slot = None;
                 return Ok(Ok(Vec::new()));
             };
+            if let Some(reader) = slot.as_mut() {
+                let mut times = self.part_times.lock().unwrap_or_else(|p| p.into_inner());
+                reader.take_part_times(&mut times);
+            }
             let over = !matches!(&result, Ok(events) if !events.is_empty());
             if over {
                 // The end, or an error: the stream is over either way.
@@ -406,6 +419,26 @@ impl EventStreamReader {
             }
         }
         Ok(list)
+    }
+
+    /// When the call started (before the first attempt), on the clock of
+    /// `time.monotonic()`/`time.perf_counter()`.
+    #[getter]
+    fn request_sent_at(&self) -> f64 {
+        self.request_sent_at
+    }
+
+    /// When the response head arrived (same clock).
+    #[getter]
+    fn first_byte_at(&self) -> f64 {
+        self.first_byte_at
+    }
+
+    /// The decode times of PayloadParts `start..` read so far (same clock).
+    #[pyo3(signature = (start=0))]
+    fn part_times(&self, start: usize) -> Vec<f64> {
+        let times = self.part_times.lock().unwrap_or_else(|p| p.into_inner());
+        times.get(start..).unwrap_or_default().to_vec()
     }
 
     /// Stops reading and drops the connection.

@@ -1,0 +1,158 @@
+"""``Client.invoke_endpoint_many``: a batch of InvokeEndpoint calls run
+concurrently in Rust (futures on the process-wide Tokio runtime, not Python
+threads). Python only validates each request and shapes each result, a
+batch at a time; it waits for the calls with the GIL released.
+
+The fan-out engine (concurrency limit, completion queue, reorder window) is
+``sagerun_client::many`` in Rust; ``_native.ManyRun`` carries one batch.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+
+from botocore.response import StreamingBody
+
+from sagerun import _native
+from sagerun._errors import transport_error
+
+if TYPE_CHECKING:
+    from sagerun.client import Client, _Operation
+
+#: What one item of the batch gives: the response dict of
+#: ``invoke_endpoint(**request)``, or the exception that call would raise.
+Result = Union[Dict[str, Any], Exception]
+OnResult = Callable[[int, Result], Any]
+
+# How long one wait for results lasts before Python gets control back (to
+# run signal handlers: Ctrl-C stops a batch within this time).
+_WAIT_SECONDS = 0.1
+
+
+def invoke_endpoint_many(
+    client: "Client",
+    requests: Iterable[Mapping[str, Any]],
+    concurrency: int,
+    return_exceptions: bool,
+    on_result: Optional[OnResult],
+) -> Iterator[Result]:
+    """See :meth:`sagerun.Client.invoke_endpoint_many`. Arguments are
+    checked now; the batch starts when the iterator is first advanced."""
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ValueError(f"concurrency must be a positive integer, not {concurrency!r}")
+    if on_result is not None and not callable(on_result):
+        raise TypeError("on_result must be callable(index, result) or None")
+    items = iter(requests)
+    return _run(client, items, concurrency, return_exceptions, on_result)
+
+
+def _run(
+    client: "Client",
+    items: Iterator[Any],
+    concurrency: int,
+    return_exceptions: bool,
+    on_result: Optional[OnResult],
+) -> Iterator[Result]:
+    op = client._invoke_endpoint_op
+    # Reorder window = concurrency: at most 2 * concurrency requests are
+    # pulled from `items` and not yet yielded (see the method's docstring).
+    run = _native.ManyRun(op.native, op.name, concurrency=concurrency, window=concurrency)
+    ready: Dict[int, Result] = {}  # finished, waiting for their turn
+    next_out = 0
+    exhausted = False
+    try:
+        while True:
+            while next_out in ready:
+                result = ready.pop(next_out)
+                next_out += 1
+                if not return_exceptions and isinstance(result, BaseException):
+                    raise result
+                yield result
+            room = run.capacity
+            if room and not exhausted:
+                exhausted = _submit(client, op, run, items, room, ready, on_result)
+                continue
+            if exhausted and not run.pending:
+                return
+            for index, outcome in run.next_completed(_WAIT_SECONDS):
+                result = _result(client, op, outcome)
+                if on_result is not None:
+                    on_result(index, result)
+                ready[index] = result
+    finally:
+        # Stops what is still running (also when the caller stops iterating).
+        run.close()
+
+
+def _submit(
+    client: "Client",
+    op: "_Operation",
+    run: Any,
+    items: Iterator[Any],
+    room: int,
+    ready: Dict[int, Result],
+    on_result: Optional[OnResult],
+) -> bool:
+    """Pulls up to `room` requests, validates them and starts the valid ones;
+    an invalid one gets its exception as its result at once. True when
+    `items` is exhausted."""
+    prepared: List[Optional[Tuple[str, Any, bytes]]] = []
+    failed: List[Tuple[int, Exception]] = []
+    exhausted = False
+    for _ in range(room):
+        try:
+            request = next(items)
+        except StopIteration:
+            exhausted = True
+            break
+        try:
+            prepared.append(op.validate(_keyword_dict(request)))
+        except Exception as e:  # what invoke_endpoint(**request) would raise
+            failed.append((len(prepared), e))
+            prepared.append(None)
+    if not prepared:
+        return exhausted
+    try:
+        credentials = client._frozen_credentials()
+    except Exception as e:  # NoCredentialsError, a failed refresh: every call raises it
+        for position, item in enumerate(prepared):
+            if item is not None:
+                failed.append((position, e))
+                prepared[position] = None
+        failed.sort(key=lambda f: f[0])
+        access_key, secret_key, token = "", "", None
+    else:
+        access_key, secret_key, token = credentials.access_key, credentials.secret_key, credentials.token
+    first = run.submit(prepared, access_key, secret_key, token)
+    for position, error in failed:
+        ready[first + position] = error
+        if on_result is not None:
+            on_result(first + position, error)
+    return exhausted
+
+
+def _keyword_dict(request: Any) -> Dict[str, Any]:
+    if type(request) is dict:
+        return request
+    if isinstance(request, Mapping):
+        return dict(request)
+    raise TypeError(
+        "invoke_endpoint_many: each request must be a mapping of invoke_endpoint's "
+        f"keyword arguments, not {type(request).__name__}"
+    )
+
+
+def _result(client: "Client", op: "_Operation", outcome: Any) -> Result:
+    """What invoke_endpoint would have returned (or raised) for this outcome."""
+    if type(outcome) is tuple:
+        status, headers, body, retries = outcome
+        if status >= 300:
+            return client._errors.service_error(op.model, status, headers, body, retries)
+        response = client._shape(op, status, headers, retries)
+        response["Body"] = StreamingBody(io.BytesIO(body), len(body))
+        return response
+    if isinstance(outcome, _native.TransportError):
+        return transport_error(outcome)
+    return outcome  # an exception already (a task that failed inside sagerun)
