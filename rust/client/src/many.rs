@@ -152,9 +152,9 @@ impl<T: Send + 'static> FanOut<T> {
             return done;
         }
         let tasks = &mut self.tasks;
-        let first = self.runtime.block_on(async {
-            tokio::time::timeout(max_wait, tasks.join_next_with_id()).await
-        });
+        let first = self
+            .runtime
+            .block_on(async { tokio::time::timeout(max_wait, tasks.join_next_with_id()).await });
         if let Ok(Some(joined)) = first {
             done.push(self.collected(joined));
             while let Some(joined) = self.tasks.try_join_next_with_id() {
@@ -325,10 +325,7 @@ mod tests {
             })
         });
         let results = drive(&mut fan, items, |_| {});
-        let shape: Vec<Option<&str>> = results
-            .into_iter()
-            .map(|r| r.map(|r| r.unwrap()))
-            .collect();
+        let shape: Vec<Option<&str>> = results.into_iter().map(|r| r.map(|r| r.unwrap())).collect();
         assert_eq!(
             shape,
             vec![Some("a"), None, Some("b"), None, None, Some("c")]
@@ -364,7 +361,10 @@ mod tests {
             }
         }
         let mut fan: FanOut<()> = FanOut::new(rt.handle().clone(), 2, 2);
-        assert!(fan.wait(Duration::from_millis(1)).is_empty(), "nothing pending");
+        assert!(
+            fan.wait(Duration::from_millis(1)).is_empty(),
+            "nothing pending"
+        );
         for _ in 0..4 {
             let guard = Guard(dropped.clone());
             fan.submit(async move {

@@ -309,7 +309,10 @@ fn common_header_name<'py>(py: Python<'py>, name: &str) -> Option<&'py Bound<'py
     })
 }
 
-pub(crate) fn response_tuple<'py>(py: Python<'py>, response: &Response) -> PyResult<Bound<'py, PyTuple>> {
+pub(crate) fn response_tuple<'py>(
+    py: Python<'py>,
+    response: &Response,
+) -> PyResult<Bound<'py, PyTuple>> {
     PyTuple::new(
         py,
         [
