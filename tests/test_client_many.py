@@ -208,13 +208,13 @@ def test_requests_are_pulled_lazily_within_the_window(ours):
     assert requests.pulled == 0  # nothing happens before the first next()
     first = next(it)
     assert first["Body"].read() == b"lazy"
-    # concurrency in flight + a reorder window of the same size
-    assert requests.pulled <= 2 * concurrency
+    # concurrency in flight + the reorder window: 4 * concurrency in all
+    assert requests.pulled <= 4 * concurrency
     yielded = 1
     for result in itertools.islice(it, 500):
         yielded += 1
         assert isinstance(result, dict)
-        assert requests.pulled - yielded <= 2 * concurrency
+        assert requests.pulled - yielded <= 4 * concurrency
     it.close()
     pulled = requests.pulled
     assert list(it) == []
@@ -240,7 +240,7 @@ def test_a_slow_head_holds_up_pulling_new_requests(ours):
 
     it = ours.invoke_endpoint_many(requests(), concurrency=concurrency, on_result=on_result)
     assert next(it)["Body"].read() == b"0"
-    assert pulled_when_the_head_finished == [2 * concurrency]
+    assert pulled_when_the_head_finished == [4 * concurrency]
     assert [r["Body"].read() for r in itertools.islice(it, 20)] == [b"%d" % i for i in range(1, 21)]
     it.close()
 
@@ -257,7 +257,7 @@ def rss_bytes() -> int:
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
 def test_a_long_generator_runs_in_bounded_memory(local_runtime):
     """100,000 requests by default; SAGERUN_MANY_REQUESTS=1000000 runs the
-    issue's million (about 100 s in a debug build)."""
+    issue's million (a few minutes in a debug build)."""
     total = int(os.environ.get("SAGERUN_MANY_REQUESTS", "100000"))
     rt = local_runtime({"echo": {"model": "echo"}}, verify_signatures=False)
     client = sagerun.Client(config=NO_RETRIES, **rt.client_kwargs())
@@ -403,8 +403,9 @@ def test_many_batches_from_several_threads_share_one_client(ours):
 
 
 def test_connection_failures_each_in_its_place_like_boto3(session):
-    """A raw-socket server answers the requests in order (concurrency 1):
-    broken connections and a bare 500 among good answers."""
+    """A raw-socket server answers the requests in the order they come
+    (concurrency 1 starts them in input order): broken connections and a
+    bare 500 among good answers."""
     script = [ok, reset_before_response, status(500, "InternalFailure"), ok, short_body, ok]
     requests = [{"EndpointName": "ep", "Body": b"%d" % i} for i in range(len(script))]
     kwargs = dict(region_name="us-east-1", aws_access_key_id="AKID", aws_secret_access_key="secret")
@@ -418,3 +419,29 @@ def test_connection_failures_each_in_its_place_like_boto3(session):
     assert [described(r) for r in results] == [described(e) for e in expected]
     assert [type(r).__name__ for r in results] == [
         "dict", "ConnectionClosedError", "InternalFailure", "dict", "ResponseStreamingError", "dict"]
+
+
+def test_ctrl_c_interrupts_a_waiting_batch_and_cancels_its_calls():
+    import _thread
+
+    released = threading.Semaphore(0)
+
+    def hold(conn: Any, request: Any) -> bool:
+        conn.hold()  # until the client closes the connection
+        released.release()
+        return False
+
+    with HostileServer([hold], hold_limit=30) as srv:
+        client = sagerun.Client(endpoint_url=srv.url, region_name="us-east-1",
+                                aws_access_key_id="AKID", aws_secret_access_key="secret",
+                                config=NO_RETRIES)
+        it = client.invoke_endpoint_many([{"EndpointName": "ep", "Body": b"x"}] * 3, concurrency=3)
+        timer = threading.Timer(0.5, _thread.interrupt_main)
+        timer.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                next(it)
+        finally:
+            timer.cancel()
+        for _ in range(3):
+            assert released.acquire(timeout=10), "a held call was not cancelled"

@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 Result = Union[Dict[str, Any], Exception]
 OnResult = Callable[[int, Result], Any]
 
+#: Requests pulled but not yet yielded, at most, per unit of concurrency
+#: (the same bound as AsyncClient.invoke_endpoint_many's).
+WINDOW_FACTOR = 4
+
 # How long one wait for results lasts before Python gets control back (to
 # run signal handlers: Ctrl-C stops a batch within this time).
 _WAIT_SECONDS = 0.1
@@ -56,9 +60,10 @@ def _run(
     on_result: Optional[OnResult],
 ) -> Iterator[Result]:
     op = client._invoke_endpoint_op
-    # Reorder window = concurrency: at most 2 * concurrency requests are
-    # pulled from `items` and not yet yielded (see the method's docstring).
-    run = _native.ManyRun(op.native, op.name, concurrency=concurrency, window=concurrency)
+    # At most WINDOW_FACTOR * concurrency requests are pulled from `items`
+    # and not yet yielded (see the method's docstring).
+    run = _native.ManyRun(op.native, op.name, concurrency=concurrency,
+                          window=(WINDOW_FACTOR - 1) * concurrency)
     ready: Dict[int, Result] = {}  # finished, waiting for their turn
     next_out = 0
     exhausted = False

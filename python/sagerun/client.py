@@ -183,7 +183,8 @@ class Client:
         """Runs ``invoke_endpoint(**request)`` for every request, up to
         ``concurrency`` at once, as futures in Rust (no Python threads; the GIL
         is released while the batch waits), over this client's pooled
-        connections.
+        connections. Calls start in input order (with ``concurrency=1``,
+        one after another).
 
         Returns an iterator of the results **in input order**: each is what
         ``invoke_endpoint`` would return (the response dict, ``Body`` a
@@ -195,11 +196,12 @@ class Client:
         results before it, and the calls still running are dropped.
 
         ``requests`` (mappings of invoke_endpoint's keyword arguments) is
-        consumed lazily and may be endless: at most ``2 * concurrency``
-        requests are pulled and not yet yielded at any time (``concurrency``
-        in flight, the rest waiting for their turn or, finished, for a slower
+        consumed lazily and may be endless: at most ``concurrency`` requests
+        are in flight and ``4 * concurrency`` pulled but not yet yielded at
+        any time (the rest wait for a permit or, finished, for a slower
         earlier one: a slow request holds up the pulling of new ones once
-        that window is full). The batch starts when the iterator is first
+        that window is full), and none is pulled while the caller does not
+        ask for results. The batch starts when the iterator is first
         advanced; stopping the iteration (or closing it) cancels what is
         still running.
 

@@ -15,9 +15,10 @@
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use tokio::runtime::Handle;
+use tokio::runtime::Runtime;
 use tokio::sync::Semaphore;
 use tokio::task::{Id, JoinSet};
 
@@ -66,7 +67,9 @@ impl ReorderWindow {
 
 /// Runs submitted futures with a concurrency limit; see the module docs.
 pub struct FanOut<T> {
-    runtime: Handle,
+    /// Multi-threaded: the tasks run on its workers while the consumer
+    /// works; current-thread: they run while the consumer waits.
+    runtime: Arc<Runtime>,
     /// One permit per running item: queued tasks wait here, so at most
     /// `concurrency` items are in flight.
     permits: Arc<Semaphore>,
@@ -79,7 +82,7 @@ pub struct FanOut<T> {
 impl<T: Send + 'static> FanOut<T> {
     /// `concurrency` items run at once (at least 1); `window` more may be
     /// outstanding behind the slowest one.
-    pub fn new(runtime: Handle, concurrency: usize, window: usize) -> FanOut<T> {
+    pub fn new(runtime: Arc<Runtime>, concurrency: usize, window: usize) -> FanOut<T> {
         let concurrency = concurrency.max(1);
         FanOut {
             runtime,
@@ -120,14 +123,27 @@ impl<T: Send + 'static> FanOut<T> {
     {
         assert!(self.capacity() > 0, "submit() without capacity");
         let index = self.window.open();
-        let permits = self.permits.clone();
+        // Queue for a permit now, in submission order (tokio's semaphore
+        // is fair), not when the task is first polled (in any order): the
+        // items start in input order, one after another with concurrency 1.
+        let mut acquire = Box::pin(self.permits.clone().acquire_owned());
+        let ready = match acquire
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        {
+            Poll::Ready(permit) => Some(permit),
+            Poll::Pending => None,
+        };
         let task = self.tasks.spawn_on(
             async move {
-                // The semaphore is never closed.
-                let _running = permits.acquire_owned().await;
+                // The semaphore is never closed: the permit is Ok.
+                let _running = match ready {
+                    Some(permit) => permit,
+                    None => acquire.await,
+                };
                 work.await
             },
-            &self.runtime,
+            self.runtime.handle(),
         );
         self.index_of.insert(task.id(), index);
         index
@@ -147,21 +163,21 @@ impl<T: Send + 'static> FanOut<T> {
     /// `max_wait` passes, then collects every finished item, in completion
     /// order. Empty when nothing is pending or the wait timed out.
     pub fn wait(&mut self, max_wait: Duration) -> Vec<Completed<T>> {
-        let mut done = Vec::new();
         if self.tasks.is_empty() {
-            return done;
+            return Vec::new();
         }
         let tasks = &mut self.tasks;
         let first = self
             .runtime
             .block_on(async { tokio::time::timeout(max_wait, tasks.join_next_with_id()).await });
-        if let Ok(Some(joined)) = first {
-            done.push(self.collected(joined));
-            while let Some(joined) = self.tasks.try_join_next_with_id() {
-                done.push(self.collected(joined));
+        match first {
+            Ok(Some(joined)) => {
+                let mut done = vec![self.collected(joined)];
+                done.extend(self.try_collect());
+                done
             }
+            _ => Vec::new(),
         }
-        done
     }
 
     /// Collects without waiting: every item that has finished already.
@@ -215,12 +231,14 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
 
-    fn runtime() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap()
+    fn runtime() -> Arc<tokio::runtime::Runtime> {
+        Arc::new(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap(),
+        )
     }
 
     /// Runs every item through a FanOut the way the Python layer does:
@@ -264,7 +282,7 @@ mod tests {
         let rt = runtime();
         let running = Arc::new(AtomicUsize::new(0));
         let peak = Arc::new(AtomicUsize::new(0));
-        let mut fan = FanOut::new(rt.handle().clone(), 4, 4);
+        let mut fan = FanOut::new(rt.clone(), 4, 4);
         let items = (0..40u64).map(|i| {
             let (running, peak) = (running.clone(), peak.clone());
             let work: std::pin::Pin<Box<dyn Future<Output = u64> + Send>> = Box::pin(async move {
@@ -283,9 +301,27 @@ mod tests {
     }
 
     #[test]
+    fn items_start_in_submission_order() {
+        let rt = runtime();
+        let started = Arc::new(Mutex::new(Vec::new()));
+        let mut fan = FanOut::new(rt.clone(), 1, 300);
+        for i in 0..300u32 {
+            let started = started.clone();
+            fan.submit(async move {
+                started.lock().unwrap().push(i);
+                tokio::task::yield_now().await;
+            });
+        }
+        while fan.pending() > 0 {
+            fan.wait(Duration::from_secs(5));
+        }
+        assert_eq!(*started.lock().unwrap(), (0..300).collect::<Vec<_>>());
+    }
+
+    #[test]
     fn a_slow_head_blocks_new_submissions_once_the_window_is_full() {
         let rt = runtime();
-        let mut fan: FanOut<u32> = FanOut::new(rt.handle().clone(), 2, 3);
+        let mut fan: FanOut<u32> = FanOut::new(rt.clone(), 2, 3);
         let gate = Arc::new(tokio::sync::Notify::new());
         let g = gate.clone();
         fan.submit(async move {
@@ -316,7 +352,7 @@ mod tests {
     #[test]
     fn settled_items_keep_their_place() {
         let rt = runtime();
-        let mut fan: FanOut<&'static str> = FanOut::new(rt.handle().clone(), 2, 0);
+        let mut fan: FanOut<&'static str> = FanOut::new(rt.clone(), 2, 0);
         let items = ["a", "-", "b", "-", "-", "c"].into_iter().map(|s| {
             (s != "-").then(|| {
                 let w: std::pin::Pin<Box<dyn Future<Output = &'static str> + Send>> =
@@ -335,7 +371,7 @@ mod tests {
     #[test]
     fn a_panicking_task_is_reported_in_its_place() {
         let rt = runtime();
-        let mut fan: FanOut<u32> = FanOut::new(rt.handle().clone(), 3, 3);
+        let mut fan: FanOut<u32> = FanOut::new(rt.clone(), 3, 3);
         fan.submit(async { 1 });
         fan.submit(async { panic!("boom") });
         fan.submit(async { 3 });
@@ -360,7 +396,7 @@ mod tests {
                 *self.0.lock().unwrap() += 1;
             }
         }
-        let mut fan: FanOut<()> = FanOut::new(rt.handle().clone(), 2, 2);
+        let mut fan: FanOut<()> = FanOut::new(rt.clone(), 2, 2);
         assert!(
             fan.wait(Duration::from_millis(1)).is_empty(),
             "nothing pending"
@@ -384,7 +420,7 @@ mod tests {
     #[test]
     fn many_items_keep_the_window_small() {
         let rt = runtime();
-        let mut fan: FanOut<u64> = FanOut::new(rt.handle().clone(), 64, 64);
+        let mut fan: FanOut<u64> = FanOut::new(rt.clone(), 64, 64);
         let items = (0..200_000u64).map(|i| {
             let w: std::pin::Pin<Box<dyn Future<Output = u64> + Send>> = Box::pin(async move { i });
             Some(w)
