@@ -445,3 +445,17 @@ def test_ctrl_c_interrupts_a_waiting_batch_and_cancels_its_calls():
             timer.cancel()
         for _ in range(3):
             assert released.acquire(timeout=10), "a held call was not cancelled"
+
+
+def test_a_failing_request_iterator_raises_after_the_results_before_it(ours):
+    def requests() -> Iterator[Dict[str, Any]]:
+        for i in range(3):
+            yield {"EndpointName": "echo", "Body": b"%d" % i}
+        raise LookupError("the source broke")
+
+    it = ours.invoke_endpoint_many(requests(), concurrency=8)
+    assert [r["Body"].read() for r in itertools.islice(it, 3)] == [b"0", b"1", b"2"]
+    with pytest.raises(LookupError, match="the source broke"):
+        next(it)
+    with pytest.raises(StopIteration):
+        next(it)

@@ -67,6 +67,7 @@ def _run(
     ready: Dict[int, Result] = {}  # finished, waiting for their turn
     next_out = 0
     exhausted = False
+    source_error: Optional[BaseException] = None
     try:
         while True:
             while next_out in ready:
@@ -77,9 +78,16 @@ def _run(
                 yield result
             room = run.capacity
             if room and not exhausted:
-                exhausted = _submit(client, op, run, items, room, ready, on_result)
+                try:
+                    exhausted = _submit(client, op, run, items, room, ready, on_result)
+                except _SourceFailed as failed:
+                    # Raised after the results of the requests before it,
+                    # as a plain loop over `requests` would.
+                    exhausted, source_error = True, failed.error
                 continue
             if exhausted and not run.pending:
+                if source_error is not None:
+                    raise source_error
                 return
             for index, outcome in run.next_completed(_WAIT_SECONDS):
                 result = _result(client, op, outcome)
@@ -106,11 +114,15 @@ def _submit(
     prepared: List[Optional[Tuple[str, Any, bytes]]] = []
     failed: List[Tuple[int, Exception]] = []
     exhausted = False
+    source_error: Optional[BaseException] = None
     for _ in range(room):
         try:
             request = next(items)
         except StopIteration:
             exhausted = True
+            break
+        except Exception as e:  # the requests' iterator itself failed
+            source_error = e
             break
         try:
             prepared.append(op.validate(_keyword_dict(request)))
@@ -118,6 +130,8 @@ def _submit(
             failed.append((len(prepared), e))
             prepared.append(None)
     if not prepared:
+        if source_error is not None:
+            raise _SourceFailed(source_error)
         return exhausted
     try:
         credentials = client._frozen_credentials()
@@ -135,7 +149,18 @@ def _submit(
         ready[first + position] = error
         if on_result is not None:
             on_result(first + position, error)
+    if source_error is not None:
+        raise _SourceFailed(source_error)
     return exhausted
+
+
+class _SourceFailed(Exception):
+    """Carries an exception raised by the requests' iterator out of _submit
+    (after the requests pulled before it were started)."""
+
+    def __init__(self, error: BaseException):
+        super().__init__(error)
+        self.error = error
 
 
 def _keyword_dict(request: Any) -> Dict[str, Any]:
