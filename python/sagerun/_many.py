@@ -9,8 +9,8 @@ The fan-out engine (concurrency limit, completion queue, reorder window) is
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
+from io import BytesIO
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 from botocore.response import StreamingBody
@@ -29,6 +29,8 @@ OnResult = Callable[[int, Result], Any]
 #: Requests pulled but not yet yielded, at most, per unit of concurrency
 #: (the same bound as AsyncClient.invoke_endpoint_many's).
 WINDOW_FACTOR = 4
+
+_NOT_READY: Any = object()
 
 # How long one wait for results lasts before Python gets control back (to
 # run signal handlers: Ctrl-C stops a batch within this time).
@@ -68,10 +70,13 @@ def _run(
     next_out = 0
     exhausted = False
     source_error: Optional[BaseException] = None
+    shape = _shaper(client, op)
     try:
         while True:
-            while next_out in ready:
-                result = ready.pop(next_out)
+            while True:
+                result = ready.pop(next_out, _NOT_READY)
+                if result is _NOT_READY:
+                    break
                 next_out += 1
                 if not return_exceptions and isinstance(result, BaseException):
                     raise result
@@ -90,7 +95,7 @@ def _run(
                     raise source_error
                 return
             for index, outcome in run.next_completed(_WAIT_SECONDS):
-                result = _result(client, op, outcome)
+                result = shape(outcome)
                 if on_result is not None:
                     on_result(index, result)
                 ready[index] = result
@@ -115,6 +120,7 @@ def _submit(
     failed: List[Tuple[int, Exception]] = []
     exhausted = False
     source_error: Optional[BaseException] = None
+    validate = op.validate
     for _ in range(room):
         try:
             request = next(items)
@@ -125,7 +131,7 @@ def _submit(
             source_error = e
             break
         try:
-            prepared.append(op.validate(_keyword_dict(request)))
+            prepared.append(validate(request if type(request) is dict else _keyword_dict(request)))
         except Exception as e:  # what invoke_endpoint(**request) would raise
             failed.append((len(prepared), e))
             prepared.append(None)
@@ -174,15 +180,23 @@ def _keyword_dict(request: Any) -> Dict[str, Any]:
     )
 
 
-def _result(client: "Client", op: "_Operation", outcome: Any) -> Result:
-    """What invoke_endpoint would have returned (or raised) for this outcome."""
-    if type(outcome) is tuple:
-        status, headers, body, retries = outcome
-        if status >= 300:
-            return client._errors.service_error(op.model, status, headers, body, retries)
-        response = client._shape(op, status, headers, retries)
-        response["Body"] = StreamingBody(io.BytesIO(body), len(body))
-        return response
-    if isinstance(outcome, _native.TransportError):
-        return transport_error(outcome)
-    return outcome  # an exception already (a task that failed inside sagerun)
+def _shaper(client: "Client", op: "_Operation") -> Callable[[Any], Result]:
+    """The function giving what invoke_endpoint would have returned (or
+    raised) for an outcome of ManyRun.next_completed (names bound once: it
+    runs once per request)."""
+    shape, service_error, model = client._shape, client._errors.service_error, op.model
+    TransportError = _native.TransportError
+
+    def result(outcome: Any) -> Result:
+        if type(outcome) is tuple:
+            status, headers, body, retries = outcome
+            if status >= 300:
+                return service_error(model, status, headers, body, retries)
+            response = shape(op, status, headers, retries)
+            response["Body"] = StreamingBody(BytesIO(body), len(body))
+            return response
+        if isinstance(outcome, TransportError):
+            return transport_error(outcome)
+        return outcome  # an exception already (a task that failed inside sagerun)
+
+    return result
