@@ -459,3 +459,56 @@ def test_a_failing_request_iterator_raises_after_the_results_before_it(ours):
         next(it)
     with pytest.raises(StopIteration):
         next(it)
+
+
+def isolate_from_credentials(monkeypatch: Any, tmp_path: Any) -> None:
+    """No credentials anywhere botocore's chain looks (and nothing outside
+    loopback asked)."""
+    for name in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                 "AWS_DEFAULT_PROFILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                 "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN"]:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def test_without_credentials_each_call_fails_like_boto3(rt, monkeypatch, tmp_path):
+    isolate_from_credentials(monkeypatch, tmp_path)
+    session = boto3.Session()
+    ours = sagerun.Client(session=session, region_name="us-east-1", endpoint_url=rt.url, config=NO_RETRIES)
+    boto = session.client("sagemaker-runtime", region_name="us-east-1", endpoint_url=rt.url,
+                          config=NO_RETRIES)
+    requests = [{"EndpointName": "echo", "Body": b"x"}, {"EndpointName": "echo"},
+                {"EndpointName": "echo", "Body": b"y"}]
+    results = list(ours.invoke_endpoint_many(requests))
+    expected = boto3_one_by_one(boto, requests)
+    assert [described(r) for r in results] == [described(e) for e in expected]
+    assert [type(r) for r in results] == [bex.NoCredentialsError, bex.ParamValidationError,
+                                          bex.NoCredentialsError]
+
+
+def test_refreshable_credentials_are_frozen_for_the_batch(rt, monkeypatch, tmp_path):
+    """The runtime checks every signature: the batch was signed with the
+    credentials the refresh function gave."""
+    import datetime
+
+    import botocore.session
+    from botocore.credentials import RefreshableCredentials
+    from sagerun.local import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
+
+    isolate_from_credentials(monkeypatch, tmp_path)
+
+    def refresh() -> Dict[str, Any]:
+        expiry = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=20)
+        return {"access_key": DEFAULT_ACCESS_KEY, "secret_key": DEFAULT_SECRET_KEY, "token": None,
+                "expiry_time": expiry.isoformat()}
+
+    session = botocore.session.Session()
+    session._credentials = RefreshableCredentials.create_from_metadata(
+        metadata=refresh(), refresh_using=refresh, method="test")
+    client = sagerun.Client(session=session, region_name="us-east-1", endpoint_url=rt.url,
+                            config=NO_RETRIES)
+    results = list(client.invoke_endpoint_many({"EndpointName": "echo", "Body": b"%d" % i}
+                                               for i in range(300)))
+    assert [r["Body"].read() for r in results] == [b"%d" % i for i in range(300)]
