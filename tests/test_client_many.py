@@ -283,6 +283,31 @@ def test_a_long_generator_runs_in_bounded_memory(local_runtime):
     assert open_fds() <= fds + 70  # at most the pool's connections
 
 
+def test_python_memory_does_not_grow_with_the_number_of_requests(local_runtime):
+    """tracemalloc's peak over 20,000 requests is about that over 2,000:
+    nothing is kept per request (results, requests, bookkeeping)."""
+    import tracemalloc
+
+    rt = local_runtime({"echo": {"model": "echo"}}, verify_signatures=False)
+    client = sagerun.Client(config=NO_RETRIES, **rt.client_kwargs())
+    request = {"EndpointName": "echo", "Body": b'{"inputs": "hi"}'}
+
+    def peak_over(n: int) -> int:
+        tracemalloc.reset_peak()
+        start = tracemalloc.get_traced_memory()[0]
+        for result in client.invoke_endpoint_many(itertools.repeat(request, n), concurrency=32):
+            result["Body"].read()
+        return tracemalloc.get_traced_memory()[1] - start
+
+    list(client.invoke_endpoint_many(itertools.repeat(request, 500)))  # warm up
+    tracemalloc.start()
+    try:
+        small, big = peak_over(2_000), peak_over(20_000)
+    finally:
+        tracemalloc.stop()
+    assert big < 1.5 * small + 256 * 1024, (small, big)
+
+
 class Recorder:
     """Server-side counts for a raw-socket server: requests in flight at
     once, and connections closed by the client."""
