@@ -537,3 +537,31 @@ def test_refreshable_credentials_are_frozen_for_the_batch(rt, monkeypatch, tmp_p
     results = list(client.invoke_endpoint_many({"EndpointName": "echo", "Body": b"%d" % i}
                                                for i in range(300)))
     assert [r["Body"].read() for r in results] == [b"%d" % i for i in range(300)]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_batches_work_in_a_forked_child_and_a_parents_batch_refuses_clearly(ours):
+    request = {"EndpointName": "echo", "Body": b"fork"}
+    started = ours.invoke_endpoint_many([request] * 20, concurrency=4)
+    assert next(started)["Body"].read() == b"fork"  # its runtime threads are the parent's
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: the same client, a fresh runtime and pool
+        verdict = b"0"
+        try:
+            results = list(ours.invoke_endpoint_many([request] * 50, concurrency=8))
+            fresh_ok = [r["Body"].read() for r in results] == [b"fork"] * 50
+            try:
+                for _ in started:  # what was handed over already still comes
+                    pass
+                stale_refused = False
+            except RuntimeError as e:
+                stale_refused = "parent process" in str(e)
+            verdict = b"1" if fresh_ok and stale_refused else b"0"
+        finally:
+            os.write(write_end, verdict)
+            os._exit(0)
+    os.close(write_end)
+    assert os.read(read_end, 1) == b"1"
+    os.waitpid(pid, 0)
+    assert [r["Body"].read() for r in started] == [b"fork"] * 19  # the parent's batch goes on
