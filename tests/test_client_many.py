@@ -100,8 +100,13 @@ MIXED = [
 def test_mixed_results_each_in_its_place_like_boto3_one_by_one(ours, boto, concurrency):
     requests = MIXED * 3
     finished: List[Any] = []
-    results = list(ours.invoke_endpoint_many(
-        requests, concurrency=concurrency, on_result=lambda i, r: finished.append((i, r))))
+    threads = set()
+
+    def on_result(index: int, result: Any) -> None:
+        finished.append((index, result))
+        threads.add(threading.get_ident())
+
+    results = list(ours.invoke_endpoint_many(requests, concurrency=concurrency, on_result=on_result))
     expected = boto3_one_by_one(boto, requests)
     assert len(results) == len(requests)
     for index, (got, want) in enumerate(zip(results, expected)):
@@ -112,6 +117,7 @@ def test_mixed_results_each_in_its_place_like_boto3_one_by_one(ours, boto, concu
     assert sorted(i for i, _ in finished) == list(range(len(requests)))
     for index, result in finished:
         assert result is results[index]
+    assert threads == {threading.get_ident()}  # called from the iterating thread
 
 
 def test_results_are_what_invoke_endpoint_returns(ours):
