@@ -197,6 +197,7 @@ def _shaper(client: "Client", op: "_Operation") -> Callable[[Any], Result]:
             return response
         if isinstance(outcome, TransportError):
             return transport_error(outcome)
-        return outcome  # an exception already (a task that failed inside sagerun)
+        error: Exception = outcome  # one already (a task that failed inside sagerun)
+        return error
 
     return result
