@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
@@ -40,12 +41,15 @@ pub struct EventReader {
     /// decoded before it.
     failed: Option<ClientError>,
     /// When the call started and when its response head arrived, and the
-    /// decode time of each PayloadPart not yet taken
-    /// ([`crate::timing::monotonic_seconds`]).
+    /// decode time of each PayloadPart ([`crate::timing::monotonic_seconds`]).
     pub request_sent_at: f64,
     pub first_byte_at: f64,
-    part_times: Vec<f64>,
+    part_times: PartTimes,
 }
+
+/// The decode times of a stream's PayloadParts, in order; shared, so that
+/// they outlive the reader (dropped at the end of the stream).
+pub type PartTimes = Arc<Mutex<Vec<f64>>>;
 
 impl EventReader {
     pub fn new(url: String, body: Incoming, connection: ConnectionTap) -> EventReader {
@@ -59,14 +63,13 @@ impl EventReader {
             // Made when the head has arrived; the caller sets the start.
             first_byte_at: crate::timing::monotonic_seconds(),
             request_sent_at: f64::NAN,
-            part_times: Vec::new(),
+            part_times: PartTimes::default(),
         }
     }
 
-    /// Moves the decode times of the PayloadParts decoded so far (one per
-    /// part, in order) onto the end of `into`.
-    pub fn take_part_times(&mut self, into: &mut Vec<f64>) {
-        into.append(&mut self.part_times);
+    /// The decode times of the PayloadParts, as they are decoded.
+    pub fn part_times(&self) -> PartTimes {
+        self.part_times.clone()
     }
 
     /// Every event decodable so far (waiting for bytes if there is none yet);
@@ -154,7 +157,8 @@ impl EventReader {
                     return Ok(());
                 };
                 let ready = &mut self.ready;
-                let (part_times, now) = (&mut self.part_times, crate::timing::monotonic_seconds());
+                let now = crate::timing::monotonic_seconds();
+                let mut part_times = self.part_times.lock().unwrap_or_else(|p| p.into_inner());
                 // Events before a bad frame are kept; then the stream is over.
                 let fed = self.decoder.feed_with(&data, |message| {
                     if let Some(event) = classify(&message, |payload| share(&data, payload))? {

@@ -12,6 +12,7 @@ use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use sagerun_client::events::PartTimes;
 use sagerun_client::{
     runtime, Client, ClientConfig, ClientError, EventReader, Invocation, Response, RetryConfig,
     RetryMode, RetryReport, StreamEvent, StreamFault, StreamStart, TransportConfig, Verify,
@@ -215,7 +216,7 @@ impl NativeClient {
                     EventStreamReader {
                         request_sent_at: reader.request_sent_at,
                         first_byte_at: reader.first_byte_at,
-                        part_times: Mutex::new(Vec::new()),
+                        part_times: reader.part_times(),
                         reader: Mutex::new(Some(*reader)),
                         closed: AtomicBool::new(false),
                         cancel: Notify::new(),
@@ -347,11 +348,11 @@ pub struct EventStreamReader {
     /// The runtime whose task owns the connection: reading drives it, from
     /// whichever thread iterates.
     runtime: Arc<Runtime>,
-    /// Timings (sagerun_client::timing): kept here, as the reader is
-    /// dropped at the end of the stream.
+    /// Timings (sagerun_client::timing), kept here: the reader is dropped
+    /// at the end of the stream.
     request_sent_at: f64,
     first_byte_at: f64,
-    part_times: Mutex<Vec<f64>>,
+    part_times: PartTimes,
 }
 
 #[pymethods]
@@ -390,10 +391,6 @@ impl EventStreamReader {
                 *slot = None;
                 return Ok(Ok(Vec::new()));
             };
-            if let Some(reader) = slot.as_mut() {
-                let mut times = self.part_times.lock().unwrap_or_else(|p| p.into_inner());
-                reader.take_part_times(&mut times);
-            }
             let over = !matches!(&result, Ok(events) if !events.is_empty());
             if over {
                 // The end, or an error: the stream is over either way.
