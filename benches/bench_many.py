@@ -86,10 +86,12 @@ def test_invoke_many_small_json(benchmark, server_kwargs, who):
         client = boto3.client("sagemaker-runtime", config=CONFIG, **server_kwargs)
         run, n = boto3_threads, 40 * BOTO3_THREADS
     run(client, n // 4)  # warm up: connections, caches
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     run(client, n)
     FIGURES[who] = n / (time.perf_counter() - t0)
-    benchmark.extra_info.update(rps=FIGURES[who], units=n, unit="requests")
+    FIGURES[f"{who} cpu"] = (time.process_time() - cpu0) / n * 1e6
+    benchmark.extra_info.update(rps=FIGURES[who], cpu_us_per_request=FIGURES[f"{who} cpu"],
+                                units=n, unit="requests")
     benchmark.pedantic(run, args=(client, n), rounds=2, iterations=1)
 
 
@@ -125,9 +127,11 @@ def report():
     ours, theirs, wrk = (FIGURES.get(k) for k in ("sagerun", "boto3", "wrk"))
     lines = ["", "small InvokeEndpoint, requests/s (same server, same run)"]
     if ours:
-        lines.append(f"  sagerun invoke_endpoint_many, concurrency {CONCURRENCY}: {ours:10,.0f}")
+        lines.append(f"  sagerun invoke_endpoint_many, concurrency {CONCURRENCY}: {ours:10,.0f}"
+                     f"   (client CPU {FIGURES['sagerun cpu']:.0f} us/request)")
     if theirs:
-        lines.append(f"  boto3, {BOTO3_THREADS} threads sharing one client:      {theirs:10,.0f}")
+        lines.append(f"  boto3, {BOTO3_THREADS} threads sharing one client:      {theirs:10,.0f}"
+                     f"   (client CPU {FIGURES['boto3 cpu']:.0f} us/request)")
     if ours and theirs:
         lines.append(f"  ratio: {ours / theirs:.1f}x (goal >= 30x)")
     if wrk:
