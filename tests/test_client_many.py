@@ -163,7 +163,7 @@ def test_a_refused_connection_is_each_items_error_like_boto3(session):
 
 
 def test_arguments_are_checked_when_called(ours):
-    for bad in (0, -1, 2.5, "8", True):
+    for bad in (0, -1, 2.5, "8", True, 65537, 2**64):
         with pytest.raises(ValueError, match="concurrency"):
             ours.invoke_endpoint_many([], concurrency=bad)
     with pytest.raises(TypeError, match="on_result"):

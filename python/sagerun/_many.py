@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 Result = Union[Dict[str, Any], Exception]
 OnResult = Callable[[int, Result], Any]
 
+#: Each call in flight holds a connection of its own, to one host: more
+#: than the ports of one address could not be open at once.
+MAX_CONCURRENCY = 65536
+
 #: Requests pulled but not yet yielded, at most, per unit of concurrency
 #: (the same bound as AsyncClient.invoke_endpoint_many's).
 WINDOW_FACTOR = 4
@@ -48,6 +52,10 @@ def invoke_endpoint_many(
     checked now; the batch starts when the iterator is first advanced."""
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ValueError(f"concurrency must be a positive integer, not {concurrency!r}")
+    if concurrency > MAX_CONCURRENCY:
+        raise ValueError(
+            f"concurrency must be at most {MAX_CONCURRENCY} (each request in flight holds "
+            f"its own connection to the endpoint), not {concurrency}")
     if on_result is not None and not callable(on_result):
         raise TypeError("on_result must be callable(index, result) or None")
     items = iter(requests)

@@ -184,7 +184,8 @@ class Client:
         ``concurrency`` at once, as futures in Rust (no Python threads; the GIL
         is released while the batch waits), over this client's pooled
         connections. Calls start in input order (with ``concurrency=1``,
-        one after another).
+        one after another). ``concurrency`` is at most 65536 (each call in
+        flight holds its own connection).
 
         Returns an iterator of the results **in input order**: each is what
         ``invoke_endpoint`` would return (the response dict, ``Body`` a

@@ -80,10 +80,11 @@ pub struct FanOut<T> {
 }
 
 impl<T: Send + 'static> FanOut<T> {
-    /// `concurrency` items run at once (at least 1); `window` more may be
-    /// outstanding behind the slowest one.
+    /// `concurrency` items run at once (at least 1, at most what a tokio
+    /// semaphore holds); `window` more may be outstanding behind the
+    /// slowest one.
     pub fn new(runtime: Arc<Runtime>, concurrency: usize, window: usize) -> FanOut<T> {
-        let concurrency = concurrency.max(1);
+        let concurrency = concurrency.clamp(1, Semaphore::MAX_PERMITS);
         FanOut {
             runtime,
             permits: Arc::new(Semaphore::new(concurrency)),
