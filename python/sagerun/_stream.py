@@ -76,8 +76,11 @@ class EventStream:
     def part_times(self) -> List[float]:
         """When each PayloadPart read so far was decoded, in order (the
         times of a batch's parts are there before its first part is
-        yielded). The same list grows as the stream is read: do not modify
-        it. Costs 8 bytes per part while the stream lives."""
+        yielded). Parts are decoded as the stream is read: while the reader
+        keeps up, that is as they arrive; parts that queue up while it is
+        busy elsewhere are decoded (and timed) together when it reads again.
+        The same list grows as the stream is read: do not modify it. Costs
+        8 bytes per part while the stream lives."""
         times = self._part_times
         times.extend(self._reader.part_times(len(times)))
         return times
