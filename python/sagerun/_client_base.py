@@ -133,15 +133,18 @@ class ClientBase:
         if args:
             raise TypeError(f"{op.method}() only accepts keyword arguments.")
         endpoint_name, members, payload = op.validate(kwargs)
+        frozen = self._frozen_credentials()
+        return endpoint_name, members, payload, frozen.access_key, frozen.secret_key, frozen.token
+
+    def _frozen_credentials(self) -> Any:
+        """The credentials for one call (refreshable ones frozen now)."""
         credentials = self._credentials
         if type(credentials) is Credentials:
             # Static credentials: what get_frozen_credentials() would copy.
-            frozen: Any = credentials
-        elif credentials is None:
+            return credentials
+        if credentials is None:
             raise NoCredentialsError()
-        else:
-            frozen = credentials.get_frozen_credentials()
-        return endpoint_name, members, payload, frozen.access_key, frozen.secret_key, frozen.token
+        return credentials.get_frozen_credentials()
 
     # -- after the answer -------------------------------------------------------
 

@@ -23,11 +23,11 @@ botocore event hooks on this client (``meta.events`` are not emitted).
 from __future__ import annotations
 
 import io
-from typing import Any, Dict
+from typing import Any, Callable, Dict, Iterable, Iterator, Mapping, Optional, Union
 
 from botocore.response import StreamingBody
 
-from sagerun import _native
+from sagerun import _many, _native
 from sagerun._client_base import ClientBase, _Operation
 from sagerun._stream import EventStream
 
@@ -54,6 +54,47 @@ class Client(ClientBase):
         response, reader = self._call(op, args, kwargs, op.native.invoke_stream)
         response["Body"] = EventStream(reader, self._stream_errors(op))
         return response
+
+    def invoke_endpoint_many(
+        self,
+        requests: Iterable[Mapping[str, Any]],
+        *,
+        concurrency: int = 64,
+        return_exceptions: bool = True,
+        on_result: Optional[Callable[[int, Union[Dict[str, Any], Exception]], Any]] = None,
+    ) -> Iterator[Union[Dict[str, Any], Exception]]:
+        """Runs ``invoke_endpoint(**request)`` for every request, up to
+        ``concurrency`` at once, as futures in Rust (no Python threads; the GIL
+        is released while the batch waits), over this client's pooled
+        connections. Calls start in input order (with ``concurrency=1``,
+        one after another). ``concurrency`` is at most 65536 (each call in
+        flight holds its own connection).
+
+        Returns an iterator of the results **in input order**: each is what
+        ``invoke_endpoint`` would return (the response dict, ``Body`` a
+        StreamingBody already read into memory) or, with
+        ``return_exceptions=True``, the exception it would raise, in its
+        place (``ParamValidationError`` of one request included: it is that
+        request's result, sent nothing). With ``return_exceptions=False``
+        the first failure in input order is raised by the iterator, after the
+        results before it, and the calls still running are dropped.
+
+        ``requests`` (mappings of invoke_endpoint's keyword arguments) is
+        consumed lazily and may be endless: at most ``concurrency`` requests
+        are in flight and ``4 * concurrency`` pulled but not yet yielded at
+        any time (the rest wait for a permit or, finished, for a slower
+        earlier one: a slow request holds up the pulling of new ones once
+        that window is full), and none is pulled while the caller does not
+        ask for results. The batch starts when the iterator is first
+        advanced; stopping the iteration (or closing it) cancels what is
+        still running.
+
+        ``on_result(index, result)`` is called once per request as it
+        finishes (completion order, 0-based input index, from the iterating
+        thread), for progress reporting; an exception it raises ends the
+        iteration.
+        """
+        return _many.invoke_endpoint_many(self, requests, concurrency, return_exceptions, on_result)
 
     # -- internals --------------------------------------------------------------
 

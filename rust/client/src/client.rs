@@ -199,11 +199,13 @@ impl Client {
         call: Invocation,
         credentials: &Credentials,
     ) -> Result<StreamStart, ClientError> {
+        let started = crate::timing::monotonic_seconds();
         let prepared = PreparedRequest::new(&self.endpoint, call)?;
         let url = prepared.uri().to_string();
         let (result, _) = self
             .with_retries(&prepared, credentials, true, |head, body, tap, retries| {
-                let reader = Box::new(EventReader::new(url.clone(), body, tap));
+                let mut reader = Box::new(EventReader::new(url.clone(), body, tap));
+                reader.request_sent_at = started;
                 async move {
                     Ok(StreamStart::Events {
                         head,

@@ -12,6 +12,7 @@ use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use sagerun_client::events::PartTimes;
 use sagerun_client::{
     runtime, Client, ClientConfig, ClientError, EventReader, Invocation, Response, RetryConfig,
     RetryMode, RetryReport, StreamEvent, StreamFault, StreamStart, TransportConfig, Verify,
@@ -51,7 +52,7 @@ pub(crate) fn to_py_err(error: ClientError) -> PyErr {
     TransportError::new_err((kind, error.to_string(), url.to_string()))
 }
 
-fn operation(name: &str) -> PyResult<Operation> {
+pub(crate) fn operation(name: &str) -> PyResult<Operation> {
     Operation::ALL
         .into_iter()
         .find(|op| op.name() == name)
@@ -70,8 +71,8 @@ fn seconds(value: Option<f64>) -> PyResult<Option<Duration>> {
 /// The Rust client: one endpoint, pool and retry policy, shared by threads.
 #[pyclass(frozen, module = "sagerun._native")]
 pub struct NativeClient {
-    /// Shared with the async calls' tasks.
-    client: Arc<Client>,
+    /// Shared with the async calls' tasks and `invoke_endpoint_many`'s (many.rs).
+    pub(crate) client: Arc<Client>,
 }
 
 #[pymethods]
@@ -329,7 +330,7 @@ fn call_parts(
     Ok((call, credentials))
 }
 
-fn invocation(
+pub(crate) fn invocation(
     op: Operation,
     endpoint_name: String,
     members: Vec<(String, String)>,
@@ -393,6 +394,9 @@ pub(crate) fn stream_start_tuple(
             let reader = Bound::new(
                 py,
                 EventStreamReader {
+                    request_sent_at: reader.request_sent_at,
+                    first_byte_at: reader.first_byte_at,
+                    part_times: reader.part_times(),
                     state: Arc::new(ReaderState {
                         reader: Mutex::new(Some(*reader)),
                         closed: AtomicBool::new(false),
@@ -490,6 +494,11 @@ pub struct EventStreamReader {
     /// The runtime whose task owns the connection: a blocking read drives
     /// it, from whichever thread iterates.
     runtime: Arc<Runtime>,
+    /// Timings (sagerun_client::timing), kept here: the reader is dropped
+    /// at the end of the stream.
+    request_sent_at: f64,
+    first_byte_at: f64,
+    part_times: PartTimes,
 }
 
 #[pymethods]
@@ -536,6 +545,26 @@ impl EventStreamReader {
             }
             Completion::Events(result.unwrap_or_else(|| Ok(Vec::new())))
         })
+    }
+
+    /// When the call started (before the first attempt), on the clock of
+    /// `time.monotonic()`/`time.perf_counter()`.
+    #[getter]
+    fn request_sent_at(&self) -> f64 {
+        self.request_sent_at
+    }
+
+    /// When the response head arrived (same clock).
+    #[getter]
+    fn first_byte_at(&self) -> f64 {
+        self.first_byte_at
+    }
+
+    /// The decode times of PayloadParts `start..` read so far (same clock).
+    #[pyo3(signature = (start=0))]
+    fn part_times(&self, start: usize) -> Vec<f64> {
+        let times = self.part_times.lock().unwrap_or_else(|p| p.into_inner());
+        times.get(start..).unwrap_or_default().to_vec()
     }
 
     /// Stops reading and drops the connection.

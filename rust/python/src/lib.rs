@@ -8,6 +8,7 @@ mod async_client;
 mod client;
 mod eventstream;
 mod local;
+mod many;
 mod sigv4;
 mod streaming;
 
@@ -20,5 +21,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     local::register(m)?;
     client::register(m)?;
     async_client::register(m)?;
+    many::register(m)?;
     Ok(())
 }
