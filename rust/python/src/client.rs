@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
@@ -386,26 +387,32 @@ impl EventStreamReader {
             Ok(result)
         })?;
         let events = events.map_err(to_py_err)?;
-        let list = PyList::empty(py);
-        for event in events {
-            match event {
-                StreamEvent::PayloadPart(bytes) => {
-                    let part = PyDict::new(py);
-                    part.set_item("Bytes", PyBytes::new(py, &bytes))?;
-                    let wrapper = PyDict::new(py);
-                    wrapper.set_item("PayloadPart", part)?;
-                    list.append(wrapper)?;
-                }
-                StreamEvent::Exception {
-                    exception_type,
-                    payload,
-                } => {
-                    list.append(("exception", exception_type, PyBytes::new(py, &payload)))?;
-                }
-                StreamEvent::Error { code, message } => list.append(("error", code, message))?,
-            }
-        }
-        Ok(list)
+        // Interned keys: made once, not twice per event.
+        let (payload_part, bytes_key) = (intern!(py, "PayloadPart"), intern!(py, "Bytes"));
+        let items = events
+            .into_iter()
+            .map(|event| -> PyResult<Bound<'py, PyAny>> {
+                Ok(match event {
+                    StreamEvent::PayloadPart(bytes) => {
+                        let part = PyDict::new(py);
+                        part.set_item(bytes_key, PyBytes::new(py, &bytes))?;
+                        let wrapper = PyDict::new(py);
+                        wrapper.set_item(payload_part, part)?;
+                        wrapper.into_any()
+                    }
+                    StreamEvent::Exception {
+                        exception_type,
+                        payload,
+                    } => ("exception", exception_type, PyBytes::new(py, &payload))
+                        .into_pyobject(py)?
+                        .into_any(),
+                    StreamEvent::Error { code, message } => {
+                        ("error", code, message).into_pyobject(py)?.into_any()
+                    }
+                })
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, items)
     }
 
     /// Stops reading and drops the connection.
