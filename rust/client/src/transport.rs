@@ -26,7 +26,9 @@ use hyper::client::conn::http1;
 use hyper_rustls::MaybeHttpsStream;
 use tower_service::Service;
 
-use crate::connect::{ConnectTimedOut, Dialer, Proxy, ReadTimedOut, TimedStream, WithConnectTimeout};
+use crate::connect::{
+    ConnectTimedOut, Dialer, Proxy, ReadTimedOut, TimedStream, WithConnectTimeout,
+};
 use crate::error::ClientError;
 use crate::tls::{self, Verify};
 
@@ -165,7 +167,9 @@ impl Transport {
     }
 
     fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<Conn>> {
-        self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     async fn connect(&self, url: &http::Uri) -> Result<Conn, ClientError> {

@@ -30,7 +30,12 @@ impl Tokens {
         let c = &self.config;
         let pieces = match &self.rendered {
             Some(pieces) => pieces.clone(),
-            None => render(&String::from_utf8_lossy(&inv.body), c.parts, c.format, c.split),
+            None => render(
+                &String::from_utf8_lossy(&inv.body),
+                c.parts,
+                c.format,
+                c.split,
+            ),
         };
         let parts = if inv.streaming && c.delay_ms > 0 {
             paced(pieces, Duration::from_millis(c.delay_ms))
@@ -85,7 +90,11 @@ pub fn render(text: &str, parts: usize, format: TokenFormat, split: SplitMode) -
 /// on every streamed request).
 fn split_chars(text: &str, n: usize) -> Vec<&str> {
     let ascii = text.is_ascii();
-    let chars = if ascii { text.len() } else { text.chars().count() };
+    let chars = if ascii {
+        text.len()
+    } else {
+        text.chars().count()
+    };
     let n = n.min(chars).max(1);
     let mut offsets = text.char_indices().map(|(offset, _)| offset);
     let mut next_char = 0; // the character `offsets` yields next
@@ -143,7 +152,13 @@ fn format_tokens(tokens: &[&str], full: &str, format: TokenFormat) -> Vec<String
         .map(|(i, t)| {
             // Escaped only where written (the whole text is escaped for the
             // last token only, and never for raw output).
-            let generated = || if i == last { js(full) } else { "null".to_owned() };
+            let generated = || {
+                if i == last {
+                    js(full)
+                } else {
+                    "null".to_owned()
+                }
+            };
             match format {
                 TokenFormat::Raw => (*t).to_owned(),
                 TokenFormat::Jsonl if i == last => format!(
@@ -200,7 +215,11 @@ mod tests {
             for n in [1, 2, 3, 7, 200, 1000] {
                 let m = n.min(chars.len()).max(1);
                 let expected: Vec<String> = (0..m)
-                    .map(|k| chars[k * chars.len() / m..(k + 1) * chars.len() / m].iter().collect())
+                    .map(|k| {
+                        chars[k * chars.len() / m..(k + 1) * chars.len() / m]
+                            .iter()
+                            .collect()
+                    })
                     .collect();
                 assert_eq!(split_chars(text, n), expected, "{text:?} into {n}");
             }
