@@ -74,7 +74,10 @@ const CHECK_AFTER_IDLE: Duration = Duration::from_millis(1);
 /// futures running on that runtime.
 pub struct Transport {
     connector: Connector,
-    idle: Mutex<Vec<Conn>>,
+    /// Boxed: a connection's state is large (hyper's buffers, TLS), and
+    /// moves with every request that takes it and every body that holds it.
+    #[allow(clippy::vec_box)]
+    idle: Mutex<Vec<Box<Conn>>>,
     max_idle: usize,
     /// Requests go to an HTTP proxy that forwards them (absolute-form URIs).
     forwarding_proxy: bool,
@@ -118,7 +121,9 @@ impl Transport {
         loop {
             let (mut conn, reused) = match self.checkout() {
                 Some(conn) => (conn, true),
-                None => (self.connect(url).await?, false),
+                // Boxed: opening a connection is rare, and its future would
+                // otherwise make every call's future larger.
+                None => (Box::pin(self.connect(url)).await?, false),
             };
             let sending = conn.sender.try_send_request(request);
             match conn.drive_until(sending).await {
@@ -141,7 +146,7 @@ impl Transport {
     }
 
     /// The most recently used idle connection that is still good.
-    fn checkout(&self) -> Option<Conn> {
+    fn checkout(&self) -> Option<Box<Conn>> {
         loop {
             let mut conn = self.lock_idle().pop()?;
             if conn.reusable() {
@@ -152,7 +157,7 @@ impl Transport {
 
     /// Back to the pool after a response was read to its end (if it can
     /// serve another request and the pool has room).
-    fn checkin(&self, mut conn: Conn, cx: &mut Context<'_>) {
+    fn checkin(&self, mut conn: Box<Conn>, cx: &mut Context<'_>) {
         // Lets the connection finish the exchange (and notice a
         // `Connection: close`) before anyone picks it.
         conn.poll_driver(cx);
@@ -166,13 +171,13 @@ impl Transport {
         }
     }
 
-    fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<Conn>> {
+    fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<Box<Conn>>> {
         self.idle
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    async fn connect(&self, url: &http::Uri) -> Result<Conn, ClientError> {
+    async fn connect(&self, url: &http::Uri) -> Result<Box<Conn>, ClientError> {
         let failed = |e: &(dyn StdError + 'static)| classify_connect(&url.to_string(), e);
         let mut connector = self.connector.clone();
         poll_fn(|cx| connector.poll_ready(cx))
@@ -181,14 +186,14 @@ impl Transport {
         let io = connector.call(url.clone()).await.map_err(|e| failed(&*e))?;
         let fd = raw_fd(&io);
         let (sender, driver) = http1::handshake(io).await.map_err(|e| failed(&e))?;
-        Ok(Conn {
+        Ok(Box::new(Conn {
             sender,
             driver,
             done: false,
             fd,
             poisoned: Arc::new(AtomicBool::new(false)),
             idle_since: Instant::now(),
-        })
+        }))
     }
 }
 
@@ -274,7 +279,7 @@ fn peer_closed_or_spoke(fd: RawFd) -> bool {
 /// its end, it closes the connection.
 pub struct ResponseBody {
     incoming: Incoming,
-    conn: Option<Conn>,
+    conn: Option<Box<Conn>>,
     pool: Arc<Transport>,
 }
 
