@@ -69,15 +69,17 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(55);
 /// likelier than during the call itself.
 const CHECK_AFTER_IDLE: Duration = Duration::from_millis(1);
 
+/// Boxed: a connection's state is large (hyper's buffers, TLS), and moves
+/// with every request that takes it and every body that holds it.
+#[allow(clippy::vec_box)]
+type IdleConns = Vec<Box<Conn>>;
+
 /// One connection pool (one endpoint). Its connections are registered with
 /// the runtime that was current when they were opened, and are used from
 /// futures running on that runtime.
 pub struct Transport {
     connector: Connector,
-    /// Boxed: a connection's state is large (hyper's buffers, TLS), and
-    /// moves with every request that takes it and every body that holds it.
-    #[allow(clippy::vec_box)]
-    idle: Mutex<Vec<Box<Conn>>>,
+    idle: Mutex<IdleConns>,
     max_idle: usize,
     /// Requests go to an HTTP proxy that forwards them (absolute-form URIs).
     forwarding_proxy: bool,
@@ -171,7 +173,7 @@ impl Transport {
         }
     }
 
-    fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<Box<Conn>>> {
+    fn lock_idle(&self) -> std::sync::MutexGuard<'_, IdleConns> {
         self.idle
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
