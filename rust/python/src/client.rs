@@ -338,8 +338,8 @@ pub struct EventStreamReader {
     closed: AtomicBool,
     /// Wakes a read in progress so that `close()` ends it at once.
     cancel: Notify,
-    /// The runtime whose task owns the connection: reading drives it, from
-    /// whichever thread iterates.
+    /// The runtime the connection is registered with: reading drives it,
+    /// from whichever thread iterates.
     runtime: Arc<Runtime>,
 }
 
