@@ -436,5 +436,26 @@ mod tests {
         let url: http::Uri = "http://127.0.0.1:9/x".parse().unwrap();
         let sending = pool.send(http::Request::new(Full::new(Bytes::new())), &url);
         assert_send(&sending);
+        let client = crate::Client::new(crate::ClientConfig {
+            endpoint_url: "http://127.0.0.1:9".into(),
+            region: "us-east-1".into(),
+            user_agent: "test".into(),
+            transport: TransportConfig::default(),
+            retry: Default::default(),
+        })
+        .unwrap();
+        let credentials = sagerun_core::sigv4::Credentials {
+            access_key: "AKID".into(),
+            secret_key: "secret".into(),
+            session_token: None,
+        };
+        let call = crate::Invocation {
+            op: sagerun_core::protocol::Operation::InvokeEndpoint,
+            endpoint_name: "ep".into(),
+            members: Vec::new(),
+            body: Bytes::new(),
+        };
+        assert_send(&client.invoke(call.clone(), &credentials));
+        assert_send(&client.invoke_stream(call, &credentials));
     }
 }
