@@ -163,7 +163,7 @@ impl Transport {
         // Lets the connection finish the exchange (and notice a
         // `Connection: close`) before anyone picks it.
         conn.poll_driver(cx);
-        if conn.done || conn.is_poisoned() || !conn.sender.is_ready() {
+        if conn.driver.is_none() || conn.is_poisoned() || !conn.sender.is_ready() {
             return;
         }
         conn.idle_since = Instant::now();
@@ -190,8 +190,7 @@ impl Transport {
         let (sender, driver) = http1::handshake(io).await.map_err(|e| failed(&e))?;
         Ok(Box::new(Conn {
             sender,
-            driver,
-            done: false,
+            driver: Some(driver),
             fd,
             poisoned: Arc::new(AtomicBool::new(false)),
             idle_since: Instant::now(),
@@ -210,9 +209,9 @@ fn raw_fd(io: &Io) -> RawFd {
 /// whoever uses the connection polls.
 struct Conn {
     sender: http1::SendRequest<Full<Bytes>>,
-    driver: http1::Connection<Io, Full<Bytes>>,
-    /// The connection future has completed (closed or failed).
-    done: bool,
+    /// The connection future; `None` once it has completed (closed or
+    /// failed).
+    driver: Option<http1::Connection<Io, Full<Bytes>>>,
     /// The socket, to ask the kernel whether an idle connection was closed.
     fd: RawFd,
     /// Set through a [`ConnectionTap`]: never reuse this connection.
@@ -222,11 +221,15 @@ struct Conn {
 
 impl Conn {
     /// Lets the connection make progress (write the request, read and hand
-    /// over what arrived). A completed connection is not polled again.
+    /// over what arrived). A completed connection is dropped at once: its
+    /// error, if any, went to the request or body it concerns, and dropping
+    /// it fails a request still queued on it (returned unsent) instead of
+    /// leaving it waiting for a connection that is gone.
     fn poll_driver(&mut self, cx: &mut Context<'_>) {
-        if !self.done && Pin::new(&mut self.driver).poll(cx).is_ready() {
-            // Its error, if any, reached the request or body it concerns.
-            self.done = true;
+        if let Some(driver) = self.driver.as_mut() {
+            if Pin::new(driver).poll(cx).is_ready() {
+                self.driver = None;
+            }
         }
     }
 
@@ -252,7 +255,7 @@ impl Conn {
         }
         // Whatever the runtime already knows (a close it has seen).
         self.poll_driver(&mut Context::from_waker(std::task::Waker::noop()));
-        if self.done || !self.sender.is_ready() {
+        if self.driver.is_none() || !self.sender.is_ready() {
             return false;
         }
         self.idle_since.elapsed() < CHECK_AFTER_IDLE || !peer_closed_or_spoke(self.fd)
@@ -421,18 +424,41 @@ mod tests {
 
     fn assert_send<T: Send>(_: &T) {}
 
+    fn plain_pool() -> Arc<Transport> {
+        let tls = Transport::tls_config(&TransportConfig {
+            verify: Verify::Off,
+            ..TransportConfig::default()
+        })
+        .unwrap();
+        Arc::new(Transport::new(&TransportConfig::default(), tls, false))
+    }
+
+    #[tokio::test]
+    async fn a_request_on_a_connection_that_closed_fails_unsent_instead_of_waiting() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url: http::Uri = format!("http://{}/x", listener.local_addr().unwrap())
+            .parse()
+            .unwrap();
+        let server = tokio::spawn(async move { drop(listener.accept().await.unwrap()) });
+        let mut conn = plain_pool().connect(&url).await.unwrap();
+        server.await.unwrap();
+        // Lets the runtime see the server's close before the request goes.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let request = http::Request::post("/x")
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let sending = conn.sender.try_send_request(request);
+        let outcome = tokio::time::timeout(Duration::from_secs(5), conn.drive_until(sending))
+            .await
+            .expect("the request ends with the connection");
+        let mut failed = outcome.expect_err("the server closed the connection");
+        assert!(failed.take_message().is_some(), "{:?}", failed.error());
+    }
+
     #[test]
     fn requests_and_bodies_can_move_across_threads() {
         // A multi-thread runtime may resume a call on another worker.
-        let pool = Arc::new(Transport::new(
-            &TransportConfig::default(),
-            Transport::tls_config(&TransportConfig {
-                verify: Verify::Off,
-                ..TransportConfig::default()
-            })
-            .unwrap(),
-            false,
-        ));
+        let pool = plain_pool();
         let url: http::Uri = "http://127.0.0.1:9/x".parse().unwrap();
         let sending = pool.send(http::Request::new(Full::new(Bytes::new())), &url);
         assert_send(&sending);
