@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 from importlib import metadata
-from typing import Any, Dict, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
 from _pairing import Case, Pair, pair
 

@@ -29,12 +29,12 @@ import json
 import sys
 from typing import Any, Dict, List
 
-from sagerun._cli.bench_clients import CLIENTS_BY_DRIVER, ClientSpec, open_load, unavailable
+from sagerun._cli.bench_clients import ClientSpec, open_load, unavailable
 from sagerun._cli.bench_load import (
     DRIVERS, Recorder, error_code, run_asyncio, run_load, run_many, run_one, run_threads,
 )
 from sagerun._cli.bench_progress import Progress, RichProgress, progress_for
-from sagerun._cli.bench_report import ratios, render_table, rich_table, summarize
+from sagerun._cli.bench_report import ratio_note, ratios, render_table, rich_table, summarize
 from sagerun._cli.console import rich_console
 from sagerun._cli.invoke import read_body
 
@@ -160,7 +160,10 @@ def _print_human(summary: Dict[str, Any], results: Dict[str, Dict[str, Any]]) ->
              f"concurrency {summary['concurrency']} ({drivers}), body {summary['body_bytes']} bytes")
     console = rich_console(sys.stdout)
     if console is not None:
-        console.print(rich_table(results, title))
+        console.print(title, style="bold", markup=False)
+        console.print(rich_table(results))
+        if len(results) == 2:
+            console.print(ratio_note(list(results)), style="dim")
     else:
         print(title)
         print(render_table(results))

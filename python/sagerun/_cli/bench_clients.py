@@ -17,7 +17,7 @@ from typing import Any, AsyncIterator, Dict, Iterator, Mapping, Optional
 from sagerun._cli.bench_load import AsyncCall, Call, FanOut
 from sagerun._cli.stream_stats import StreamStats
 
-__all__ = ["ClientSpec", "CLIENTS_BY_DRIVER", "REFERENCE", "unavailable", "open_load"]
+__all__ = ["ClientSpec", "CLIENTS_BY_DRIVER", "unavailable", "open_load"]
 
 #: Which clients each driver can run: sagerun first, then its reference.
 CLIENTS_BY_DRIVER: Mapping[str, "tuple[str, ...]"] = {
@@ -25,8 +25,6 @@ CLIENTS_BY_DRIVER: Mapping[str, "tuple[str, ...]"] = {
     "async": ("sagerun", "aiobotocore"),
     "many": ("sagerun",),
 }
-#: The client each driver's sagerun load is compared with (``--compare``).
-REFERENCE: Mapping[str, str] = {"threads": "boto3", "async": "aiobotocore", "many": "boto3"}
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 from sagerun._cli.bench_load import Recorder
 from sagerun._cli.console import ratio_style
 
-__all__ = ["summarize", "ratios", "table_rows", "render_table", "rich_table"]
+__all__ = ["summarize", "ratios", "table_rows", "render_table", "rich_table", "ratio_note"]
 
 PERCENTILES = (50, 90, 99)
 
@@ -88,7 +88,7 @@ def table_rows(results: Mapping[str, Mapping[str, Any]]) -> List[Row]:
     return rows
 
 
-def _ratio_note(names: Sequence[str]) -> str:
+def ratio_note(names: Sequence[str]) -> str:
     return f"ratio: how many times better {names[0]} did than {names[1]} (above 1: better)"
 
 
@@ -103,18 +103,18 @@ def render_table(results: Mapping[str, Mapping[str, Any]]) -> str:
         line = f"{label:<{width}}" + "".join(_cell(v) for v in values)
         lines.append(line + (f"{ratio:>9.2f}x" if ratio is not None else ""))
     if compared:
-        lines.append(_ratio_note(names))
+        lines.append(ratio_note(names))
     return "\n".join(lines)
 
 
-def rich_table(results: Mapping[str, Mapping[str, Any]], title: str) -> Any:
+def rich_table(results: Mapping[str, Mapping[str, Any]]) -> Any:
     """The same rows as a rich Table: ratios green when sagerun did better,
     failures in red."""
     from rich.table import Table
 
     names = list(results)
     compared = len(names) == 2
-    table = Table(title=title, caption=_ratio_note(names) if compared else None, title_justify="left")
+    table = Table()
     table.add_column("")
     for name in names:
         table.add_column(name, justify="right", style="cyan" if name == "sagerun" else None)
