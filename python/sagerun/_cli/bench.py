@@ -158,12 +158,17 @@ def _print_human(summary: Dict[str, Any], results: Dict[str, Dict[str, Any]]) ->
     drivers = ", ".join(f"{name}: {r['driver']}" for name, r in results.items())
     title = (f"{summary['operation']} {summary['endpoint']}: {summary['requests']} requests, "
              f"concurrency {summary['concurrency']} ({drivers}), body {summary['body_bytes']} bytes")
+    notes = [ratio_note(list(results))] if len(results) == 2 else []
+    if summary["driver"] == "many":
+        notes.append("invoke_endpoint_many yields results in input order: no latency per request")
     console = rich_console(sys.stdout)
     if console is not None:
         console.print(title, style="bold", markup=False)
         console.print(rich_table(results))
-        if len(results) == 2:
-            console.print(ratio_note(list(results)), style="dim")
+        for note in notes:
+            console.print(note, style="dim", markup=False)
     else:
         print(title)
         print(render_table(results))
+        for note in notes:
+            print(note)

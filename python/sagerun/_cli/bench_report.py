@@ -102,8 +102,6 @@ def render_table(results: Mapping[str, Mapping[str, Any]]) -> str:
     for label, values, ratio in rows:
         line = f"{label:<{width}}" + "".join(_cell(v) for v in values)
         lines.append(line + (f"{ratio:>9.2f}x" if ratio is not None else ""))
-    if compared:
-        lines.append(ratio_note(names))
     return "\n".join(lines)
 
 
