@@ -136,18 +136,23 @@ def _fan_out(client: Any, request: Dict[str, Any]) -> FanOut:
     def fan_out(requests: int, concurrency: int) -> Iterator[Optional[BaseException]]:
         results = client.invoke_endpoint_many(itertools.repeat(request, requests),
                                               concurrency=concurrency, return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                yield result
-                continue
-            try:
-                result["Body"].read()
-            except Exception as e:  # noqa: BLE001 - a failed read is this request's outcome
-                yield e
-                continue
-            yield None
+        try:
+            for result in results:
+                yield result if isinstance(result, BaseException) else _read(result)
+        finally:
+            close = getattr(results, "close", None)
+            if close is not None:
+                close()  # left early (a fatal error): cancel what is still running
 
     return fan_out
+
+
+def _read(response: Dict[str, Any]) -> Optional[BaseException]:
+    try:
+        response["Body"].read()
+    except Exception as e:  # noqa: BLE001 - a failed read is this request's outcome
+        return e
+    return None
 
 
 def _async_opener(kind: str, spec: ClientSpec, request: Dict[str, Any], stream: bool) -> Any:
