@@ -112,11 +112,20 @@ def sweep_rows(points: Sequence[Point]) -> List[str]:
             ours, ref = _find(points, ours_client, ours_driver, c), _find(points, ref_client, ref_driver, c)
             if ours is None or ref is None or ours.skipped:
                 continue  # a skipped series is noted below the table
-            ours_text = _rate(ours)
+            case = f"InvokeEndpoint, concurrency {c}: {_label(ours_client, ours_driver)}"
+            ref_label = _label(ref_client, ref_driver)
             ratio = (f"{ours.ok_per_s / ref.ok_per_s:.1f}x" if ours.ok_per_s and ref.ok_per_s else "-")
-            rows.append(f"| InvokeEndpoint, concurrency {c}: {_label(ours_client, ours_driver)} | {ours_text} "
-                        f"| {_label(ref_client, ref_driver)}: {_rate(ref)} | {ratio} |")
+            rows.append(f"| {case} | {_rate(ours)} | {ref_label}: {_rate(ref)} | {ratio} |")
+            ours_cpu, ref_cpu = _cpu_us(ours), _cpu_us(ref)
+            if ours_cpu and ref_cpu:
+                rows.append(f"| {case}: client CPU per request | {ours_cpu:,.0f} µs | {ref_label}: "
+                            f"{ref_cpu:,.0f} µs | {ref_cpu / ours_cpu:.1f}x less CPU |")
     return rows
+
+
+def _cpu_us(p: Point) -> Optional[float]:
+    """Process CPU (every thread of the client's process) per request."""
+    return p.cpu_seconds / p.requests * 1e6 if p.requests and not p.skipped else None
 
 
 def _rate(p: Point) -> str:
