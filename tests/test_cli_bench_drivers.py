@@ -225,3 +225,41 @@ def test_plain_output_when_rich_is_turned_off(local_runtime, monkeypatch):
     out = run_bench(rt, "broken", "-n", "2", "-c", "1", "--max-attempts", "1", expect=1).stdout
     assert "\x1b[" not in out and "│" not in out
     assert out.splitlines()[1].split() == ["sagerun"]
+
+
+def test_fan_out_load_reads_each_body_and_stops_the_batch_when_left_early():
+    """What the many driver gets from Client.invoke_endpoint_many (a stand-in
+    with its documented contract: results in input order, exceptions in
+    place): None per body read, the exception otherwise; leaving early
+    closes the batch."""
+    from sagerun._cli.bench_clients import _fan_out
+
+    reads: List[int] = []
+    closed = threading.Event()
+
+    class Body:
+        def __init__(self, i: int) -> None:
+            self.i = i
+
+        def read(self) -> bytes:
+            reads.append(self.i)
+            if self.i == 2:
+                raise ConnectionError("cut")
+            return b"ok"
+
+    class Client:
+        def invoke_endpoint_many(self, requests: Any, concurrency: int, return_exceptions: bool) -> Any:
+            assert return_exceptions and concurrency == 3
+            try:
+                for i, request in enumerate(requests):
+                    assert request == {"EndpointName": "e"}
+                    yield KeyError("failed") if i == 1 else {"Body": Body(i)}
+            finally:
+                closed.set()
+
+    outcomes = _fan_out(Client(), {"EndpointName": "e"})(5, 3)
+    first = [next(outcomes) for _ in range(3)]
+    assert first[0] is None and isinstance(first[1], KeyError) and isinstance(first[2], ConnectionError)
+    assert reads == [0, 2] and not closed.is_set()
+    outcomes.close()
+    assert closed.is_set()
