@@ -14,8 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional
 
-# A plain-Python implementation of the same helper counts as a reference too.
-REFERENCES = ("botocore", "boto3", "python")
+# A plain-Python implementation of the same helper counts as a reference too;
+# aiobotocore is the async clients' reference (named before "botocore", which it contains).
+REFERENCES = ("aiobotocore", "botocore", "boto3", "python")
 
 
 @dataclass(frozen=True)

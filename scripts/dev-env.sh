@@ -1,8 +1,10 @@
 # Sourced by the other scripts: makes ./.venv, installs the build tool and the
 # test extras from pyproject.toml, and builds sagerun into it.
 #   SAGERUN_PROFILE=release  builds optimised (benchmarks); default: debug.
-#   SAGERUN_EXTRAS=test,bench  the extras to install (default: test).
-#   SAGERUN_VENV=DIR           the virtual environment (default: .venv).
+#   SAGERUN_EXTRAS=test,aio  extras to install (default: test; aio adds aiobotocore,
+#                            which pins an older botocore, for benches/bench_async.py;
+#                            bench adds aiobotocore and matplotlib for benches/run.py).
+#   SAGERUN_VENV=DIR         the virtual environment (default: .venv).
 # A shared cargo target directory outside the clone lets repeated runs on the
 # same machine (CI included) reuse compiled dependencies.
 set -euo pipefail

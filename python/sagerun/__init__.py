@@ -2,5 +2,6 @@
 
 from sagerun._native import __version__
 from sagerun.client import Client
+from sagerun._async_client import AsyncClient
 
-__all__ = ["__version__", "Client"]
+__all__ = ["__version__", "Client", "AsyncClient"]

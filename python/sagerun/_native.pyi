@@ -125,7 +125,23 @@ class TransportError(Exception):
 
 class EventStreamReader:
     def next_batch(self) -> List[Union[Dict[str, Dict[str, bytes]], Tuple[str, str, Any]]]: ...
+    def next_batch_async(self, queue: CompletionQueue, future: Any) -> PendingCall: ...
+    # Timings: seconds on the clock of time.monotonic()/time.perf_counter().
+    @property
+    def request_sent_at(self) -> float: ...
+    @property
+    def first_byte_at(self) -> float: ...
+    def part_times(self, start: int = 0) -> List[float]: ...
     def close(self) -> None: ...
+
+# asyncio bridge (sagerun._async_bridge): a call settles `future` via `queue`.
+class CompletionQueue:
+    def __init__(self) -> None: ...
+    def fileno(self) -> int: ...
+    def drain(self) -> int: ...
+
+class PendingCall:
+    def cancel(self) -> None: ...
 
 class NativeClient:
     def __init__(
@@ -165,10 +181,56 @@ class NativeClient:
         secret_key: str,
         session_token: Optional[str] = None,
     ) -> Tuple[int, Dict[str, str], Union[bytes, EventStreamReader], Tuple[int, bool, bool]]: ...
+    def invoke_async(
+        self,
+        queue: CompletionQueue,
+        future: Any,
+        operation_name: str,
+        endpoint_name: str,
+        members: List[Tuple[str, str]],
+        body: bytes,
+        access_key: str,
+        secret_key: str,
+        session_token: Optional[str] = ...,
+    ) -> PendingCall: ...
+    def invoke_stream_async(
+        self,
+        queue: CompletionQueue,
+        future: Any,
+        operation_name: str,
+        endpoint_name: str,
+        members: List[Tuple[str, str]],
+        body: bytes,
+        access_key: str,
+        secret_key: str,
+        session_token: Optional[str] = ...,
+    ) -> PendingCall: ...
+    def close_async_pool(self) -> None: ...
     @property
     def retry_quota(self) -> int: ...
 
 def protocol_tables() -> Dict[str, Any]: ...
+
+# --- invoke_endpoint_many (rust/python/src/many.rs) ---
+class ManyRun:
+    def __init__(
+        self, client: NativeClient, operation_name: str, *, concurrency: int, window: int
+    ) -> None: ...
+    @property
+    def capacity(self) -> int: ...
+    @property
+    def pending(self) -> int: ...
+    def submit(
+        self,
+        items: Sequence[Optional[Tuple[str, List[Tuple[str, str]], bytes]]],
+        access_key: str,
+        secret_key: str,
+        session_token: Optional[str] = None,
+    ) -> int: ...
+    def next_completed(
+        self, max_wait: float
+    ) -> List[Tuple[int, Union[Tuple[int, Dict[str, str], bytes, Tuple[int, bool, bool]], BaseException]]]: ...
+    def close(self) -> None: ...
 
 # --- local runtime (public API: sagerun.local) ---
 class _LocalServer:

@@ -21,9 +21,15 @@ class StreamStats:
         self.items = 0
         self.first_item_at: Optional[float] = None
         self.ended_at: Optional[float] = None
+        #: Time to the response head, from a sagerun stream body's own
+        #: timings (None for a body without them, such as boto3's).
+        self.ttfb_ms: Optional[float] = None
 
     def count_parts(self, events: Iterable[T]) -> Iterator[T]:
         """The events unchanged, counted (feed this to a decoder)."""
+        ttfb = getattr(events, "time_to_first_byte", None)
+        if isinstance(ttfb, float):
+            self.ttfb_ms = ttfb * 1000.0
         for event in events:
             self.parts += 1
             yield event
@@ -64,6 +70,7 @@ class StreamStats:
             "parts": self.parts,
             "items": self.items,
             "ttft_ms": _rounded(self.ttft_ms),
+            "ttfb_ms": _rounded(self.ttfb_ms),
             "total_ms": _rounded(self.total_ms),
             "items_per_s": _rounded(self.items_per_s),
         }
@@ -77,6 +84,8 @@ def describe(summary: Mapping[str, Any], unit: str = "tokens") -> str:
     ``TTFT 3.1 ms, 24 tokens in 950 ms (25.0 tokens/s), 24 PayloadParts``."""
     ttft, rate = summary["ttft_ms"], summary["items_per_s"]
     text = f"TTFT {ttft:.1f} ms" if ttft is not None else "no output"
+    if summary.get("ttfb_ms") is not None:
+        text += f" (first byte {summary['ttfb_ms']:.1f} ms)"
     text += f", {summary['items']} {unit} in {summary['total_ms']:.0f} ms"
     if rate is not None:
         text += f" ({rate:.1f} {unit}/s)"

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use http::HeaderValue;
 use hyper::body::Incoming;
@@ -61,6 +61,10 @@ pub struct Client {
     id: u64,
     /// Dropped with the client, so that threads can forget its pools.
     alive: Arc<()>,
+    /// The pool of calls running on the process-wide multi-thread runtime
+    /// (async callers): one per client, made on first use, with the process
+    /// generation that made it (a forked child makes its own).
+    shared_pool: Mutex<Option<(u64, Arc<Transport>)>>,
     retry: RetryPolicy,
 }
 
@@ -86,6 +90,7 @@ impl Client {
             tls,
             id: NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed),
             alive: Arc::new(()),
+            shared_pool: Mutex::new(None),
             retry: RetryPolicy::new(config.retry),
         })
     }
@@ -102,8 +107,13 @@ impl Client {
     /// a thread's connections are tasks of its own runtime (see
     /// `runtime::local`). The pools live in a thread-local table, so they
     /// close when their thread ends; a forked child starts a new table.
+    /// Calls running on the multi-thread runtime (async callers, whose
+    /// futures move between its workers) share one pool per client instead.
     fn transport(&self) -> Arc<Transport> {
         let generation = runtime::process_generation();
+        if runtime::on_multi_thread_runtime() {
+            return self.shared_transport(generation);
+        }
         POOLS.with(|table| {
             let mut table = table.borrow_mut();
             let (owner, pools) = &mut *table;
@@ -123,6 +133,37 @@ impl Client {
             pools.insert(self.id, (Arc::downgrade(&self.alive), transport.clone()));
             transport
         })
+    }
+
+    fn shared_transport(&self, generation: u64) -> Arc<Transport> {
+        let mut slot = self
+            .shared_pool
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match slot.as_ref() {
+            Some((owner, transport)) if *owner == generation => transport.clone(),
+            _ => {
+                if let Some((_, stale)) = slot.take() {
+                    // Forked: those connections belong to the parent process.
+                    std::mem::forget(stale);
+                }
+                let transport = Arc::new(Transport::new(&self.transport_config, self.tls.clone()));
+                *slot = Some((generation, transport.clone()));
+                transport
+            }
+        }
+    }
+
+    /// Closes the idle connections of the async callers' pool now (instead
+    /// of when the client is dropped); later async calls open a new pool.
+    /// Calls in flight keep their connections until they end.
+    pub fn close_shared_pool(&self) {
+        let stale = self
+            .shared_pool
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        drop(stale);
     }
 
     /// Sends an invocation and reads the whole response (success or error).
@@ -158,11 +199,13 @@ impl Client {
         call: Invocation,
         credentials: &Credentials,
     ) -> Result<StreamStart, ClientError> {
+        let started = crate::timing::monotonic_seconds();
         let prepared = PreparedRequest::new(&self.endpoint, call)?;
         let url = prepared.uri().to_string();
         let (result, _) = self
             .with_retries(&prepared, credentials, true, |head, body, tap, retries| {
-                let reader = Box::new(EventReader::new(url.clone(), body, tap));
+                let mut reader = Box::new(EventReader::new(url.clone(), body, tap));
+                reader.request_sent_at = started;
                 async move {
                     Ok(StreamStart::Events {
                         head,
@@ -317,4 +360,41 @@ const SETTLE_AFTER: std::time::Duration = std::time::Duration::from_millis(1);
 thread_local! {
     /// When this thread last received an answer (so drove its runtime).
     static RECENTLY_DRIVEN: std::cell::Cell<Option<std::time::Instant>> = const { std::cell::Cell::new(None) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Arc<Client> {
+        Arc::new(
+            Client::new(ClientConfig {
+                endpoint_url: "http://127.0.0.1:9".into(),
+                region: "us-east-1".into(),
+                user_agent: "test".into(),
+                transport: TransportConfig::default(),
+                retry: RetryConfig::default(),
+            })
+            .unwrap(),
+        )
+    }
+
+    #[test]
+    fn tasks_of_the_multi_thread_runtime_share_one_pool_per_client() {
+        let (a, b) = (client(), client());
+        let rt = runtime::get();
+        let pool = |c: &Arc<Client>| {
+            let c = c.clone();
+            rt.block_on(rt.spawn(async move { c.transport() })).unwrap()
+        };
+        let (a1, a2, b1) = (pool(&a), pool(&a), pool(&b));
+        assert!(
+            Arc::ptr_eq(&a1, &a2),
+            "one pool for all of a client's tasks"
+        );
+        assert!(!Arc::ptr_eq(&a1, &b1), "each client has its own");
+        // A blocking caller's thread runtime keeps its own pool.
+        let local = runtime::local().block_on(async { a.transport() });
+        assert!(!Arc::ptr_eq(&a1, &local));
+    }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
@@ -39,7 +40,16 @@ pub struct EventReader {
     /// An error met while taking extra frames; reported after the events
     /// decoded before it.
     failed: Option<ClientError>,
+    /// When the call started and when its response head arrived, and the
+    /// decode time of each PayloadPart ([`crate::timing::monotonic_seconds`]).
+    pub request_sent_at: f64,
+    pub first_byte_at: f64,
+    part_times: PartTimes,
 }
+
+/// The decode times of a stream's PayloadParts, in order; shared, so that
+/// they outlive the reader (dropped at the end of the stream).
+pub type PartTimes = Arc<Mutex<Vec<f64>>>;
 
 impl EventReader {
     pub fn new(url: String, body: Incoming, connection: ConnectionTap) -> EventReader {
@@ -50,7 +60,16 @@ impl EventReader {
             decoder: Decoder::new(Limits::default()),
             ready: VecDeque::new(),
             failed: None,
+            // Made when the head has arrived; the caller sets the start.
+            first_byte_at: crate::timing::monotonic_seconds(),
+            request_sent_at: f64::NAN,
+            part_times: PartTimes::default(),
         }
+    }
+
+    /// The decode times of the PayloadParts, as they are decoded.
+    pub fn part_times(&self) -> PartTimes {
+        self.part_times.clone()
     }
 
     /// Every event decodable so far (waiting for bytes if there is none yet);
@@ -138,9 +157,14 @@ impl EventReader {
                     return Ok(());
                 };
                 let ready = &mut self.ready;
+                let now = crate::timing::monotonic_seconds();
+                let mut part_times = self.part_times.lock().unwrap_or_else(|p| p.into_inner());
                 // Events before a bad frame are kept; then the stream is over.
                 let fed = self.decoder.feed_with(&data, |message| {
                     if let Some(event) = classify(&message, |payload| share(&data, payload))? {
+                        if matches!(event, StreamEvent::PayloadPart(_)) {
+                            part_times.push(now);
+                        }
                         ready.push_back(event);
                     }
                     Ok::<(), DecodeError>(())

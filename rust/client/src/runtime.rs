@@ -65,6 +65,13 @@ pub fn get() -> Arc<Runtime> {
     rt
 }
 
+/// Whether the calling task runs on a multi-thread runtime (the process-wide
+/// one: async callers), rather than a thread's own current-thread runtime.
+pub fn on_multi_thread_runtime() -> bool {
+    tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+}
+
 thread_local! {
     static LOCAL: RefCell<Option<(u64, Arc<Runtime>)>> = const { RefCell::new(None) };
 }

@@ -4,9 +4,11 @@
 
 use pyo3::prelude::*;
 
+mod async_client;
 mod client;
 mod eventstream;
 mod local;
+mod many;
 mod sigv4;
 mod streaming;
 
@@ -18,5 +20,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     sigv4::register(m)?;
     local::register(m)?;
     client::register(m)?;
+    async_client::register(m)?;
+    many::register(m)?;
     Ok(())
 }
