@@ -11,7 +11,8 @@
 #       only the bench files named, with pytest's own output and the ratio table
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SAGERUN_PROFILE=release SAGERUN_EXTRAS=test,bench SAGERUN_VENV=.venv-bench . scripts/dev-env.sh
+SAGERUN_PROFILE=release SAGERUN_EXTRAS="${SAGERUN_EXTRAS:-test,bench}" SAGERUN_VENV=.venv-bench \
+    . scripts/dev-env.sh
 if [ $# -eq 0 ]; then
     exec python benches/run.py
 fi
