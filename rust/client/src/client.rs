@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use http::HeaderValue;
-use hyper::body::Incoming;
 use sagerun_core::sigv4::Credentials;
 
 use crate::error::ClientError;
@@ -19,7 +18,7 @@ use crate::response::{self, Head, Response, RetryReport};
 use crate::retry::{Outcome, RetryConfig, RetryPolicy};
 use crate::runtime;
 use crate::tls;
-use crate::transport::{ConnectionTap, Transport, TransportConfig};
+use crate::transport::{ConnectionTap, ResponseBody, Transport, TransportConfig};
 
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
@@ -104,7 +103,7 @@ impl Client {
     }
 
     /// The calling thread's pool for this client. Each thread has its own:
-    /// a thread's connections are tasks of its own runtime (see
+    /// a thread's connections are registered with its own runtime (see
     /// `runtime::local`). The pools live in a thread-local table, so they
     /// close when their thread ends; a forked child starts a new table.
     /// Calls running on the multi-thread runtime (async callers, whose
@@ -129,10 +128,18 @@ impl Client {
             }
             // Forget the pools of clients that no longer exist.
             pools.retain(|_, (alive, _)| alive.strong_count() > 0);
-            let transport = Arc::new(Transport::new(&self.transport_config, self.tls.clone()));
+            let transport = Arc::new(self.new_transport());
             pools.insert(self.id, (Arc::downgrade(&self.alive), transport.clone()));
             transport
         })
+    }
+
+    fn new_transport(&self) -> Transport {
+        Transport::new(
+            &self.transport_config,
+            self.tls.clone(),
+            self.endpoint.is_https(),
+        )
     }
 
     fn shared_transport(&self, generation: u64) -> Arc<Transport> {
@@ -147,7 +154,7 @@ impl Client {
                     // Forked: those connections belong to the parent process.
                     std::mem::forget(stale);
                 }
-                let transport = Arc::new(Transport::new(&self.transport_config, self.tls.clone()));
+                let transport = Arc::new(self.new_transport());
                 *slot = Some((generation, transport.clone()));
                 transport
             }
@@ -231,7 +238,7 @@ impl Client {
         on_success: F,
     ) -> (Result<Result<T, Response>, ClientError>, u32)
     where
-        F: Fn(Head, Incoming, ConnectionTap, RetryReport) -> Fut,
+        F: Fn(Head, ResponseBody, ConnectionTap, RetryReport) -> Fut,
         Fut: Future<Output = Result<T, ClientError>>,
     {
         let mut info = AttemptInfo {
@@ -289,7 +296,7 @@ impl Client {
         on_success: &F,
     ) -> Result<Result<T, Response>, ClientError>
     where
-        F: Fn(Head, Incoming, ConnectionTap, RetryReport) -> Fut,
+        F: Fn(Head, ResponseBody, ConnectionTap, RetryReport) -> Fut,
         Fut: Future<Output = Result<T, ClientError>>,
     {
         let transport = self.transport();
@@ -298,23 +305,20 @@ impl Client {
             Some(proxy) if !self.endpoint.is_https() => proxy.authorization.as_ref(),
             _ => None,
         };
-        let mut request = prepared.signed(
+        let request = prepared.signed(
             credentials,
             &self.region,
             &self.user_agent,
             proxy_auth,
             info,
         )?;
+        let attempt = info.attempt;
+        let answer = transport.send(request, prepared.uri()).await?;
         let tap = if tap_connection {
-            ConnectionTap::on(&mut request)
+            answer.body().tap()
         } else {
             ConnectionTap::default()
         };
-        let attempt = info.attempt;
-        settle_idle_connections().await;
-        let answer = transport.send(request, prepared.uri()).await;
-        RECENTLY_DRIVEN.with(|at| at.set(Some(std::time::Instant::now())));
-        let answer = answer?;
         let head = Head::of(&answer);
         let body = answer.into_body();
         if head.is_success() {
@@ -336,32 +340,6 @@ impl Client {
         }))
     }
 }
-
-/// Lets the runtime notice what happened to idle pooled connections (a peer
-/// that closed one while this thread was not driving the runtime) before a
-/// connection is picked, like urllib3's "is the connection dropped?" check.
-/// The first yield lets the runtime poll for I/O, which wakes the idle
-/// connections' tasks; the second lets those tasks run (and retire a closed
-/// connection) before this call picks one.
-///
-/// Skipped when this thread drove its runtime less than a millisecond ago
-/// (back-to-back calls): its connections' tasks have just run, and a peer
-/// closing within that window is no likelier than during the call itself.
-async fn settle_idle_connections() {
-    let fresh = RECENTLY_DRIVEN.with(|at| at.get().is_some_and(|t| t.elapsed() < SETTLE_AFTER));
-    if !fresh {
-        tokio::task::yield_now().await;
-        tokio::task::yield_now().await;
-    }
-}
-
-const SETTLE_AFTER: std::time::Duration = std::time::Duration::from_millis(1);
-
-thread_local! {
-    /// When this thread last received an answer (so drove its runtime).
-    static RECENTLY_DRIVEN: std::cell::Cell<Option<std::time::Instant>> = const { std::cell::Cell::new(None) };
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,12 +8,12 @@ use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use hyper::body::{Body, Frame, Incoming};
+use hyper::body::{Body, Frame};
 use sagerun_core::eventstream::{DecodeError, Decoder, HeaderValueRef, Limits, MessageRef};
 use sagerun_core::protocol::event;
 
 use crate::error::{ClientError, StreamFault};
-use crate::transport::{self, ConnectionTap};
+use crate::transport::{self, ConnectionTap, ResponseBody};
 
 /// One event of SageMaker's ResponseStream.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,7 +32,7 @@ pub enum StreamEvent {
 
 pub struct EventReader {
     url: String,
-    body: Option<Incoming>,
+    body: Option<ResponseBody>,
     /// The connection the body comes on, retired after a corrupt stream.
     connection: ConnectionTap,
     decoder: Decoder,
@@ -52,7 +52,7 @@ pub struct EventReader {
 pub type PartTimes = Arc<Mutex<Vec<f64>>>;
 
 impl EventReader {
-    pub fn new(url: String, body: Incoming, connection: ConnectionTap) -> EventReader {
+    pub fn new(url: String, body: ResponseBody, connection: ConnectionTap) -> EventReader {
         EventReader {
             url,
             body: Some(body),
@@ -78,16 +78,11 @@ impl EventReader {
     pub async fn next_batch(&mut self) -> Result<Vec<StreamEvent>, ClientError> {
         loop {
             if !self.ready.is_empty() {
-                // hyper's connection task hands over one chunk per turn:
-                // give it turns while it still has chunks to hand over, so
-                // that a burst of events is one batch (one hand-over to
-                // the caller), not one batch per event.
-                loop {
-                    tokio::task::yield_now().await;
-                    if !self.take_arrived_frames() {
-                        break;
-                    }
-                }
+                // A burst of events is one batch (one hand-over to the
+                // caller), not one batch per event: take every chunk that
+                // has already arrived (the body drives its connection, so
+                // this reads what the socket holds, without waiting).
+                self.take_arrived_frames();
                 return Ok(self.ready.drain(..).collect());
             }
             if let Some(error) = self.failed.take() {
@@ -101,26 +96,22 @@ impl EventReader {
         }
     }
 
-    /// Takes the frames that have already arrived, without waiting; true if
-    /// it took any and the stream may go on.
-    fn take_arrived_frames(&mut self) -> bool {
+    /// Takes the frames that have already arrived, without waiting.
+    fn take_arrived_frames(&mut self) {
         let mut cx = Context::from_waker(Waker::noop());
-        let mut took = false;
         while self.failed.is_none() {
             let Some(body) = self.body.as_mut() else {
-                return false;
+                return;
             };
             match Pin::new(body).poll_frame(&mut cx) {
-                Poll::Pending => return took,
+                Poll::Pending => return,
                 Poll::Ready(next) => {
-                    took = true;
                     if let Err(error) = self.handle(next) {
                         self.failed = Some(error);
                     }
                 }
             }
         }
-        false
     }
 
     /// Feeds one body frame (or its end, or its error) to the decoder.

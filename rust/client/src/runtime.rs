@@ -78,8 +78,9 @@ thread_local! {
 
 /// This thread's current-thread runtime (made on first use, and again in a
 /// forked child). Blocking calls run on it with `block_on`; the connections
-/// they open are its tasks, so they progress whenever this thread waits on
-/// one of them (or another thread calls `block_on` on the same runtime).
+/// they open are registered with its I/O driver, so they are read and
+/// written while this thread (or another thread calling `block_on` on the
+/// same runtime) drives a request or a body on them.
 pub fn local() -> Arc<Runtime> {
     let generation = process_generation();
     LOCAL.with(|slot| {

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
@@ -491,8 +492,8 @@ fn stream_over(result: &Option<Batch>) -> bool {
 #[pyclass(frozen, module = "sagerun._native")]
 pub struct EventStreamReader {
     state: Arc<ReaderState>,
-    /// The runtime whose task owns the connection: a blocking read drives
-    /// it, from whichever thread iterates.
+    /// The runtime the connection is registered with: a blocking read
+    /// drives it, from whichever thread iterates.
     runtime: Arc<Runtime>,
     /// Timings (sagerun_client::timing), kept here: the reader is dropped
     /// at the end of the stream.
@@ -582,26 +583,32 @@ impl EventStreamReader {
 
 /// A batch of events as Python objects (see `next_batch`).
 pub(crate) fn events_list(py: Python<'_>, events: Vec<StreamEvent>) -> PyResult<Bound<'_, PyList>> {
-    let list = PyList::empty(py);
-    for event in events {
-        match event {
-            StreamEvent::PayloadPart(bytes) => {
-                let part = PyDict::new(py);
-                part.set_item("Bytes", PyBytes::new(py, &bytes))?;
-                let wrapper = PyDict::new(py);
-                wrapper.set_item("PayloadPart", part)?;
-                list.append(wrapper)?;
-            }
-            StreamEvent::Exception {
-                exception_type,
-                payload,
-            } => {
-                list.append(("exception", exception_type, PyBytes::new(py, &payload)))?;
-            }
-            StreamEvent::Error { code, message } => list.append(("error", code, message))?,
-        }
-    }
-    Ok(list)
+    // Interned keys: made once, not twice per event.
+    let (payload_part, bytes_key) = (intern!(py, "PayloadPart"), intern!(py, "Bytes"));
+    let items = events
+        .into_iter()
+        .map(|event| -> PyResult<Bound<'_, PyAny>> {
+            Ok(match event {
+                StreamEvent::PayloadPart(bytes) => {
+                    let part = PyDict::new(py);
+                    part.set_item(bytes_key, PyBytes::new(py, &bytes))?;
+                    let wrapper = PyDict::new(py);
+                    wrapper.set_item(payload_part, part)?;
+                    wrapper.into_any()
+                }
+                StreamEvent::Exception {
+                    exception_type,
+                    payload,
+                } => ("exception", exception_type, PyBytes::new(py, &payload))
+                    .into_pyobject(py)?
+                    .into_any(),
+                StreamEvent::Error { code, message } => {
+                    ("error", code, message).into_pyobject(py)?.into_any()
+                }
+            })
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, items)
 }
 
 fn members_list<'py>(py: Python<'py>, members: &[HeaderMember]) -> PyResult<Bound<'py, PyList>> {
