@@ -32,7 +32,7 @@ from botocore.credentials import Credentials
 from botocore.exceptions import NoCredentialsError
 from botocore.response import StreamingBody
 
-from sagerun import _config, _native, _protocol
+from sagerun import _config, _native, _pickling, _protocol
 from sagerun._errors import ErrorTranslator, transport_error
 from sagerun._stream import EventStream
 from sagerun._validation import OperationValidator
@@ -60,7 +60,12 @@ class _Operation:
 
 class Client:
     """Same construction, methods, response dicts and exceptions as
-    ``boto3.client("sagemaker-runtime", ...)``. Safe to share across threads."""
+    ``boto3.client("sagemaker-runtime", ...)``. Safe to share across threads.
+
+    Picklable: the copy is rebuilt from the constructor arguments (see
+    ``sagerun._pickling``); keys passed as ``aws_access_key_id=``/... are in
+    the pickle in clear, credentials from the credential chain never are
+    (the copy resolves them again), a ``session=`` pickles as its profile."""
 
     def __init__(
         self,
@@ -74,6 +79,12 @@ class Client:
         config: Any = None,
         verify: Any = None,
     ) -> None:
+        self._constructor_args = _pickling.record(
+            region_name=region_name, endpoint_url=endpoint_url, profile_name=profile_name,
+            session=session, aws_access_key_id=aws_access_key_id,
+            aws_secret_access_key=aws_secret_access_key, aws_session_token=aws_session_token,
+            config=config, verify=verify,
+        )
         botocore_client = _config.make_botocore_client(
             region_name=region_name,
             endpoint_url=endpoint_url,
@@ -242,6 +253,9 @@ class Client:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+    def __reduce__(self) -> Any:
+        return _pickling.reduce_client(self)
 
     def __repr__(self) -> str:
         return (

@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 mod client;
 mod eventstream;
 mod local;
+mod panics;
 mod sigv4;
 mod streaming;
 
@@ -18,5 +19,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     sigv4::register(m)?;
     local::register(m)?;
     client::register(m)?;
+    panics::register(m)?;
     Ok(())
 }

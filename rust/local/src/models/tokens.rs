@@ -26,8 +26,9 @@ impl Tokens {
             None => String::from_utf8_lossy(&inv.body).into_owned(),
         };
         let pieces = render(&text, c.parts, c.format, c.split);
-        let parts = if inv.streaming && c.delay_ms > 0 {
-            paced(pieces, Duration::from_millis(c.delay_ms))
+        let delay = Duration::from_millis(if inv.streaming { c.delay_ms } else { 0 });
+        let parts = if !delay.is_zero() || c.repeat != 1 {
+            produced(pieces, c.repeat, delay)
         } else {
             Parts::Ready(pieces.into())
         };
@@ -47,15 +48,18 @@ fn content_type(format: TokenFormat) -> &'static str {
     }
 }
 
-/// Sends the pieces one by one, `delay` apart, as a producer would.
-fn paced(pieces: Vec<Bytes>, delay: Duration) -> Parts {
+/// Sends the pieces one by one, `delay` apart, `repeat` times over, as a
+/// producer would: only what the reader has not taken yet is in memory
+/// (the channel's few parts; the pieces are shared, not copied).
+fn produced(pieces: Vec<Bytes>, repeat: usize, delay: Duration) -> Parts {
     let (tx, rx) = mpsc::channel(4);
+    let total = pieces.len().saturating_mul(repeat);
     tokio::spawn(async move {
-        for (i, piece) in pieces.into_iter().enumerate() {
-            if i > 0 {
+        for (i, piece) in pieces.iter().cycle().take(total).enumerate() {
+            if i > 0 && !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
-            if tx.send(Part::Data(piece)).await.is_err() {
+            if tx.send(Part::Data(piece.clone())).await.is_err() {
                 return; // the client went away
             }
         }
