@@ -29,6 +29,21 @@ pub enum StreamEvent {
     Error { code: String, message: String },
 }
 
+/// A batch stops growing past this many payload bytes: a producer faster
+/// than the reader must not make one batch (all in memory at once, then
+/// one Python list) grow without bound.
+const MAX_BATCH_BYTES: usize = 1 << 20;
+
+fn batch_bytes(events: &VecDeque<StreamEvent>) -> usize {
+    events
+        .iter()
+        .map(|e| match e {
+            StreamEvent::PayloadPart(b) | StreamEvent::Exception { payload: b, .. } => b.len(),
+            StreamEvent::Error { code, message } => code.len() + message.len(),
+        })
+        .sum()
+}
+
 pub struct EventReader {
     url: String,
     body: Option<Incoming>,
@@ -65,7 +80,7 @@ impl EventReader {
                 // the caller), not one batch per event.
                 loop {
                     tokio::task::yield_now().await;
-                    if !self.take_arrived_frames() {
+                    if batch_bytes(&self.ready) >= MAX_BATCH_BYTES || !self.take_arrived_frames() {
                         break;
                     }
                 }
