@@ -99,6 +99,15 @@ impl PreparedRequest {
                 "EndpointName must not be empty".into(),
             ));
         }
+        // Percent-encoding leaves `.` and `..` as they are: as a path
+        // segment they would be resolved away by any normalising server or
+        // proxy (botocore sends them so). No valid name is either.
+        if matches!(call.endpoint_name.as_str(), "." | "..") {
+            return Err(ClientError::InvalidRequest(format!(
+                "EndpointName {:?} is not a valid endpoint name",
+                call.endpoint_name
+            )));
+        }
         let bindings = call.op.request_headers();
         let mut headers = Vec::with_capacity(call.members.len() + 1);
         headers.push((HOST, endpoint.host.clone()));
