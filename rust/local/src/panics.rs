@@ -58,7 +58,9 @@ mod tests {
 
     #[test]
     fn a_panic_in_a_poll_becomes_an_error_with_its_message() {
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let out = rt.block_on(catch_panic(async {
             tokio::task::yield_now().await;
             panic!("boom {}", 7);

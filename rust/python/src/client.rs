@@ -142,7 +142,9 @@ impl NativeClient {
             },
         };
         Ok(NativeClient {
-            client: guard("creating a client", || Client::new(config).map_err(to_py_err))?,
+            client: guard("creating a client", || {
+                Client::new(config).map_err(to_py_err)
+            })?,
         })
     }
 
