@@ -56,12 +56,28 @@ def test_64_threads_share_one_client_for_10000_calls(local_runtime):
     assert sum(done) == CALLS
 
 
+EXIT_ENDPOINTS = {
+    "slow": {"model": "echo", "faults": {"latency_ms": 1500}},
+    # A long stream: still running when the interpreter exits.
+    "drip": {"model": "tokens", "text": "x" * 400, "parts": 400, "delay_ms": 10},
+}
+
+# The child talks to a runtime in the parent, or runs its own (never
+# stopped: its server threads are busy when the interpreter exits).
+PARENT_RUNTIME = """
+client = sagerun.Client(endpoint_url={url!r}, region_name="us-east-1",
+                        aws_access_key_id={access!r}, aws_secret_access_key={secret!r})
+"""
+OWN_RUNTIME = """
+from sagerun.local import LocalRuntime
+runtime = LocalRuntime({endpoints!r})
+client = sagerun.Client(**runtime.client_kwargs())
+"""
+
 CHILD = """
 import sys, threading, time
 import sagerun
-
-client = sagerun.Client(endpoint_url={url!r}, region_name="us-east-1",
-                        aws_access_key_id={access!r}, aws_secret_access_key={secret!r})
+{make_client}
 streaming = threading.Event()
 
 def call():
@@ -83,21 +99,22 @@ print("exiting with requests in flight", flush=True)
 """
 
 
-@pytest.mark.parametrize("daemon, exit_call, what", [
-    (True, "sys.exit(0)", "daemon threads: the interpreter finalizes under them"),
-    (False, "sys.exit(0)", "ordinary threads: the interpreter waits for them"),
-    (True, "raise SystemExit(3)", "an exit status passes through"),
-    (True, "import os; os._exit(0)", "immediate exit"),
+@pytest.mark.parametrize("daemon, exit_call, own_runtime, what", [
+    (True, "sys.exit(0)", False, "daemon threads: the interpreter finalizes under them"),
+    (False, "sys.exit(0)", False, "ordinary threads: the interpreter waits for them"),
+    (True, "raise SystemExit(3)", False, "an exit status passes through"),
+    (True, "import os; os._exit(0)", False, "immediate exit"),
+    (True, "sys.exit(0)", True, "the child's own local runtime is still serving"),
 ])
-def test_interpreter_exit_with_requests_in_flight(local_runtime, daemon, exit_call, what):
-    rt = local_runtime({
-        "slow": {"model": "echo", "faults": {"latency_ms": 1500}},
-        # A long stream: still running when the interpreter exits.
-        "drip": {"model": "tokens", "text": "x" * 400, "parts": 400, "delay_ms": 10},
-    })
-    kw = rt.client_kwargs()
-    code = textwrap.dedent(CHILD).format(url=rt.url, access=kw["aws_access_key_id"],
-                                         secret=kw["aws_secret_access_key"], daemon=daemon, exit=exit_call)
+def test_interpreter_exit_with_requests_in_flight(local_runtime, daemon, exit_call, own_runtime, what):
+    if own_runtime:
+        make_client = OWN_RUNTIME.format(endpoints=EXIT_ENDPOINTS)
+    else:
+        rt = local_runtime(EXIT_ENDPOINTS)
+        kw = rt.client_kwargs()
+        make_client = PARENT_RUNTIME.format(url=rt.url, access=kw["aws_access_key_id"],
+                                            secret=kw["aws_secret_access_key"])
+    code = textwrap.dedent(CHILD).format(make_client=make_client, daemon=daemon, exit=exit_call)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "exiting with requests in flight" in proc.stdout, proc.stderr
     assert proc.returncode == (3 if "3" in exit_call else 0), (what, proc.stderr)
