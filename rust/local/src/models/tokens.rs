@@ -195,6 +195,42 @@ mod tests {
         assert_eq!(parts.last().unwrap(), "data: [DONE]\n\n");
     }
 
+    fn repeated(repeat: usize, streaming: bool) -> Vec<String> {
+        let config: TokensConfig = serde_json::from_value(serde_json::json!(
+            {"text": "abc", "parts": 3, "repeat": repeat}
+        ))
+        .unwrap();
+        let inv = Invocation {
+            streaming,
+            ..Invocation::default()
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            match Tokens::new(config).invoke(&inv).parts {
+                Parts::Ready(q) => strings(q.into()),
+                Parts::Live(mut rx) => {
+                    let mut out = Vec::new();
+                    while let Some(Part::Data(b)) = rx.recv().await {
+                        out.push(String::from_utf8(b.to_vec()).unwrap());
+                    }
+                    out
+                }
+            }
+        })
+    }
+
+    #[test]
+    fn repeat_sends_the_parts_again_and_again() {
+        assert_eq!(repeated(1, true), ["a", "b", "c"]);
+        assert_eq!(repeated(3, true).concat(), "abcabcabc");
+        assert_eq!(repeated(3, true).len(), 9);
+        assert_eq!(repeated(2, false).concat(), "abcabc");
+        assert!(repeated(0, true).is_empty());
+    }
+
     #[test]
     fn byte_split_cuts_inside_characters() {
         let parts = render("ééé", 4, TokenFormat::Raw, SplitMode::Bytes);
