@@ -34,14 +34,14 @@ pub enum StreamEvent {
 /// one Python list) grow without bound.
 const MAX_BATCH_BYTES: usize = 1 << 20;
 
-fn batch_bytes(events: &VecDeque<StreamEvent>) -> usize {
-    events
-        .iter()
-        .map(|e| match e {
+impl StreamEvent {
+    /// The bytes it holds (what a batch's size counts).
+    fn size(&self) -> usize {
+        match self {
             StreamEvent::PayloadPart(b) | StreamEvent::Exception { payload: b, .. } => b.len(),
             StreamEvent::Error { code, message } => code.len() + message.len(),
-        })
-        .sum()
+        }
+    }
 }
 
 pub struct EventReader {
@@ -51,6 +51,8 @@ pub struct EventReader {
     connection: ConnectionTap,
     decoder: Decoder,
     ready: VecDeque<StreamEvent>,
+    /// The bytes held by `ready`.
+    ready_bytes: usize,
     /// An error met while taking extra frames; reported after the events
     /// decoded before it.
     failed: Option<ClientError>,
@@ -64,6 +66,7 @@ impl EventReader {
             connection,
             decoder: Decoder::new(Limits::default()),
             ready: VecDeque::new(),
+            ready_bytes: 0,
             failed: None,
         }
     }
@@ -80,10 +83,11 @@ impl EventReader {
                 // the caller), not one batch per event.
                 loop {
                     tokio::task::yield_now().await;
-                    if batch_bytes(&self.ready) >= MAX_BATCH_BYTES || !self.take_arrived_frames() {
+                    if self.ready_bytes >= MAX_BATCH_BYTES || !self.take_arrived_frames() {
                         break;
                     }
                 }
+                self.ready_bytes = 0;
                 return Ok(self.ready.drain(..).collect());
             }
             if let Some(error) = self.failed.take() {
@@ -152,10 +156,11 @@ impl EventReader {
                 let Ok(data) = frame.into_data() else {
                     return Ok(());
                 };
-                let ready = &mut self.ready;
+                let (ready, ready_bytes) = (&mut self.ready, &mut self.ready_bytes);
                 // Events before a bad frame are kept; then the stream is over.
                 let fed = self.decoder.feed_with(&data, |message| {
                     if let Some(event) = classify(&message, |payload| share(&data, payload))? {
+                        *ready_bytes += event.size();
                         ready.push_back(event);
                     }
                     Ok::<(), DecodeError>(())
@@ -176,6 +181,7 @@ impl EventReader {
     pub fn close(&mut self) {
         self.body = None;
         self.ready.clear();
+        self.ready_bytes = 0;
         self.failed = None;
     }
 }
