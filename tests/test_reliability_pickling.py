@@ -11,6 +11,8 @@ import boto3
 import botocore.session
 import pytest
 from botocore.config import Config
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import sagerun
 from sagerun import _config
@@ -149,3 +151,29 @@ def test_works_after_unpickling_in_a_spawned_process(local_runtime, isolated_env
         child.join(timeout=30)
     assert result == (b"from the child", b"abcdef", "us-east-1")
     assert child.exitcode == 0
+
+
+configs = st.builds(
+    Config,
+    connect_timeout=st.one_of(st.none(), st.integers(1, 120)),
+    read_timeout=st.one_of(st.none(), st.floats(0.5, 600)),
+    max_pool_connections=st.integers(1, 512),  # None fails in boto3 too
+    retries=st.one_of(st.none(), st.fixed_dictionaries({
+        "mode": st.sampled_from(["legacy", "standard", "adaptive"]),
+        "total_max_attempts": st.integers(1, 10)})),
+    user_agent_extra=st.one_of(st.none(), st.from_regex(r"[a-z]{1,8}/[0-9]{1,3}", fullmatch=True)),
+    use_fips_endpoint=st.one_of(st.none(), st.booleans()),
+)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(config=configs, region=st.sampled_from(["us-east-1", "eu-west-3", "ap-southeast-2"]),
+       endpoint=st.sampled_from([None, "http://127.0.0.1:9", "https://example.test:8443/base"]),
+       verify=st.sampled_from([None, False, True]))
+def test_any_configuration_resolves_the_same_after_a_round_trip(isolated_env, config, region, endpoint, verify):
+    client = sagerun.Client(region_name=region, endpoint_url=endpoint, config=config, verify=verify,
+                            aws_access_key_id="AKID", aws_secret_access_key="secret")
+    copy = pickle.loads(pickle.dumps(client))
+    for op in ("InvokeEndpoint", "InvokeEndpointAsync", "InvokeEndpointWithResponseStream"):
+        assert (_config.settings_for(copy._botocore_client, op)
+                == _config.settings_for(client._botocore_client, op))
