@@ -1,8 +1,10 @@
 """Pickling for sagerun clients: a client pickles as the arguments it was
 built from, and unpickling builds a new client from them (a fresh pool, a
 fresh botocore resolution). Shared by every client class: the class records
-its constructor arguments with :func:`record` and returns
-:func:`reduce_client` from ``__reduce__``.
+its constructor arguments with :func:`record` (as ``_constructor_args``)
+and returns :func:`reduce_client` from ``__reduce__``; it must also have
+``_credentials`` (botocore's) and ``meta.region_name``, and take the same
+keyword arguments as ``sagerun.Client``.
 
 What goes into the pickle:
 
