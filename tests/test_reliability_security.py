@@ -69,7 +69,7 @@ def test_control_characters_in_every_header_member_are_refused_before_sending(op
         assert srv.requests == []
 
 
-def test_the_rust_layer_refuses_control_characters_too(local_runtime):
+def test_the_rust_layer_refuses_control_characters_too():
     """Defence in depth: the native client, called without the Python
     validator, refuses a CR/LF value in each header member itself."""
     with HostileServer(["ok"]) as srv:
@@ -118,12 +118,11 @@ def test_an_endpoint_name_cannot_leave_its_path_segment(name):
             assert len(srv.requests) == sent
         else:
             assert srv.requests[-1].path == botocore_path
-        for method, suffix in [("invoke_endpoint_with_response_stream", "invocations-response-stream")]:
-            try:
-                getattr(client, method)(EndpointName=name, Body=b"{}")["Body"].close()
-            except bex.ParamValidationError:
-                continue
-            assert segment_name(srv.requests[-1].path, suffix) == name
+        try:  # the stream operation builds its path the same way
+            client.invoke_endpoint_with_response_stream(EndpointName=name, Body=b"{}")["Body"].close()
+        except bex.ParamValidationError:
+            return
+        assert segment_name(srv.requests[-1].path, "invocations-response-stream") == name
 
 
 @pytest.mark.parametrize("name", [".", ".."])
