@@ -385,24 +385,7 @@ def test_one_client_shared_by_16_threads():
         assert errors == [] and len(results) == 320 and all(results)
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-def test_client_works_in_a_forked_child():
-    with LocalRuntime({"echo": {"model": "echo"}}) as rt:
-        client = sagerun.Client(**rt.client_kwargs())
-        assert client.invoke_endpoint(EndpointName="echo", Body=b"parent")["Body"].read() == b"parent"
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # child: same client object, fresh runtime and pool
-            ok = b"0"
-            try:
-                ok = b"1" if client.invoke_endpoint(EndpointName="echo", Body=b"child")["Body"].read() == b"child" else b"0"
-            finally:
-                os.write(write_end, ok)
-                os._exit(0)
-        os.close(write_end)
-        assert os.read(read_end, 1) == b"1"
-        os.waitpid(pid, 0)
-        assert client.invoke_endpoint(EndpointName="echo", Body=b"again")["Body"].read() == b"again"
+# Forks: tests/test_reliability_fork.py.
 
 
 def test_debug_logging_never_shows_secrets(server, caplog):

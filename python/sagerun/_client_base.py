@@ -14,7 +14,7 @@ from botocore import xform_name
 from botocore.credentials import Credentials
 from botocore.exceptions import NoCredentialsError
 
-from sagerun import _config, _native, _protocol
+from sagerun import _config, _native, _pickling, _protocol
 from sagerun._errors import ErrorTranslator, transport_error
 from sagerun._validation import OperationValidator
 
@@ -64,6 +64,12 @@ class ClientBase:
         config: Any = None,
         verify: Any = None,
     ) -> None:
+        self._constructor_args = _pickling.record(
+            region_name=region_name, endpoint_url=endpoint_url, profile_name=profile_name,
+            session=session, aws_access_key_id=aws_access_key_id,
+            aws_secret_access_key=aws_secret_access_key, aws_session_token=aws_session_token,
+            config=config, verify=verify,
+        )
         botocore_client = _config.make_botocore_client(
             region_name=region_name,
             endpoint_url=endpoint_url,
@@ -212,6 +218,9 @@ class ClientBase:
         """Turns an in-stream exception event into botocore's EventStreamError."""
         errors, model = self._errors, op.model
         return lambda event: errors.stream_event_error(model, event)
+
+    def __reduce__(self) -> Any:
+        return _pickling.reduce_client(self)
 
     def __repr__(self) -> str:
         return (

@@ -310,3 +310,15 @@ class SigV4Signer:
         self, method: str, url: str, headers: _Headers, body: _Body, *,
         timestamp: Union[datetime, int, float, None] = None,
     ) -> SignatureDetails: ...
+
+# --- panics at the boundary (rust/python/src/panics.rs) ---
+
+class InternalError(RuntimeError):
+    """A bug in sagerun: its Rust code panicked (the message says where)."""
+
+def _panic_for_tests(where_: str) -> None:
+    """TEST-ONLY: a real panic at "call", "block_on", "task" or "server"."""
+
+def _panic_in_async_call_for_tests(queue: CompletionQueue, future: Any) -> PendingCall:
+    """TEST-ONLY: an async call whose Rust task panics (its awaiter gets InternalError)."""
+    ...

@@ -34,7 +34,13 @@ from sagerun._stream import EventStream
 
 class Client(ClientBase):
     """Same construction, methods, response dicts and exceptions as
-    ``boto3.client("sagemaker-runtime", ...)``. Safe to share across threads."""
+    ``boto3.client("sagemaker-runtime", ...)``. Safe to share across threads.
+
+    Picklable (as AsyncClient): the copy is rebuilt from the constructor
+    arguments (see ``sagerun._pickling``); keys passed as
+    ``aws_access_key_id=``/... are in the pickle in clear, credentials from
+    the credential chain never are (the copy resolves them again), a
+    ``session=`` pickles as its profile."""
 
     # -- the three operations -------------------------------------------------
 

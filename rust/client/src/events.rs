@@ -30,6 +30,21 @@ pub enum StreamEvent {
     Error { code: String, message: String },
 }
 
+/// A batch stops growing past this many payload bytes: a producer faster
+/// than the reader must not make one batch (all in memory at once, then
+/// one Python list) grow without bound.
+const MAX_BATCH_BYTES: usize = 1 << 20;
+
+impl StreamEvent {
+    /// The bytes it holds (what a batch's size counts).
+    fn size(&self) -> usize {
+        match self {
+            StreamEvent::PayloadPart(b) | StreamEvent::Exception { payload: b, .. } => b.len(),
+            StreamEvent::Error { code, message } => code.len() + message.len(),
+        }
+    }
+}
+
 pub struct EventReader {
     url: String,
     body: Option<ResponseBody>,
@@ -37,6 +52,8 @@ pub struct EventReader {
     connection: ConnectionTap,
     decoder: Decoder,
     ready: VecDeque<StreamEvent>,
+    /// The bytes held by `ready`.
+    ready_bytes: usize,
     /// An error met while taking extra frames; reported after the events
     /// decoded before it.
     failed: Option<ClientError>,
@@ -59,6 +76,7 @@ impl EventReader {
             connection,
             decoder: Decoder::new(Limits::default()),
             ready: VecDeque::new(),
+            ready_bytes: 0,
             failed: None,
             // Made when the head has arrived; the caller sets the start.
             first_byte_at: crate::timing::monotonic_seconds(),
@@ -81,8 +99,10 @@ impl EventReader {
                 // A burst of events is one batch (one hand-over to the
                 // caller), not one batch per event: take every chunk that
                 // has already arrived (the body drives its connection, so
-                // this reads what the socket holds, without waiting).
+                // this reads what the socket holds, without waiting), up to
+                // MAX_BATCH_BYTES.
                 self.take_arrived_frames();
+                self.ready_bytes = 0;
                 return Ok(self.ready.drain(..).collect());
             }
             if let Some(error) = self.failed.take() {
@@ -96,10 +116,11 @@ impl EventReader {
         }
     }
 
-    /// Takes the frames that have already arrived, without waiting.
+    /// Takes the frames that have already arrived, without waiting, until
+    /// the batch holds MAX_BATCH_BYTES.
     fn take_arrived_frames(&mut self) {
         let mut cx = Context::from_waker(Waker::noop());
-        while self.failed.is_none() {
+        while self.failed.is_none() && self.ready_bytes < MAX_BATCH_BYTES {
             let Some(body) = self.body.as_mut() else {
                 return;
             };
@@ -147,7 +168,7 @@ impl EventReader {
                 let Ok(data) = frame.into_data() else {
                     return Ok(());
                 };
-                let ready = &mut self.ready;
+                let (ready, ready_bytes) = (&mut self.ready, &mut self.ready_bytes);
                 let now = crate::timing::monotonic_seconds();
                 let mut part_times = self.part_times.lock().unwrap_or_else(|p| p.into_inner());
                 // Events before a bad frame are kept; then the stream is over.
@@ -156,6 +177,7 @@ impl EventReader {
                         if matches!(event, StreamEvent::PayloadPart(_)) {
                             part_times.push(now);
                         }
+                        *ready_bytes += event.size();
                         ready.push_back(event);
                     }
                     Ok::<(), DecodeError>(())
@@ -176,6 +198,7 @@ impl EventReader {
     pub fn close(&mut self) {
         self.body = None;
         self.ready.clear();
+        self.ready_bytes = 0;
         self.failed = None;
     }
 }

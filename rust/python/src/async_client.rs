@@ -19,15 +19,19 @@ use std::sync::{Arc, Mutex};
 use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 use sagerun_client::{runtime, ClientError, Response, StreamEvent, StreamStart};
+use sagerun_core::panics::catch_panic;
 use tokio::task::AbortHandle;
 
 use crate::client::{events_list, response_tuple, stream_start_tuple, to_py_err};
+use crate::panics::internal_error;
 
 /// What a finished task hands to the event loop (converted there).
 pub(crate) enum Completion {
     Invoke(Result<Response, ClientError>),
     Stream(Result<StreamStart, ClientError>),
     Events(Result<Vec<StreamEvent>, ClientError>),
+    /// The work panicked (a bug): raised as `InternalError`, never a hang.
+    Panicked(String),
 }
 
 impl Completion {
@@ -40,6 +44,9 @@ impl Completion {
                 .into_any()
                 .unbind(),
             Completion::Events(r) => events_list(py, r.map_err(to_py_err)?)?.into_any().unbind(),
+            Completion::Panicked(message) => {
+                return Err(internal_error("running an async call", &message))
+            }
         })
     }
 }
@@ -162,7 +169,9 @@ where
 {
     let shared = queue.shared.clone();
     let task = runtime::get().spawn(async move {
-        let completion = work.await;
+        // A panic must still settle the asyncio future, or its awaiter
+        // would wait forever.
+        let completion = catch_panic(work).await.unwrap_or_else(Completion::Panicked);
         shared.push(future, completion);
     });
     PendingCall {
@@ -170,8 +179,20 @@ where
     }
 }
 
+/// TEST-ONLY (never call it in real code): an async call whose Rust task
+/// panics, to prove that its awaiter gets `InternalError`, not a hang.
+#[pyfunction]
+#[pyo3(name = "_panic_in_async_call_for_tests")]
+fn panic_in_async_call_for_tests(queue: &CompletionQueue, future: Py<PyAny>) -> PendingCall {
+    spawn(queue, future, async {
+        tokio::task::yield_now().await;
+        panic!("deliberate panic in an async call's task")
+    })
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<CompletionQueue>()?;
     m.add_class::<PendingCall>()?;
+    m.add_function(wrap_pyfunction!(panic_in_async_call_for_tests, m)?)?;
     Ok(())
 }

@@ -25,6 +25,7 @@ use tokio::runtime::Runtime;
 use tokio::sync::Notify;
 
 use crate::async_client::{self, Completion, CompletionQueue, PendingCall};
+use crate::panics::guard;
 
 pyo3::create_exception!(
     sagerun._native,
@@ -145,7 +146,9 @@ impl NativeClient {
             },
         };
         Ok(NativeClient {
-            client: Arc::new(Client::new(config).map_err(to_py_err)?),
+            client: Arc::new(guard("creating a client", || {
+                Client::new(config).map_err(to_py_err)
+            })?),
         })
     }
 
@@ -296,18 +299,21 @@ const SIGNAL_CHECK_INTERVAL: Duration = Duration::from_millis(100);
 /// Every 100 ms of waiting it briefly takes the GIL to run Python's signal
 /// handlers, so Ctrl-C interrupts a long call as it would a socket read in
 /// Python; the work is then dropped (its connection closed).
+/// A panic in `work` (a bug) raises `InternalError` (see `panics`).
 fn block_interruptibly<F: Future>(runtime: &Runtime, work: F) -> PyResult<F::Output> {
-    runtime.block_on(async {
-        tokio::pin!(work);
-        let start = tokio::time::Instant::now() + SIGNAL_CHECK_INTERVAL;
-        let mut ticks = tokio::time::interval_at(start, SIGNAL_CHECK_INTERVAL);
-        loop {
-            tokio::select! {
-                biased;
-                out = &mut work => return Ok(out),
-                _ = ticks.tick() => Python::attach(|py| py.check_signals())?,
+    guard("sending a request or reading its response", || {
+        runtime.block_on(async {
+            tokio::pin!(work);
+            let start = tokio::time::Instant::now() + SIGNAL_CHECK_INTERVAL;
+            let mut ticks = tokio::time::interval_at(start, SIGNAL_CHECK_INTERVAL);
+            loop {
+                tokio::select! {
+                    biased;
+                    out = &mut work => return Ok(out),
+                    _ = ticks.tick() => Python::attach(|py| py.check_signals())?,
+                }
             }
-        }
+        })
     })
 }
 

@@ -9,6 +9,7 @@ mod client;
 mod eventstream;
 mod local;
 mod many;
+mod panics;
 mod sigv4;
 mod streaming;
 
@@ -22,5 +23,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     client::register(m)?;
     async_client::register(m)?;
     many::register(m)?;
+    panics::register(m)?;
     Ok(())
 }

@@ -37,8 +37,9 @@ impl Tokens {
                 c.split,
             ),
         };
-        let parts = if inv.streaming && c.delay_ms > 0 {
-            paced(pieces, Duration::from_millis(c.delay_ms))
+        let delay = Duration::from_millis(if inv.streaming { c.delay_ms } else { 0 });
+        let parts = if !delay.is_zero() || c.repeat != 1 {
+            produced(pieces, c.repeat, delay)
         } else {
             Parts::Ready(pieces.into())
         };
@@ -58,15 +59,18 @@ fn content_type(format: TokenFormat) -> &'static str {
     }
 }
 
-/// Sends the pieces one by one, `delay` apart, as a producer would.
-fn paced(pieces: Vec<Bytes>, delay: Duration) -> Parts {
+/// Sends the pieces one by one, `delay` apart, `repeat` times over, as a
+/// producer would: only what the reader has not taken yet is in memory
+/// (the channel's few parts; the pieces are shared, not copied).
+fn produced(pieces: Vec<Bytes>, repeat: usize, delay: Duration) -> Parts {
     let (tx, rx) = mpsc::channel(4);
+    let total = pieces.len().saturating_mul(repeat);
     tokio::spawn(async move {
-        for (i, piece) in pieces.into_iter().enumerate() {
-            if i > 0 {
+        for (i, piece) in pieces.iter().cycle().take(total).enumerate() {
+            if i > 0 && !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
-            if tx.send(Part::Data(piece)).await.is_err() {
+            if tx.send(Part::Data(piece.clone())).await.is_err() {
                 return; // the client went away
             }
         }
@@ -248,6 +252,42 @@ mod tests {
             "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"
         );
         assert_eq!(parts.last().unwrap(), "data: [DONE]\n\n");
+    }
+
+    fn repeated(repeat: usize, streaming: bool) -> Vec<String> {
+        let config: TokensConfig = serde_json::from_value(serde_json::json!(
+            {"text": "abc", "parts": 3, "repeat": repeat}
+        ))
+        .unwrap();
+        let inv = Invocation {
+            streaming,
+            ..Invocation::default()
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            match Tokens::new(config).invoke(&inv).parts {
+                Parts::Ready(q) => strings(q.into()),
+                Parts::Live(mut rx) => {
+                    let mut out = Vec::new();
+                    while let Some(Part::Data(b)) = rx.recv().await {
+                        out.push(String::from_utf8(b.to_vec()).unwrap());
+                    }
+                    out
+                }
+            }
+        })
+    }
+
+    #[test]
+    fn repeat_sends_the_parts_again_and_again() {
+        assert_eq!(repeated(1, true), ["a", "b", "c"]);
+        assert_eq!(repeated(3, true).concat(), "abcabcabc");
+        assert_eq!(repeated(3, true).len(), 9);
+        assert_eq!(repeated(2, false).concat(), "abcabc");
+        assert!(repeated(0, true).is_empty());
     }
 
     #[test]
