@@ -86,13 +86,18 @@ def test_invoke_many_small_json(benchmark, server_kwargs, who):
         client = boto3.client("sagemaker-runtime", config=CONFIG, **server_kwargs)
         run, n = boto3_threads, 40 * BOTO3_THREADS
     run(client, n // 4)  # warm up: connections, caches
-    t0, cpu0 = time.perf_counter(), time.process_time()
-    run(client, n)
-    FIGURES[who] = n / (time.perf_counter() - t0)
-    FIGURES[f"{who} cpu"] = (time.process_time() - cpu0) / n * 1e6
-    benchmark.extra_info.update(rps=FIGURES[who], cpu_us_per_request=FIGURES[f"{who} cpu"],
-                                units=n, unit="requests")
-    benchmark.pedantic(run, args=(client, n), rounds=2, iterations=1)
+    rounds = 3
+    cpu0 = time.process_time()
+    benchmark.pedantic(run, args=(client, n), rounds=rounds, iterations=1)
+    cpu_us = (time.process_time() - cpu0) / (rounds * n) * 1e6
+    stats = getattr(benchmark.stats, "stats", benchmark.stats)
+    # Best and median round: on a shared machine the best round is the
+    # client's capability, the median what a busy moment leaves of it.
+    FIGURES[who] = n / stats.min
+    FIGURES[f"{who} median"] = n / stats.median
+    FIGURES[f"{who} cpu"] = cpu_us
+    benchmark.extra_info.update(rps=FIGURES[who], rps_median=FIGURES[f"{who} median"],
+                                cpu_us_per_request=cpu_us, units=n, unit="requests")
 
 
 @pytest.mark.benchmark(group="many-wrk-ceiling")
@@ -125,16 +130,17 @@ def report():
     """Prints the requests/s side by side at module end (use -s to see it)."""
     yield
     ours, theirs, wrk = (FIGURES.get(k) for k in ("sagerun", "boto3", "wrk"))
-    lines = ["", "small InvokeEndpoint, requests/s (same server, same run)"]
+    lines = ["", "small InvokeEndpoint, requests/s, best (median) of 3 rounds, same server, same run"]
     if ours:
-        lines.append(f"  sagerun invoke_endpoint_many, concurrency {CONCURRENCY}: {ours:10,.0f}"
-                     f"   (client CPU {FIGURES['sagerun cpu']:.0f} us/request)")
+        lines.append(f"  sagerun invoke_endpoint_many, concurrency {CONCURRENCY}: {ours:8,.0f} "
+                     f"({FIGURES['sagerun median']:,.0f})   client CPU {FIGURES['sagerun cpu']:.0f} us/request")
     if theirs:
-        lines.append(f"  boto3, {BOTO3_THREADS} threads sharing one client:      {theirs:10,.0f}"
-                     f"   (client CPU {FIGURES['boto3 cpu']:.0f} us/request)")
+        lines.append(f"  boto3, {BOTO3_THREADS} threads sharing one client:      {theirs:8,.0f} "
+                     f"({FIGURES['boto3 median']:,.0f})   client CPU {FIGURES['boto3 cpu']:.0f} us/request")
     if ours and theirs:
-        lines.append(f"  ratio: {ours / theirs:.1f}x (goal >= 30x)")
+        lines.append(f"  ratio: {ours / theirs:.1f}x best, {FIGURES['sagerun median'] / FIGURES['boto3 median']:.1f}x"
+                     " median (goal >= 30x)")
     if wrk:
-        lines.append(f"  wrk -c{CONCURRENCY} (the server's ceiling):          {wrk:10,.0f}"
-                     + (f"  (sagerun reaches {ours / wrk:.0%} of it)" if ours else ""))
+        lines.append(f"  wrk -c{CONCURRENCY}, 3 s (the server's ceiling):    {wrk:8,.0f}"
+                     + (f"   sagerun's best is {ours / wrk:.0%} of it" if ours else ""))
     print("\n".join(lines))
