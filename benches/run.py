@@ -198,7 +198,7 @@ def write_results(out: str, command: str, pairs: Sequence[Pair], cases: Sequence
         lines += ["## End to end: requests/s against concurrency", "",
                   "Small JSON InvokeEndpoint calls against `sagerun serve` (echo model, signatures not "
                   "checked, 2 server threads) in a separate process on the same machine; each point "
-                  f"runs about {seconds:g} s after a warm-up. Concurrency is the number of threads "
+                  f"is the median of 3 loads of about {seconds:g} s each, after a warm-up. Concurrency is the number of threads "
                   "sharing one client, of asyncio tasks sharing one async client, or "
                   "`invoke_endpoint_many`'s `concurrency`. Client and server share the CPUs, so a "
                   "cheaper client leaves more for the server.", "",
@@ -219,7 +219,8 @@ def write_results(out: str, command: str, pairs: Sequence[Pair], cases: Sequence
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=os.path.join(HERE, "results"), help="where RESULTS.md and the plot go")
-    parser.add_argument("--seconds", type=float, default=2.0, help="seconds per sweep point (default 2)")
+    parser.add_argument("--seconds", type=float, default=1.5,
+                        help="seconds per load; a sweep point is the median of 3 (default 1.5)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: concurrency 1 and 4, short points")
     parser.add_argument("--no-micro", action="store_true", help="skip the pytest-benchmark suites")
     parser.add_argument("--no-sweep", action="store_true", help="skip the concurrency sweep")

@@ -120,9 +120,11 @@ def _wait_for_url(proc: "subprocess.Popen[str]", lines: "queue.Queue[Optional[st
 
 
 def measure(series: Series, concurrency: int, spec: ClientSpec, request: Dict[str, Any],
-            seconds: float, max_requests: int = 200_000) -> Point:
-    """One point: a short load to warm up and estimate the rate, then a load
-    sized to last about ``seconds``."""
+            seconds: float, repeats: int = 3, max_requests: int = 200_000) -> Point:
+    """One point: a short load to warm up and estimate the rate, then
+    ``repeats`` loads sized to last about ``seconds`` each; the point is the
+    median of them by rate (robust to a burst of work from elsewhere on a
+    shared machine)."""
     point = Point(series, concurrency)
     point.skipped = unavailable(series.client, series.driver)
     if point.skipped is not None:
@@ -133,21 +135,23 @@ def measure(series: Series, concurrency: int, spec: ClientSpec, request: Dict[st
         warm = run_load(driver, load, max(2 * concurrency, 20), concurrency)
         rate = warm.completed / warm.seconds if warm.seconds > 0 else 0.0
         requests = int(min(max(rate * seconds, 2 * concurrency, 20), max_requests))
-        recorder = run_load(driver, load, requests, concurrency)
+        runs = [run_load(driver, load, requests, concurrency) for _ in range(repeats)]
+    runs.sort(key=lambda r: r.ok / r.seconds if r.seconds > 0 else 0.0)
+    recorder = runs[len(runs) // 2]
     point.requests, point.ok, point.failed = recorder.completed, recorder.ok, recorder.failures
     point.seconds, point.cpu_seconds = recorder.seconds, recorder.cpu_seconds
     return point
 
 
 def sweep(series: Sequence[Series], concurrencies: Sequence[int], spec: ClientSpec,
-          request: Dict[str, Any], seconds: float = 2.0,
+          request: Dict[str, Any], seconds: float = 2.0, repeats: int = 3,
           on_point: Optional[Callable[[Point], None]] = None) -> List[Point]:
     """Every series at every concurrency (a series that cannot run here is
     one skipped point per concurrency, with the reason)."""
     points: List[Point] = []
     for s in series:
         for c in concurrencies:
-            point = measure(s, c, spec, request, seconds)
+            point = measure(s, c, spec, request, seconds, repeats)
             points.append(point)
             if on_point is not None:
                 on_point(point)
