@@ -115,9 +115,11 @@ def test_interpreter_exit_with_requests_in_flight(local_runtime, daemon, exit_ca
         make_client = PARENT_RUNTIME.format(url=rt.url, access=kw["aws_access_key_id"],
                                             secret=kw["aws_secret_access_key"])
     code = textwrap.dedent(CHILD).format(make_client=make_client, daemon=daemon, exit=exit_call)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    # -X faulthandler: a crash at exit prints where it happened.
+    proc = subprocess.run([sys.executable, "-X", "faulthandler", "-c", code],
+                          capture_output=True, text=True, timeout=120)
     assert "exiting with requests in flight" in proc.stdout, proc.stderr
-    assert proc.returncode == (3 if "3" in exit_call else 0), (what, proc.stderr)
+    assert proc.returncode == (3 if "3" in exit_call else 0), (what, proc.returncode, proc.stderr)
     for sign in ("Fatal Python error", "panicked", "Segmentation fault", "Traceback", "Aborted",
                  "fatal runtime error"):
         assert sign not in proc.stderr, (what, proc.stderr)

@@ -109,6 +109,17 @@ def test_invalid_utf8_behaves_like_codecs(data, cut, errors):
     assert sagerun_outcome(parts, errors) == codecs_outcome(parts, errors)
 
 
+@pytest.mark.parametrize("errors", ["strict", "replace", "ignore", "backslashreplace"])
+@pytest.mark.parametrize("parts", [
+    # CPython holds a surrogate prefix (ED A0..BF) at the end of a part until
+    # a third byte or the end arrives; E0/F0/F4 prefixes are checked at once.
+    [b"a\xed\xbf"], [b"a\xed\xa0", b"b"], [b"a\xed", b"\xbf"], [b"a\xed", b"\xbf", b"\x80"],
+    [b"\xed\xa0", b"\xed\xbf"], [b"a\xe0\x80"], [b"a\xf0\x80"], [b"\xed\x9f", b"\xbf"],
+])
+def test_surrogate_and_overlong_prefixes_at_part_ends_behave_like_codecs(parts, errors):
+    assert sagerun_outcome(parts, errors) == codecs_outcome(parts, errors)
+
+
 def test_unknown_error_handler_is_refused_at_the_call():
     with pytest.raises(LookupError):
         s.iter_text([b"x"], errors="no-such-handler")

@@ -71,7 +71,7 @@ impl Utf8Decoder {
         if self.held_len == 0 {
             match std::str::from_utf8(data) {
                 Ok(text) => return Ok(Cow::Borrowed(text)),
-                Err(e) if e.error_len().is_none() => {
+                Err(e) if held_at_end(data, &e) => {
                     let (text, tail) = data.split_at(e.valid_up_to());
                     self.hold(tail);
                     // The prefix was just validated; this cannot fail.
@@ -98,9 +98,13 @@ impl Utf8Decoder {
         if held_len == 0 {
             return Ok("");
         }
+        let held = &self.held[..held_len];
+        if is_surrogate_prefix(held) {
+            return surrogate_prefix_rejected(held, &[], self.errors);
+        }
         match self.errors {
             Utf8Errors::Strict => Err(Utf8DecodeError {
-                input: self.held[..held_len].to_vec(),
+                input: held.to_vec(),
                 start: 0,
                 end: held_len,
                 reason: UNEXPECTED_END,
@@ -128,6 +132,17 @@ impl Utf8Decoder {
             return Ok(data);
         }
         let held_len = self.held_len;
+        if is_surrogate_prefix(&self.held[..held_len]) {
+            // Not a prefix of any character: both held bytes are bad, and
+            // `data` starts afresh.
+            self.held_len = 0;
+            out.push_str(surrogate_prefix_rejected(
+                &self.held[..held_len],
+                data,
+                self.errors,
+            )?);
+            return Ok(data);
+        }
         let take = data.len().min(4 - held_len);
         let mut joined = self.held;
         joined[held_len..held_len + take].copy_from_slice(&data[..take]);
@@ -145,14 +160,12 @@ impl Utf8Decoder {
                 self.held_len = 0;
                 return Ok(&data[used - held_len..]);
             }
-            Err(e) => match e.error_len() {
-                None => {
-                    // Still unfinished: all of `data` joins the held bytes.
-                    self.hold(joined);
-                    return Ok(&[]);
-                }
-                Some(n) => n,
-            },
+            Err(e) if take == data.len() && held_at_end(joined, &e) => {
+                // Still unfinished: all of `data` joins the held bytes.
+                self.hold(joined);
+                return Ok(&[]);
+            }
+            Err(e) => e.error_len().unwrap_or(joined.len()),
         };
         // The held bytes are a valid prefix, so the bad subpart starts with
         // them (and may take a few bytes of `data` too).
@@ -191,10 +204,11 @@ impl Utf8Decoder {
                 Err(e) => {
                     let good = e.valid_up_to();
                     out.push_str(std::str::from_utf8(&bytes[..good]).unwrap_or_default());
-                    let Some(bad) = e.error_len() else {
+                    if held_at_end(bytes, &e) {
                         self.hold(&bytes[good..]);
                         return Ok(());
-                    };
+                    }
+                    let bad = e.error_len().unwrap_or(bytes.len() - good);
                     match self.errors {
                         Utf8Errors::Strict => {
                             let start = consumed + good;
@@ -225,6 +239,40 @@ impl Utf8Decoder {
 struct Input<'a> {
     held: &'a [u8],
     data: &'a [u8],
+}
+
+/// Whether the bytes after `error.valid_up_to()` are held for the next part
+/// rather than reported now: an unfinished character, or (CPython's
+/// incremental decoder does this, and we answer as it does) a surrogate
+/// prefix `ED A0..BF` at the very end, which CPython only rejects once a
+/// third byte or the end of the stream arrives.
+fn held_at_end(bytes: &[u8], error: &std::str::Utf8Error) -> bool {
+    error.error_len().is_none() || is_surrogate_prefix(&bytes[error.valid_up_to()..])
+}
+
+/// `ED` then `A0..BF`: the start of an (invalid) encoded UTF-16 surrogate.
+fn is_surrogate_prefix(tail: &[u8]) -> bool {
+    matches!(tail, [0xED, 0xA0..=0xBF])
+}
+
+/// A held surrogate prefix, once more bytes or the end arrive: `ED` is an
+/// invalid continuation, then the second byte an invalid start (CPython:
+/// one error, or two U+FFFD).
+fn surrogate_prefix_rejected(
+    held: &[u8],
+    data: &[u8],
+    errors: Utf8Errors,
+) -> Result<&'static str, Utf8DecodeError> {
+    match errors {
+        Utf8Errors::Strict => Err(Utf8DecodeError {
+            input: [held, data].concat(),
+            start: 0,
+            end: 1,
+            reason: INVALID_CONTINUATION,
+        }),
+        Utf8Errors::Replace => Ok("\u{FFFD}\u{FFFD}"),
+        Utf8Errors::Ignore => Ok(""),
+    }
 }
 
 /// Bytes that may begin a multi-byte character (C2-F4); ASCII never fails.
