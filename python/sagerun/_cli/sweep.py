@@ -134,7 +134,9 @@ def measure(series: Series, concurrency: int, spec: ClientSpec, request: Dict[st
     with open_load(series.client, series.driver, spec, request) as load:
         warm = run_load(driver, load, max(2 * concurrency, 20), concurrency)
         rate = warm.completed / warm.seconds if warm.seconds > 0 else 0.0
-        requests = int(min(max(rate * seconds, 2 * concurrency, 20), max_requests))
+        # At least 8 requests per connection: a load opens its connections
+        # (an async client is opened per load), which must not dominate it.
+        requests = int(min(max(rate * seconds, 8 * concurrency, 20), max_requests))
         runs = [run_load(driver, load, requests, concurrency) for _ in range(repeats)]
     runs.sort(key=lambda r: r.ok / r.seconds if r.seconds > 0 else 0.0)
     recorder = runs[len(runs) // 2]
