@@ -32,8 +32,10 @@ pub enum StreamEvent {
 
 /// A batch stops growing past this many payload bytes: a producer faster
 /// than the reader must not make one batch (all in memory at once, then
-/// one Python list) grow without bound.
-const MAX_BATCH_BYTES: usize = 1 << 20;
+/// one Python list) grow without bound (a 1 GiB stream made ~200 MiB
+/// batches). Not much smaller: while the caller works through a batch
+/// nobody reads the socket, so the sender stalls once per batch.
+const MAX_BATCH_BYTES: usize = 8 << 20;
 
 impl StreamEvent {
     /// The bytes it holds (what a batch's size counts).
