@@ -130,3 +130,27 @@ def test_stream_stats_without_timings_stay_as_they_were():
     assert items == [b"a", b"b"]
     assert stats.summary()["ttfb_ms"] is None
     assert "first byte" not in stats.describe()
+
+
+def test_the_async_stream_has_the_same_timings(rt):
+    """AsyncClient's stream body reads the same native timings: in order, on
+    Python's clock, one per PayloadPart, at least the server's delay apart."""
+    import asyncio
+
+    async def scenario():
+        async with sagerun.AsyncClient(config=NO_RETRIES, **rt.client_kwargs()) as ac:
+            before = time.monotonic()
+            r = await ac.invoke_endpoint_with_response_stream(EndpointName="paced", Body=b"{}")
+            body = r["Body"]
+            assert before <= body.request_sent_at <= body.first_byte_at <= time.monotonic()
+            assert body.part_times == [] and body.time_to_first_part is None
+            parts = [event async for event in body]
+            return body, len(parts)
+
+    body, count = asyncio.run(scenario())
+    times = body.part_times
+    assert count == len(times) == PARTS
+    assert times == sorted(times) and times[0] >= body.first_byte_at
+    assert body.time_to_first_part == times[0] - body.request_sent_at
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert min(gaps) >= DELAY_MS / 1000 * 0.5  # loose: paced by the server

@@ -1,7 +1,7 @@
 //! The bridge between Rust futures and asyncio: calls run as tasks of the
 //! process-wide multi-thread runtime (`sagerun_client::runtime::get()`), no
-//! thread per request; what they produce is handed to the event loop through
-//! a [`CompletionQueue`].
+//! thread per request, handed to it in batches; what they produce is handed
+//! back to the event loop through a [`CompletionQueue`].
 //!
 //! A finished task never takes the GIL: it pushes its Rust result onto the
 //! queue and, if the queue was empty, writes one byte to a socket the event
@@ -14,13 +14,14 @@ use std::future::Future;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 use sagerun_client::{runtime, ClientError, Response, StreamEvent, StreamStart};
 use sagerun_core::panics::catch_panic;
-use tokio::task::AbortHandle;
+use tokio::sync::Notify;
 
 use crate::client::{events_list, response_tuple, stream_start_tuple, to_py_err};
 use crate::panics::internal_error;
@@ -60,6 +61,7 @@ struct Pending {
 
 struct Shared {
     pending: Mutex<Pending>,
+    submissions: Mutex<Submissions>,
     /// Written (by tasks) to wake the loop.
     wake: UnixStream,
     /// Watched by the loop (`fileno()`); emptied by `drain()`.
@@ -100,6 +102,7 @@ impl CompletionQueue {
                     done: Vec::new(),
                     woken: false,
                 }),
+                submissions: Mutex::new(Submissions::default()),
                 wake,
                 watched,
             }),
@@ -151,14 +154,28 @@ impl CompletionQueue {
 /// connection, which is never returned to the pool half-read).
 #[pyclass(frozen, module = "sagerun._native")]
 pub struct PendingCall {
-    abort: AbortHandle,
+    cancel: Arc<Notify>,
 }
 
 #[pymethods]
 impl PendingCall {
     fn cancel(&self) {
-        self.abort.abort();
+        // A stored permit: a call not yet started never starts.
+        self.cancel.notify_one();
     }
+}
+
+type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Calls submitted by the event loop's thread, started in batches: one
+/// hand-over to the runtime per batch rather than one per call (each
+/// hand-over may wake a worker thread, which on a busy machine can cost the
+/// event loop its CPU).
+#[derive(Default)]
+struct Submissions {
+    jobs: Vec<Job>,
+    /// A task that starts them is on its way.
+    scheduled: bool,
 }
 
 /// Runs `work` on the multi-thread runtime; its result settles `future`
@@ -168,15 +185,42 @@ where
     F: Future<Output = Completion> + Send + 'static,
 {
     let shared = queue.shared.clone();
-    let task = runtime::get().spawn(async move {
-        // A panic must still settle the asyncio future, or its awaiter
-        // would wait forever.
-        let completion = catch_panic(work).await.unwrap_or_else(Completion::Panicked);
-        shared.push(future, completion);
+    let cancel = Arc::new(Notify::new());
+    let cancelled = cancel.clone();
+    let job: Job = Box::pin(async move {
+        tokio::select! {
+            biased;
+            _ = cancelled.notified() => {}  // `work` is dropped here
+            // A panic must still settle the asyncio future, or its awaiter
+            // would wait forever.
+            completion = catch_panic(work) => {
+                shared.push(future, completion.unwrap_or_else(Completion::Panicked))
+            }
+        }
     });
-    PendingCall {
-        abort: task.abort_handle(),
+    let start_batch = {
+        let mut submissions = queue
+            .shared
+            .submissions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        submissions.jobs.push(job);
+        !std::mem::replace(&mut submissions.scheduled, true)
+    };
+    if start_batch {
+        let shared = queue.shared.clone();
+        runtime::get().spawn(async move {
+            let jobs = {
+                let mut submissions = shared.submissions.lock().unwrap_or_else(|p| p.into_inner());
+                submissions.scheduled = false;
+                std::mem::take(&mut submissions.jobs)
+            };
+            for job in jobs {
+                tokio::spawn(job);
+            }
+        });
     }
+    PendingCall { cancel }
 }
 
 /// TEST-ONLY (never call it in real code): an async call whose Rust task
