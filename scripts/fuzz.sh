@@ -4,6 +4,8 @@
 #   bash scripts/fuzz.sh --smoke [seconds]    every target briefly (default 20 s each)
 #   bash scripts/fuzz.sh --list               the targets
 # Extra arguments after <seconds> go to libFuzzer (e.g. -seed=1 -runs=0).
+# (The seed corpora are replayed without libFuzzer by the root `cargo test`:
+# rust/core/tests/fuzz_corpus.rs, using the checks in fuzz/src/.)
 #
 # Only a stable toolchain is assumed: RUSTC_BOOTSTRAP=1 lets it accept the
 # -Z flags cargo-fuzz passes. AddressSanitizer is used when it builds

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, Iterator, List, Optional
@@ -151,3 +152,35 @@ def fake_container() -> Iterator[Callable[..., FakeContainer]]:
     for c in made:
         c.close()
 
+
+
+@pytest.fixture
+def unanswered_port() -> Iterator[int]:
+    """A port on 127.0.0.1 where connecting times out: a listener whose accept
+    queue is full leaves new SYNs unanswered (skips on a kernel that accepts
+    past a full backlog)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    try:
+        for _ in range(8):
+            s = socket.socket()
+            s.setblocking(False)
+            s.connect_ex(("127.0.0.1", port))
+            fillers.append(s)
+        probe = socket.socket()
+        probe.settimeout(0.3)
+        try:
+            probe.connect(("127.0.0.1", port))
+            pytest.skip("this kernel accepts connections past a full backlog")
+        except (socket.timeout, OSError):
+            pass
+        finally:
+            probe.close()
+        yield port
+    finally:
+        for s in fillers:
+            s.close()
+        listener.close()

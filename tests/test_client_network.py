@@ -112,36 +112,11 @@ def test_read_timeout(server):
         client.invoke_endpoint(EndpointName="ep", Body=b"{}")
 
 
-def test_connect_timeout():
-    # A listener whose accept queue is full leaves new SYNs unanswered.
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    fillers = []
-    try:
-        for _ in range(8):
-            s = socket.socket()
-            s.setblocking(False)
-            s.connect_ex(("127.0.0.1", port))
-            fillers.append(s)
-        probe = socket.socket()
-        probe.settimeout(0.3)
-        try:
-            probe.connect(("127.0.0.1", port))
-            pytest.skip("this kernel accepts connections past a full backlog")
-        except (socket.timeout, OSError):
-            pass
-        finally:
-            probe.close()
-        client = sagerun.Client(endpoint_url=f"http://127.0.0.1:{port}", **KEYS,
-                                config=Config(connect_timeout=0.3, retries={"total_max_attempts": 1}))
-        with pytest.raises(bex.ConnectTimeoutError):
-            client.invoke_endpoint(EndpointName="ep", Body=b"{}")
-    finally:
-        for s in fillers:
-            s.close()
-        listener.close()
+def test_connect_timeout(unanswered_port):
+    client = sagerun.Client(endpoint_url=f"http://127.0.0.1:{unanswered_port}", **KEYS,
+                            config=Config(connect_timeout=0.3, retries={"total_max_attempts": 1}))
+    with pytest.raises(bex.ConnectTimeoutError):
+        client.invoke_endpoint(EndpointName="ep", Body=b"{}")
 
 
 @pytest.mark.parametrize(
@@ -410,24 +385,7 @@ def test_one_client_shared_by_16_threads():
         assert errors == [] and len(results) == 320 and all(results)
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-def test_client_works_in_a_forked_child():
-    with LocalRuntime({"echo": {"model": "echo"}}) as rt:
-        client = sagerun.Client(**rt.client_kwargs())
-        assert client.invoke_endpoint(EndpointName="echo", Body=b"parent")["Body"].read() == b"parent"
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # child: same client object, fresh runtime and pool
-            ok = b"0"
-            try:
-                ok = b"1" if client.invoke_endpoint(EndpointName="echo", Body=b"child")["Body"].read() == b"child" else b"0"
-            finally:
-                os.write(write_end, ok)
-                os._exit(0)
-        os.close(write_end)
-        assert os.read(read_end, 1) == b"1"
-        os.waitpid(pid, 0)
-        assert client.invoke_endpoint(EndpointName="echo", Body=b"again")["Body"].read() == b"again"
+# Forks: tests/test_reliability_fork.py.
 
 
 def test_debug_logging_never_shows_secrets(server, caplog):

@@ -125,6 +125,7 @@ class TransportError(Exception):
 
 class EventStreamReader:
     def next_batch(self) -> List[Union[Dict[str, Dict[str, bytes]], Tuple[str, str, Any]]]: ...
+    def next_batch_async(self, queue: CompletionQueue, future: Any) -> PendingCall: ...
     # Timings: seconds on the clock of time.monotonic()/time.perf_counter().
     @property
     def request_sent_at(self) -> float: ...
@@ -132,6 +133,15 @@ class EventStreamReader:
     def first_byte_at(self) -> float: ...
     def part_times(self, start: int = 0) -> List[float]: ...
     def close(self) -> None: ...
+
+# asyncio bridge (sagerun._async_bridge): a call settles `future` via `queue`.
+class CompletionQueue:
+    def __init__(self) -> None: ...
+    def fileno(self) -> int: ...
+    def drain(self) -> int: ...
+
+class PendingCall:
+    def cancel(self) -> None: ...
 
 class NativeClient:
     def __init__(
@@ -171,6 +181,31 @@ class NativeClient:
         secret_key: str,
         session_token: Optional[str] = None,
     ) -> Tuple[int, Dict[str, str], Union[bytes, EventStreamReader], Tuple[int, bool, bool]]: ...
+    def invoke_async(
+        self,
+        queue: CompletionQueue,
+        future: Any,
+        operation_name: str,
+        endpoint_name: str,
+        members: List[Tuple[str, str]],
+        body: bytes,
+        access_key: str,
+        secret_key: str,
+        session_token: Optional[str] = ...,
+    ) -> PendingCall: ...
+    def invoke_stream_async(
+        self,
+        queue: CompletionQueue,
+        future: Any,
+        operation_name: str,
+        endpoint_name: str,
+        members: List[Tuple[str, str]],
+        body: bytes,
+        access_key: str,
+        secret_key: str,
+        session_token: Optional[str] = ...,
+    ) -> PendingCall: ...
+    def close_async_pool(self) -> None: ...
     @property
     def retry_quota(self) -> int: ...
 
@@ -275,3 +310,15 @@ class SigV4Signer:
         self, method: str, url: str, headers: _Headers, body: _Body, *,
         timestamp: Union[datetime, int, float, None] = None,
     ) -> SignatureDetails: ...
+
+# --- panics at the boundary (rust/python/src/panics.rs) ---
+
+class InternalError(RuntimeError):
+    """A bug in sagerun: its Rust code panicked (the message says where)."""
+
+def _panic_for_tests(where_: str) -> None:
+    """TEST-ONLY: a real panic at "call", "block_on", "task" or "server"."""
+
+def _panic_in_async_call_for_tests(queue: CompletionQueue, future: Any) -> PendingCall:
+    """TEST-ONLY: an async call whose Rust task panics (its awaiter gets InternalError)."""
+    ...

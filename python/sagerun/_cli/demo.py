@@ -15,6 +15,7 @@ import sys
 from typing import Any, Dict, Mapping, Optional, TextIO
 
 from sagerun._cli import demo_bench, demo_steps, stream_stats
+from sagerun._cli.console import rich_console
 
 __all__ = ["add_parser", "run_demo", "collect"]
 
@@ -132,13 +133,40 @@ def _bench(args: argparse.Namespace, say: _Printer) -> Dict[str, Any]:
     say(f"\n5. Bench: small InvokeEndpoint calls on one thread, {args.bench_seconds:g} s per client,")
     say("   same local runtime (a child process, so CPU is the client's alone)")
     result = demo_bench.run(args.bench_seconds, on_start=lambda name: say(f"   timing {name}..."))
+    verdict = (f"   sagerun: {result['throughput_ratio']:.1f}x the requests/s, "
+               f"{result['cpu_ratio']:.1f}x less CPU per call")
+    console = rich_console(say.out) if say.out is not None else None
+    if console is not None:
+        console.print(_rich_bench_table(result))
+        console.print(verdict, style="bold green")
+        return result
     say(f"   {'client':<8} {'calls':>7} {'requests/s':>11} {'CPU/call':>11}")
     for name in ("sagerun", "boto3"):
         r = result[name]
         say(f"   {name:<8} {r['calls']:>7} {r['requests_per_s']:>11.0f} {r['cpu_us_per_call']:>8.0f} us")
-    say(f"   sagerun: {result['throughput_ratio']:.1f}x the requests/s, "
-        f"{result['cpu_ratio']:.1f}x less CPU per call")
+    say(verdict)
     return result
+
+
+def _rich_bench_table(result: Mapping[str, Any]) -> Any:
+    from rich.table import Table
+
+    table = Table()
+    for column in ("client", "calls", "requests/s", "CPU/call"):
+        table.add_column(column, justify="left" if column == "client" else "right")
+    for name in ("sagerun", "boto3"):
+        r = result[name]
+        table.add_row(name, str(r["calls"]), f"{r['requests_per_s']:,.0f}", f"{r['cpu_us_per_call']:,.0f} µs",
+                      style="cyan" if name == "sagerun" else None)
+    return table
+
+
+def _done(say: _Printer) -> None:
+    console = rich_console(say.out) if say.out is not None else None
+    if console is not None:
+        console.print("\nAll operations answered as declared.", style="bold green")
+    else:
+        say("\nAll operations answered as declared.")
 
 
 def run_demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -157,7 +185,7 @@ def run_demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        say("\nAll operations answered as declared.")
+        _done(say)
     return 0
 
 

@@ -20,6 +20,7 @@ import sys
 from contextlib import contextmanager
 from typing import IO, Any, Callable, Dict, Iterable, Iterator
 
+from sagerun._cli.console import print_json, print_styled
 from sagerun._cli.stream_stats import StreamStats
 from sagerun.streaming import iter_lines, iter_sse, iter_tokens
 
@@ -126,13 +127,13 @@ def _run(prog: str, body: Callable[[], int]) -> int:
         extra = {k: v for k, v in e.response.items()
                  if k not in ("Error", "ResponseMetadata") and v != error.get("Message")}
         detail = f" {json.dumps(extra)}" if extra else ""
-        print(f"{prog}: {error.get('Code')}: {error.get('Message')}{detail}", file=sys.stderr)
+        print_styled(sys.stderr, f"{prog}: {error.get('Code')}: {error.get('Message')}{detail}", "bold red")
         return 1
     except (ParamValidationError, OSError) as e:
-        print(f"{prog}: error: {e}", file=sys.stderr)
+        print_styled(sys.stderr, f"{prog}: error: {e}", "bold red")
         return 2
     except BotoCoreError as e:
-        print(f"{prog}: error: {e}", file=sys.stderr)
+        print_styled(sys.stderr, f"{prog}: error: {e}", "bold red")
         return 1
 
 
@@ -142,7 +143,7 @@ def run_invoke(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         response = _client(args).invoke_endpoint(**request)
         with _output(args.output) as out:
             out.write(response["Body"].read())
-        print(json.dumps(_fields(response), default=str), file=sys.stderr)
+        print_json(sys.stderr, json.dumps(_fields(response), default=str))
         return 0
 
     return _run("sagerun invoke", invoke)
@@ -172,7 +173,7 @@ def run_stream(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
                 out.flush()
             if args.format == "tokens" and stats.items and out is sys.stdout.buffer:
                 out.write(b"\n")
-        print(stats.describe(unit), file=sys.stderr)
+        print_styled(sys.stderr, stats.describe(unit), "bold cyan")
         return 0
 
     return _run("sagerun stream", stream)

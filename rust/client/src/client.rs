@@ -6,10 +6,9 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use http::HeaderValue;
-use hyper::body::Incoming;
 use sagerun_core::sigv4::Credentials;
 
 use crate::error::ClientError;
@@ -19,7 +18,7 @@ use crate::response::{self, Head, Response, RetryReport};
 use crate::retry::{Outcome, RetryConfig, RetryPolicy};
 use crate::runtime;
 use crate::tls;
-use crate::transport::{ConnectionTap, Transport, TransportConfig};
+use crate::transport::{ConnectionTap, ResponseBody, Transport, TransportConfig};
 
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
@@ -61,6 +60,10 @@ pub struct Client {
     id: u64,
     /// Dropped with the client, so that threads can forget its pools.
     alive: Arc<()>,
+    /// The pool of calls running on the process-wide multi-thread runtime
+    /// (async callers): one per client, made on first use, with the process
+    /// generation that made it (a forked child makes its own).
+    shared_pool: Mutex<Option<(u64, Arc<Transport>)>>,
     retry: RetryPolicy,
 }
 
@@ -86,6 +89,7 @@ impl Client {
             tls,
             id: NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed),
             alive: Arc::new(()),
+            shared_pool: Mutex::new(None),
             retry: RetryPolicy::new(config.retry),
         })
     }
@@ -99,11 +103,16 @@ impl Client {
     }
 
     /// The calling thread's pool for this client. Each thread has its own:
-    /// a thread's connections are tasks of its own runtime (see
+    /// a thread's connections are registered with its own runtime (see
     /// `runtime::local`). The pools live in a thread-local table, so they
     /// close when their thread ends; a forked child starts a new table.
+    /// Calls running on the multi-thread runtime (async callers, whose
+    /// futures move between its workers) share one pool per client instead.
     fn transport(&self) -> Arc<Transport> {
         let generation = runtime::process_generation();
+        if runtime::on_multi_thread_runtime() {
+            return self.shared_transport(generation);
+        }
         POOLS.with(|table| {
             let mut table = table.borrow_mut();
             let (owner, pools) = &mut *table;
@@ -119,10 +128,49 @@ impl Client {
             }
             // Forget the pools of clients that no longer exist.
             pools.retain(|_, (alive, _)| alive.strong_count() > 0);
-            let transport = Arc::new(Transport::new(&self.transport_config, self.tls.clone()));
+            let transport = Arc::new(self.new_transport());
             pools.insert(self.id, (Arc::downgrade(&self.alive), transport.clone()));
             transport
         })
+    }
+
+    fn new_transport(&self) -> Transport {
+        Transport::new(
+            &self.transport_config,
+            self.tls.clone(),
+            self.endpoint.is_https(),
+        )
+    }
+
+    fn shared_transport(&self, generation: u64) -> Arc<Transport> {
+        let mut slot = self
+            .shared_pool
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match slot.as_ref() {
+            Some((owner, transport)) if *owner == generation => transport.clone(),
+            _ => {
+                if let Some((_, stale)) = slot.take() {
+                    // Forked: those connections belong to the parent process.
+                    std::mem::forget(stale);
+                }
+                let transport = Arc::new(self.new_transport());
+                *slot = Some((generation, transport.clone()));
+                transport
+            }
+        }
+    }
+
+    /// Closes the idle connections of the async callers' pool now (instead
+    /// of when the client is dropped); later async calls open a new pool.
+    /// Calls in flight keep their connections until they end.
+    pub fn close_shared_pool(&self) {
+        let stale = self
+            .shared_pool
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        drop(stale);
     }
 
     /// Sends an invocation and reads the whole response (success or error).
@@ -190,7 +238,7 @@ impl Client {
         on_success: F,
     ) -> (Result<Result<T, Response>, ClientError>, u32)
     where
-        F: Fn(Head, Incoming, ConnectionTap, RetryReport) -> Fut,
+        F: Fn(Head, ResponseBody, ConnectionTap, RetryReport) -> Fut,
         Fut: Future<Output = Result<T, ClientError>>,
     {
         let mut info = AttemptInfo {
@@ -248,7 +296,7 @@ impl Client {
         on_success: &F,
     ) -> Result<Result<T, Response>, ClientError>
     where
-        F: Fn(Head, Incoming, ConnectionTap, RetryReport) -> Fut,
+        F: Fn(Head, ResponseBody, ConnectionTap, RetryReport) -> Fut,
         Fut: Future<Output = Result<T, ClientError>>,
     {
         let transport = self.transport();
@@ -257,23 +305,20 @@ impl Client {
             Some(proxy) if !self.endpoint.is_https() => proxy.authorization.as_ref(),
             _ => None,
         };
-        let mut request = prepared.signed(
+        let request = prepared.signed(
             credentials,
             &self.region,
             &self.user_agent,
             proxy_auth,
             info,
         )?;
+        let attempt = info.attempt;
+        let answer = transport.send(request, prepared.uri()).await?;
         let tap = if tap_connection {
-            ConnectionTap::on(&mut request)
+            answer.body().tap()
         } else {
             ConnectionTap::default()
         };
-        let attempt = info.attempt;
-        settle_idle_connections().await;
-        let answer = transport.send(request, prepared.uri()).await;
-        RECENTLY_DRIVEN.with(|at| at.set(Some(std::time::Instant::now())));
-        let answer = answer?;
         let head = Head::of(&answer);
         let body = answer.into_body();
         if head.is_success() {
@@ -295,28 +340,39 @@ impl Client {
         }))
     }
 }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Lets the runtime notice what happened to idle pooled connections (a peer
-/// that closed one while this thread was not driving the runtime) before a
-/// connection is picked, like urllib3's "is the connection dropped?" check.
-/// The first yield lets the runtime poll for I/O, which wakes the idle
-/// connections' tasks; the second lets those tasks run (and retire a closed
-/// connection) before this call picks one.
-///
-/// Skipped when this thread drove its runtime less than a millisecond ago
-/// (back-to-back calls): its connections' tasks have just run, and a peer
-/// closing within that window is no likelier than during the call itself.
-async fn settle_idle_connections() {
-    let fresh = RECENTLY_DRIVEN.with(|at| at.get().is_some_and(|t| t.elapsed() < SETTLE_AFTER));
-    if !fresh {
-        tokio::task::yield_now().await;
-        tokio::task::yield_now().await;
+    fn client() -> Arc<Client> {
+        Arc::new(
+            Client::new(ClientConfig {
+                endpoint_url: "http://127.0.0.1:9".into(),
+                region: "us-east-1".into(),
+                user_agent: "test".into(),
+                transport: TransportConfig::default(),
+                retry: RetryConfig::default(),
+            })
+            .unwrap(),
+        )
     }
-}
 
-const SETTLE_AFTER: std::time::Duration = std::time::Duration::from_millis(1);
-
-thread_local! {
-    /// When this thread last received an answer (so drove its runtime).
-    static RECENTLY_DRIVEN: std::cell::Cell<Option<std::time::Instant>> = const { std::cell::Cell::new(None) };
+    #[test]
+    fn tasks_of_the_multi_thread_runtime_share_one_pool_per_client() {
+        let (a, b) = (client(), client());
+        let rt = runtime::get();
+        let pool = |c: &Arc<Client>| {
+            let c = c.clone();
+            rt.block_on(rt.spawn(async move { c.transport() })).unwrap()
+        };
+        let (a1, a2, b1) = (pool(&a), pool(&a), pool(&b));
+        assert!(
+            Arc::ptr_eq(&a1, &a2),
+            "one pool for all of a client's tasks"
+        );
+        assert!(!Arc::ptr_eq(&a1, &b1), "each client has its own");
+        // A blocking caller's thread runtime keeps its own pool.
+        let local = runtime::local().block_on(async { a.transport() });
+        assert!(!Arc::ptr_eq(&a1, &local));
+    }
 }

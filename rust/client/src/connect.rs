@@ -72,6 +72,12 @@ impl TimedStream {
         }
     }
 
+    /// The socket (for a non-blocking liveness check while idle).
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self.io.inner().as_raw_fd()
+    }
+
     /// Bytes went out: a waiting read waits for their answer from now on,
     /// not from when the connection went idle in the pool.
     fn restart_wait(&mut self) {

@@ -8,12 +8,12 @@ use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use hyper::body::{Body, Frame, Incoming};
+use hyper::body::{Body, Frame};
 use sagerun_core::eventstream::{DecodeError, Decoder, HeaderValueRef, Limits, MessageRef};
 use sagerun_core::protocol::event;
 
 use crate::error::{ClientError, StreamFault};
-use crate::transport::{self, ConnectionTap};
+use crate::transport::{self, ConnectionTap, ResponseBody};
 
 /// One event of SageMaker's ResponseStream.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,13 +30,30 @@ pub enum StreamEvent {
     Error { code: String, message: String },
 }
 
+/// A batch stops growing past this many payload bytes: a producer faster
+/// than the reader must not make one batch (all in memory at once, then
+/// one Python list) grow without bound.
+const MAX_BATCH_BYTES: usize = 1 << 20;
+
+impl StreamEvent {
+    /// The bytes it holds (what a batch's size counts).
+    fn size(&self) -> usize {
+        match self {
+            StreamEvent::PayloadPart(b) | StreamEvent::Exception { payload: b, .. } => b.len(),
+            StreamEvent::Error { code, message } => code.len() + message.len(),
+        }
+    }
+}
+
 pub struct EventReader {
     url: String,
-    body: Option<Incoming>,
+    body: Option<ResponseBody>,
     /// The connection the body comes on, retired after a corrupt stream.
     connection: ConnectionTap,
     decoder: Decoder,
     ready: VecDeque<StreamEvent>,
+    /// The bytes held by `ready`.
+    ready_bytes: usize,
     /// An error met while taking extra frames; reported after the events
     /// decoded before it.
     failed: Option<ClientError>,
@@ -52,13 +69,14 @@ pub struct EventReader {
 pub type PartTimes = Arc<Mutex<Vec<f64>>>;
 
 impl EventReader {
-    pub fn new(url: String, body: Incoming, connection: ConnectionTap) -> EventReader {
+    pub fn new(url: String, body: ResponseBody, connection: ConnectionTap) -> EventReader {
         EventReader {
             url,
             body: Some(body),
             connection,
             decoder: Decoder::new(Limits::default()),
             ready: VecDeque::new(),
+            ready_bytes: 0,
             failed: None,
             // Made when the head has arrived; the caller sets the start.
             first_byte_at: crate::timing::monotonic_seconds(),
@@ -78,16 +96,13 @@ impl EventReader {
     pub async fn next_batch(&mut self) -> Result<Vec<StreamEvent>, ClientError> {
         loop {
             if !self.ready.is_empty() {
-                // hyper's connection task hands over one chunk per turn:
-                // give it turns while it still has chunks to hand over, so
-                // that a burst of events is one batch (one hand-over to
-                // the caller), not one batch per event.
-                loop {
-                    tokio::task::yield_now().await;
-                    if !self.take_arrived_frames() {
-                        break;
-                    }
-                }
+                // A burst of events is one batch (one hand-over to the
+                // caller), not one batch per event: take every chunk that
+                // has already arrived (the body drives its connection, so
+                // this reads what the socket holds, without waiting), up to
+                // MAX_BATCH_BYTES.
+                self.take_arrived_frames();
+                self.ready_bytes = 0;
                 return Ok(self.ready.drain(..).collect());
             }
             if let Some(error) = self.failed.take() {
@@ -101,26 +116,23 @@ impl EventReader {
         }
     }
 
-    /// Takes the frames that have already arrived, without waiting; true if
-    /// it took any and the stream may go on.
-    fn take_arrived_frames(&mut self) -> bool {
+    /// Takes the frames that have already arrived, without waiting, until
+    /// the batch holds MAX_BATCH_BYTES.
+    fn take_arrived_frames(&mut self) {
         let mut cx = Context::from_waker(Waker::noop());
-        let mut took = false;
-        while self.failed.is_none() {
+        while self.failed.is_none() && self.ready_bytes < MAX_BATCH_BYTES {
             let Some(body) = self.body.as_mut() else {
-                return false;
+                return;
             };
             match Pin::new(body).poll_frame(&mut cx) {
-                Poll::Pending => return took,
+                Poll::Pending => return,
                 Poll::Ready(next) => {
-                    took = true;
                     if let Err(error) = self.handle(next) {
                         self.failed = Some(error);
                     }
                 }
             }
         }
-        false
     }
 
     /// Feeds one body frame (or its end, or its error) to the decoder.
@@ -156,7 +168,7 @@ impl EventReader {
                 let Ok(data) = frame.into_data() else {
                     return Ok(());
                 };
-                let ready = &mut self.ready;
+                let (ready, ready_bytes) = (&mut self.ready, &mut self.ready_bytes);
                 let now = crate::timing::monotonic_seconds();
                 let mut part_times = self.part_times.lock().unwrap_or_else(|p| p.into_inner());
                 // Events before a bad frame are kept; then the stream is over.
@@ -165,6 +177,7 @@ impl EventReader {
                         if matches!(event, StreamEvent::PayloadPart(_)) {
                             part_times.push(now);
                         }
+                        *ready_bytes += event.size();
                         ready.push_back(event);
                     }
                     Ok::<(), DecodeError>(())
@@ -185,6 +198,7 @@ impl EventReader {
     pub fn close(&mut self) {
         self.body = None;
         self.ready.clear();
+        self.ready_bytes = 0;
         self.failed = None;
     }
 }

@@ -99,6 +99,15 @@ impl PreparedRequest {
                 "EndpointName must not be empty".into(),
             ));
         }
+        // Percent-encoding leaves `.` and `..` as they are: as a path
+        // segment they would be resolved away by any normalising server or
+        // proxy (botocore sends them so). No valid name is either.
+        if matches!(call.endpoint_name.as_str(), "." | "..") {
+            return Err(ClientError::InvalidRequest(format!(
+                "EndpointName {:?} is not a valid endpoint name",
+                call.endpoint_name
+            )));
+        }
         let bindings = call.op.request_headers();
         let mut headers = Vec::with_capacity(call.members.len() + 1);
         headers.push((HOST, endpoint.host.clone()));
@@ -230,7 +239,10 @@ fn uuid4() -> String {
     let h = signing::lower_hex(&b);
     // 8-4-4-4-12 hex digits.
     let mut id = String::with_capacity(36);
-    for (i, range) in [0..8, 8..12, 12..16, 16..20, 20..32].into_iter().enumerate() {
+    for (i, range) in [0..8, 8..12, 12..16, 16..20, 20..32]
+        .into_iter()
+        .enumerate()
+    {
         if i > 0 {
             id.push('-');
         }

@@ -4,11 +4,10 @@
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use sagerun_core::protocol;
 
 use crate::error::ClientError;
-use crate::transport;
+use crate::transport::{self, ResponseBody};
 
 /// A response body larger than this is refused rather than buffered
 /// (SageMaker answers at most a few MiB; a hostile server could send more).
@@ -72,7 +71,7 @@ pub struct Response {
 
 /// Reads a whole body, failing cleanly past `MAX_RESPONSE_BODY_BYTES`.
 /// (`url` is only formatted for an error.)
-pub async fn read_body(url: &http::Uri, mut body: Incoming) -> Result<Bytes, ClientError> {
+pub async fn read_body(url: &http::Uri, mut body: ResponseBody) -> Result<Bytes, ClientError> {
     use hyper::body::Body;
     let too_large = || ClientError::ResponseTooLarge {
         url: url.to_string(),

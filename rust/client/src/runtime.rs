@@ -65,14 +65,22 @@ pub fn get() -> Arc<Runtime> {
     rt
 }
 
+/// Whether the calling task runs on a multi-thread runtime (the process-wide
+/// one: async callers), rather than a thread's own current-thread runtime.
+pub fn on_multi_thread_runtime() -> bool {
+    tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+}
+
 thread_local! {
     static LOCAL: RefCell<Option<(u64, Arc<Runtime>)>> = const { RefCell::new(None) };
 }
 
 /// This thread's current-thread runtime (made on first use, and again in a
 /// forked child). Blocking calls run on it with `block_on`; the connections
-/// they open are its tasks, so they progress whenever this thread waits on
-/// one of them (or another thread calls `block_on` on the same runtime).
+/// they open are registered with its I/O driver, so they are read and
+/// written while this thread (or another thread calling `block_on` on the
+/// same runtime) drives a request or a body on them.
 pub fn local() -> Arc<Runtime> {
     let generation = process_generation();
     LOCAL.with(|slot| {

@@ -2,6 +2,7 @@
 //! the event-stream codec, the SigV4 signer and the protocol tables.
 
 pub mod eventstream;
+pub mod panics;
 pub mod protocol;
 pub mod sigv4;
 pub mod streaming;

@@ -87,7 +87,9 @@ impl Operation {
     }
 
     pub fn from_path_suffix(suffix: &str) -> Option<Operation> {
-        Operation::ALL.into_iter().find(|op| op.path_suffix() == suffix)
+        Operation::ALL
+            .into_iter()
+            .find(|op| op.path_suffix() == suffix)
     }
 
     /// Request members sent as HTTP headers, in the model's order.
@@ -141,7 +143,11 @@ impl Operation {
 pub fn request_path(op: Operation, endpoint_name: &str) -> String {
     use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
     // RFC 3986 unreserved characters stay as they are; all else is encoded.
-    const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+    const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
     format!(
         "/endpoints/{}/{}",
         utf8_percent_encode(endpoint_name, SEGMENT),
@@ -172,11 +178,19 @@ pub struct HeaderMember {
 }
 
 const fn hm(member: &'static str, header: &'static str) -> HeaderMember {
-    HeaderMember { member, header, is_integer: false }
+    HeaderMember {
+        member,
+        header,
+        is_integer: false,
+    }
 }
 
 const fn hm_int(member: &'static str, header: &'static str) -> HeaderMember {
-    HeaderMember { member, header, is_integer: true }
+    HeaderMember {
+        member,
+        header,
+        is_integer: true,
+    }
 }
 
 const INVOKE_ENDPOINT_REQUEST: &[HeaderMember] = &[
@@ -185,10 +199,16 @@ const INVOKE_ENDPOINT_REQUEST: &[HeaderMember] = &[
     hm("CustomAttributes", "X-Amzn-SageMaker-Custom-Attributes"),
     hm("TargetModel", "X-Amzn-SageMaker-Target-Model"),
     hm("TargetVariant", "X-Amzn-SageMaker-Target-Variant"),
-    hm("TargetContainerHostname", "X-Amzn-SageMaker-Target-Container-Hostname"),
+    hm(
+        "TargetContainerHostname",
+        "X-Amzn-SageMaker-Target-Container-Hostname",
+    ),
     hm("InferenceId", "X-Amzn-SageMaker-Inference-Id"),
     hm("EnableExplanations", "X-Amzn-SageMaker-Enable-Explanations"),
-    hm("InferenceComponentName", "X-Amzn-SageMaker-Inference-Component"),
+    hm(
+        "InferenceComponentName",
+        "X-Amzn-SageMaker-Inference-Component",
+    ),
     hm("SessionId", "X-Amzn-SageMaker-Session-Id"),
     hm("PrefixAwareId", "X-Amzn-SageMaker-Prefix-Aware-Id"),
 ];
@@ -198,9 +218,15 @@ const INVOKE_STREAM_REQUEST: &[HeaderMember] = &[
     hm("Accept", "X-Amzn-SageMaker-Accept"),
     hm("CustomAttributes", "X-Amzn-SageMaker-Custom-Attributes"),
     hm("TargetVariant", "X-Amzn-SageMaker-Target-Variant"),
-    hm("TargetContainerHostname", "X-Amzn-SageMaker-Target-Container-Hostname"),
+    hm(
+        "TargetContainerHostname",
+        "X-Amzn-SageMaker-Target-Container-Hostname",
+    ),
     hm("InferenceId", "X-Amzn-SageMaker-Inference-Id"),
-    hm("InferenceComponentName", "X-Amzn-SageMaker-Inference-Component"),
+    hm(
+        "InferenceComponentName",
+        "X-Amzn-SageMaker-Inference-Component",
+    ),
     hm("SessionId", "X-Amzn-SageMaker-Session-Id"),
     hm("PrefixAwareId", "X-Amzn-SageMaker-Prefix-Aware-Id"),
 ];
@@ -211,15 +237,24 @@ const INVOKE_ENDPOINT_ASYNC_REQUEST: &[HeaderMember] = &[
     hm("CustomAttributes", "X-Amzn-SageMaker-Custom-Attributes"),
     hm("InferenceId", "X-Amzn-SageMaker-Inference-Id"),
     hm("InputLocation", "X-Amzn-SageMaker-InputLocation"),
-    hm("S3OutputPathExtension", "X-Amzn-SageMaker-S3OutputPathExtension"),
+    hm(
+        "S3OutputPathExtension",
+        "X-Amzn-SageMaker-S3OutputPathExtension",
+    ),
     hm("Filename", "X-Amzn-SageMaker-Filename"),
     hm_int("RequestTTLSeconds", "X-Amzn-SageMaker-RequestTTLSeconds"),
-    hm_int("InvocationTimeoutSeconds", "X-Amzn-SageMaker-InvocationTimeoutSeconds"),
+    hm_int(
+        "InvocationTimeoutSeconds",
+        "X-Amzn-SageMaker-InvocationTimeoutSeconds",
+    ),
 ];
 
 const INVOKE_ENDPOINT_RESPONSE: &[HeaderMember] = &[
     hm("ContentType", "Content-Type"),
-    hm("InvokedProductionVariant", "x-Amzn-Invoked-Production-Variant"),
+    hm(
+        "InvokedProductionVariant",
+        "x-Amzn-Invoked-Production-Variant",
+    ),
     hm("CustomAttributes", "X-Amzn-SageMaker-Custom-Attributes"),
     hm("NewSessionId", "X-Amzn-SageMaker-New-Session-Id"),
     hm("ClosedSessionId", "X-Amzn-SageMaker-Closed-Session-Id"),
@@ -227,7 +262,10 @@ const INVOKE_ENDPOINT_RESPONSE: &[HeaderMember] = &[
 
 const INVOKE_STREAM_RESPONSE: &[HeaderMember] = &[
     hm("ContentType", "X-Amzn-SageMaker-Content-Type"),
-    hm("InvokedProductionVariant", "x-Amzn-Invoked-Production-Variant"),
+    hm(
+        "InvokedProductionVariant",
+        "x-Amzn-Invoked-Production-Variant",
+    ),
     hm("CustomAttributes", "X-Amzn-SageMaker-Custom-Attributes"),
 ];
 
@@ -294,9 +332,7 @@ impl ErrorCode {
             ErrorCode::ThrottlingException => "ThrottlingException",
             ErrorCode::InvalidSignatureException => "InvalidSignatureException",
             ErrorCode::IncompleteSignature => "IncompleteSignature",
-            ErrorCode::MissingAuthenticationTokenException => {
-                "MissingAuthenticationTokenException"
-            }
+            ErrorCode::MissingAuthenticationTokenException => "MissingAuthenticationTokenException",
             ErrorCode::UnrecognizedClientException => "UnrecognizedClientException",
             ErrorCode::SignatureDoesNotMatch => "SignatureDoesNotMatch",
             ErrorCode::AccessDeniedException => "AccessDeniedException",
@@ -351,7 +387,10 @@ impl ErrorCode {
 /// (`aws.protocols#ValidationError:http://...` -> `ValidationError`).
 pub fn sanitize_error_code(raw: &str) -> &str {
     let after_hash = raw.rsplit_once('#').map_or(raw, |(_, code)| code);
-    after_hash.split_once(':').map_or(after_hash, |(code, _)| code).trim()
+    after_hash
+        .split_once(':')
+        .map_or(after_hash, |(code, _)| code)
+        .trim()
 }
 
 #[cfg(test)]

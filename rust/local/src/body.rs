@@ -157,7 +157,8 @@ impl EventFrames {
         if self.done {
             return Poll::Ready(None);
         }
-        let mut frame = if self
+        let mut frame = Vec::new();
+        if self
             .error_after
             .is_some_and(|n| self.payload_parts_sent >= n)
         {
@@ -166,7 +167,7 @@ impl EventFrames {
                 "Model stream error injected after {} parts.",
                 self.payload_parts_sent
             );
-            events::exception(self.error_kind, &msg, &self.error_code)
+            events::exception_into(&mut frame, self.error_kind, &msg, &self.error_code);
         } else {
             let next = match &mut self.parts {
                 Parts::Ready(queue) => queue.pop_front().map(Part::Data),
@@ -179,14 +180,19 @@ impl EventFrames {
                 }
                 Some(Part::Data(data)) => {
                     self.payload_parts_sent += 1;
-                    events::payload_part(&data)
+                    events::payload_part_into(&mut frame, &data);
                 }
                 Some(Part::Failure(msg)) => {
                     self.done = true;
-                    events::exception(StreamErrorKind::ModelStreamError, &msg, "StreamBroken")
+                    events::exception_into(
+                        &mut frame,
+                        StreamErrorKind::ModelStreamError,
+                        &msg,
+                        "StreamBroken",
+                    );
                 }
             }
-        };
+        }
         if self.corrupt_at == Some(self.messages_sent) {
             events::corrupt_message_crc(&mut frame);
         }

@@ -76,10 +76,17 @@ pub struct TokensConfig {
     pub format: TokenFormat,
     #[serde(default = "default_split")]
     pub split: SplitMode,
+    /// The parts are sent this many times over: a long stream (e.g. 1 GiB
+    /// for memory tests) produced as it is read, never held in memory.
+    #[serde(default = "default_repeat")]
+    pub repeat: usize,
 }
 
 fn default_parts() -> usize {
     8
+}
+fn default_repeat() -> usize {
+    1
 }
 fn default_format() -> TokenFormat {
     TokenFormat::Raw

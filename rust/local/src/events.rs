@@ -1,43 +1,51 @@
 //! The event-stream messages SageMaker's ResponseStream carries, encoded
-//! with sagerun-core's codec.
+//! with sagerun-core's codec and appended to a buffer (several messages
+//! may go out in one body chunk).
 
-use sagerun_core::eventstream::{encode_message_into, Header, HeaderValue};
+use sagerun_core::eventstream::{encode_message_refs_into, HeaderRef, HeaderValueRef, Limits};
 use sagerun_core::protocol::event;
 use serde_json::json;
 
 use crate::config::StreamErrorKind;
 
-fn string_header(name: &str, value: &str) -> Header {
-    Header {
-        name: name.to_owned(),
-        value: HeaderValue::String(value.to_owned()),
+fn string_header<'a>(name: &'a str, value: &'a str) -> HeaderRef<'a> {
+    HeaderRef {
+        name,
+        value: HeaderValueRef::String(value),
     }
 }
 
-fn encode(headers: &[Header], payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(payload.len() + 128);
+/// The headers of every PayloadPart (borrowed: nothing to allocate per event).
+const PAYLOAD_PART_HEADERS: [HeaderRef<'static>; 3] = [
+    HeaderRef {
+        name: event::EVENT_TYPE,
+        value: HeaderValueRef::String(event::PAYLOAD_PART),
+    },
+    HeaderRef {
+        name: event::CONTENT_TYPE,
+        value: HeaderValueRef::String(event::PAYLOAD_PART_CONTENT_TYPE),
+    },
+    HeaderRef {
+        name: event::MESSAGE_TYPE,
+        value: HeaderValueRef::String(event::MESSAGE_TYPE_EVENT),
+    },
+];
+
+fn encode_into(out: &mut Vec<u8>, headers: &[HeaderRef<'_>], payload: &[u8]) {
     // Our own headers are short and fixed and payloads are bounded by the
     // server, so encoding cannot fail; an error here is a bug worth a panic
     // caught by the server task rather than garbage on the wire.
-    encode_message_into(&mut out, headers, payload)
+    encode_message_refs_into(out, headers, payload, &Limits::default())
         .expect("encoding a well-formed event-stream message");
-    out
 }
 
-/// `PayloadPart` event carrying a slice of the model's output.
-pub fn payload_part(payload: &[u8]) -> Vec<u8> {
-    encode(
-        &[
-            string_header(event::EVENT_TYPE, event::PAYLOAD_PART),
-            string_header(event::CONTENT_TYPE, event::PAYLOAD_PART_CONTENT_TYPE),
-            string_header(event::MESSAGE_TYPE, event::MESSAGE_TYPE_EVENT),
-        ],
-        payload,
-    )
+/// Appends a `PayloadPart` event carrying a slice of the model's output.
+pub fn payload_part_into(out: &mut Vec<u8>, payload: &[u8]) {
+    encode_into(out, &PAYLOAD_PART_HEADERS, payload);
 }
 
-/// An in-stream exception ending the stream.
-pub fn exception(kind: StreamErrorKind, message: &str, error_code: &str) -> Vec<u8> {
+/// Appends an in-stream exception ending the stream.
+pub fn exception_into(out: &mut Vec<u8>, kind: StreamErrorKind, message: &str, error_code: &str) {
     let (name, payload) = match kind {
         StreamErrorKind::ModelStreamError => (
             event::MODEL_STREAM_ERROR,
@@ -47,14 +55,15 @@ pub fn exception(kind: StreamErrorKind, message: &str, error_code: &str) -> Vec<
             (event::INTERNAL_STREAM_FAILURE, json!({"Message": message}))
         }
     };
-    encode(
+    encode_into(
+        out,
         &[
             string_header(event::EXCEPTION_TYPE, name),
             string_header(event::CONTENT_TYPE, event::EXCEPTION_CONTENT_TYPE),
             string_header(event::MESSAGE_TYPE, event::MESSAGE_TYPE_EXCEPTION),
         ],
         payload.to_string().as_bytes(),
-    )
+    );
 }
 
 /// Breaks a frame's message CRC (its last four bytes), for fault injection.

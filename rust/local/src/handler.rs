@@ -28,6 +28,7 @@ use crate::faults::FaultState;
 use crate::ids::uuid_v4;
 use crate::invocation::{response_header, RequestMembers};
 use crate::models::{collect_whole, Invocation, Model, ModelContext};
+use crate::panics::{catch_panic, injected_panic_point};
 use crate::routing::{check_name, route};
 use crate::sessions::{SessionOutcome, Sessions};
 
@@ -80,7 +81,19 @@ pub async fn handle(
     rt: Arc<Runtime>,
     req: Request<Incoming>,
 ) -> Result<Response<ResponseBody>, Infallible> {
-    let mut response = serve(&rt, req).await.unwrap_or_else(|e| error_response(&e));
+    let served = catch_panic(async {
+        injected_panic_point();
+        serve(&rt, req).await
+    })
+    .await;
+    let mut response = match served {
+        Ok(answer) => answer.unwrap_or_else(|e| error_response(&e)),
+        // A bug: answer as AWS does for its own failures, and keep serving.
+        Err(panic) => error_response(&ApiError::new(
+            ErrorCode::InternalFailure,
+            format!("The local runtime failed on this request (a bug): {panic}"),
+        )),
+    };
     if let Ok(id) = HeaderValue::from_str(&uuid_v4()) {
         response.headers_mut().insert(header::REQUEST_ID, id);
     }

@@ -14,6 +14,7 @@ pub mod handler;
 pub mod ids;
 pub mod invocation;
 pub mod models;
+pub mod panics;
 pub mod routing;
 pub mod server;
 pub mod sessions;

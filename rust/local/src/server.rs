@@ -1,4 +1,5 @@
-//! The HTTP/1.1 server: its own Tokio runtime on background threads,
+//! The HTTP/1.1 server: one current-thread Tokio runtime per serving thread
+//! (connections dealt out in turn, each served start to end on one thread),
 //! keep-alive connections, optional TLS, stopped on demand.
 
 use std::net::{SocketAddr, TcpListener as StdListener};
@@ -10,8 +11,8 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsAcceptor;
 
 use crate::async_invocations::AsyncStore;
@@ -79,7 +80,7 @@ pub struct LocalServer {
     addr: SocketAddr,
     tls: bool,
     shutdown: watch::Sender<bool>,
-    runtime: Option<tokio::runtime::Runtime>,
+    threads: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl LocalServer {
@@ -114,12 +115,6 @@ impl LocalServer {
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
 
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(opts.worker_threads.max(1))
-            .thread_name("sagerun-local")
-            .enable_all()
-            .build()
-            .map_err(StartError::Runtime)?;
         let ctx = ModelContext {
             region: opts.region.clone(),
             account_id: opts.account_id.clone(),
@@ -135,16 +130,31 @@ impl LocalServer {
             AsyncStore::new(opts.data_dir.clone()),
         ));
         let (shutdown, stop_rx) = watch::channel(false);
+        let mut workers = Vec::new();
+        let mut inboxes = Vec::new();
+        for _ in 0..opts.worker_threads.max(1) {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let worker = Worker::start(rx, acceptor.clone(), state.clone(), stop_rx.clone())?;
+            workers.push(worker);
+            inboxes.push(tx);
+        }
         let listener = {
-            let _guard = runtime.enter();
+            let _guard = workers[0].runtime.enter();
             TcpListener::from_std(std_listener).map_err(StartError::Runtime)?
         };
-        runtime.spawn(accept_loop(listener, acceptor, state, stop_rx));
+        workers[0]
+            .runtime
+            .spawn(accept_loop(listener, inboxes, stop_rx));
+        let threads = workers
+            .into_iter()
+            .map(Worker::run)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StartError::Runtime)?;
         Ok(LocalServer {
             addr: local_addr,
             tls: opts.tls.is_some(),
             shutdown,
-            runtime: Some(runtime),
+            threads,
         })
     }
 
@@ -164,8 +174,8 @@ impl LocalServer {
     /// Idempotent.
     pub fn stop(&mut self) {
         let _ = self.shutdown.send(true);
-        if let Some(rt) = self.runtime.take() {
-            rt.shutdown_timeout(Duration::from_secs(2));
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
         }
     }
 }
@@ -176,19 +186,81 @@ impl Drop for LocalServer {
     }
 }
 
-async fn accept_loop(
-    listener: TcpListener,
+/// One serving thread: a current-thread runtime that serves the
+/// connections handed to it, start to end. A connection never changes
+/// threads, so answering a request wakes no other thread (a multi-thread
+/// runtime's hand-offs between workers cost more than a small request).
+struct Worker {
+    runtime: tokio::runtime::Runtime,
+    inbox: mpsc::UnboundedReceiver<std::net::TcpStream>,
     acceptor: Option<TlsAcceptor>,
     state: Arc<Runtime>,
+    stop: watch::Receiver<bool>,
+}
+
+impl Worker {
+    fn start(
+        inbox: mpsc::UnboundedReceiver<std::net::TcpStream>,
+        acceptor: Option<TlsAcceptor>,
+        state: Arc<Runtime>,
+        stop: watch::Receiver<bool>,
+    ) -> Result<Worker, StartError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(StartError::Runtime)?;
+        Ok(Worker {
+            runtime,
+            inbox,
+            acceptor,
+            state,
+            stop,
+        })
+    }
+
+    fn run(self) -> std::io::Result<std::thread::JoinHandle<()>> {
+        std::thread::Builder::new()
+            .name("sagerun-local".to_owned())
+            .spawn(move || {
+                let Worker {
+                    runtime,
+                    mut inbox,
+                    acceptor,
+                    state,
+                    mut stop,
+                } = self;
+                runtime.block_on(async {
+                    loop {
+                        let stream = tokio::select! {
+                            _ = stop.changed() => return,
+                            stream = inbox.recv() => stream,
+                        };
+                        let Some(stream) = stream else { return };
+                        let Ok(stream) = TcpStream::from_std(stream) else {
+                            continue;
+                        };
+                        tokio::spawn(serve_stream(stream, acceptor.clone(), state.clone()));
+                    }
+                });
+                // Ends this thread's connections and tasks.
+                runtime.shutdown_timeout(Duration::from_secs(2));
+            })
+    }
+}
+
+/// Accepts connections and deals them out to the workers in turn.
+async fn accept_loop(
+    listener: TcpListener,
+    workers: Vec<mpsc::UnboundedSender<std::net::TcpStream>>,
     mut stop: watch::Receiver<bool>,
 ) {
-    loop {
+    for next in (0..workers.len()).cycle() {
         let accepted = tokio::select! {
             _ = stop.changed() => return,
             r = listener.accept() => r,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        let stream = match accepted.and_then(|(stream, _)| stream.into_std()) {
+            Ok(stream) => stream,
             Err(_) => {
                 // Out of file descriptors and the like: back off, keep serving.
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -196,18 +268,18 @@ async fn accept_loop(
             }
         };
         let _ = stream.set_nodelay(true);
-        let state = state.clone();
-        let acceptor = acceptor.clone();
-        tokio::spawn(async move {
-            match acceptor {
-                None => serve_connection(stream, state).await,
-                Some(acceptor) => {
-                    if let Ok(tls_stream) = acceptor.accept(stream).await {
-                        serve_connection(tls_stream, state).await;
-                    }
-                }
+        let _ = workers[next].send(stream);
+    }
+}
+
+async fn serve_stream(stream: TcpStream, acceptor: Option<TlsAcceptor>, state: Arc<Runtime>) {
+    match acceptor {
+        None => serve_connection(stream, state).await,
+        Some(acceptor) => {
+            if let Ok(tls_stream) = acceptor.accept(stream).await {
+                serve_connection(tls_stream, state).await;
             }
-        });
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
@@ -22,6 +23,9 @@ use sagerun_core::protocol::{ErrorCode, HeaderMember, Operation};
 use sagerun_core::sigv4::Credentials;
 use tokio::runtime::Runtime;
 use tokio::sync::Notify;
+
+use crate::async_client::{self, Completion, CompletionQueue, PendingCall};
+use crate::panics::guard;
 
 pyo3::create_exception!(
     sagerun._native,
@@ -69,7 +73,7 @@ fn seconds(value: Option<f64>) -> PyResult<Option<Duration>> {
 /// The Rust client: one endpoint, pool and retry policy, shared by threads.
 #[pyclass(frozen, module = "sagerun._native")]
 pub struct NativeClient {
-    /// Shared with the tasks of `invoke_endpoint_many` (see many.rs).
+    /// Shared with the async calls' tasks and `invoke_endpoint_many`'s (many.rs).
     pub(crate) client: Arc<Client>,
 }
 
@@ -142,7 +146,9 @@ impl NativeClient {
             },
         };
         Ok(NativeClient {
-            client: Arc::new(Client::new(config).map_err(to_py_err)?),
+            client: Arc::new(guard("creating a client", || {
+                Client::new(config).map_err(to_py_err)
+            })?),
         })
     }
 
@@ -162,12 +168,15 @@ impl NativeClient {
         secret_key: String,
         session_token: Option<String>,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        let call = invocation(operation(operation_name)?, endpoint_name, members, body);
-        let credentials = Credentials {
+        let (call, credentials) = call_parts(
+            operation_name,
+            endpoint_name,
+            members,
+            body,
             access_key,
             secret_key,
             session_token,
-        };
+        )?;
         let runtime = runtime::local();
         let response = py
             .detach(|| block_interruptibly(&runtime, self.client.invoke(call, &credentials)))?
@@ -191,49 +200,89 @@ impl NativeClient {
         secret_key: String,
         session_token: Option<String>,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        let call = invocation(operation(operation_name)?, endpoint_name, members, body);
-        let credentials = Credentials {
+        let (call, credentials) = call_parts(
+            operation_name,
+            endpoint_name,
+            members,
+            body,
             access_key,
             secret_key,
             session_token,
-        };
+        )?;
         let runtime = runtime::local();
         let start = py
             .detach(|| {
                 block_interruptibly(&runtime, self.client.invoke_stream(call, &credentials))
             })?
             .map_err(to_py_err)?;
-        match start {
-            StreamStart::Complete(response) => response_tuple(py, &response),
-            StreamStart::Events {
-                head,
-                retries,
-                reader,
-            } => {
-                let headers = headers_dict(py, &head.headers)?;
-                let reader = Bound::new(
-                    py,
-                    EventStreamReader {
-                        request_sent_at: reader.request_sent_at,
-                        first_byte_at: reader.first_byte_at,
-                        part_times: reader.part_times(),
-                        reader: Mutex::new(Some(*reader)),
-                        closed: AtomicBool::new(false),
-                        cancel: Notify::new(),
-                        runtime,
-                    },
-                )?;
-                PyTuple::new(
-                    py,
-                    [
-                        head.status.into_pyobject(py)?.into_any(),
-                        headers.into_any(),
-                        reader.into_any(),
-                        retries_tuple(py, &retries)?.into_any(),
-                    ],
-                )
-            }
-        }
+        stream_start_tuple(py, start, runtime)
+    }
+
+    /// `invoke` as a task of the multi-thread runtime: its result (or
+    /// error) settles the asyncio `future` through `queue`.
+    #[pyo3(signature = (queue, future, operation_name, endpoint_name, members, body, access_key, secret_key, session_token=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn invoke_async(
+        &self,
+        queue: &CompletionQueue,
+        future: Py<PyAny>,
+        operation_name: &str,
+        endpoint_name: String,
+        members: Vec<(String, String)>,
+        body: PyBackedBytes,
+        access_key: String,
+        secret_key: String,
+        session_token: Option<String>,
+    ) -> PyResult<PendingCall> {
+        let (call, credentials) = call_parts(
+            operation_name,
+            endpoint_name,
+            members,
+            body,
+            access_key,
+            secret_key,
+            session_token,
+        )?;
+        let client = self.client.clone();
+        Ok(async_client::spawn(queue, future, async move {
+            Completion::Invoke(client.invoke(call, &credentials).await)
+        }))
+    }
+
+    /// `invoke_stream` as a task of the multi-thread runtime (see
+    /// `invoke_async`); the reader's `next_batch_async` reads the events.
+    #[pyo3(signature = (queue, future, operation_name, endpoint_name, members, body, access_key, secret_key, session_token=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn invoke_stream_async(
+        &self,
+        queue: &CompletionQueue,
+        future: Py<PyAny>,
+        operation_name: &str,
+        endpoint_name: String,
+        members: Vec<(String, String)>,
+        body: PyBackedBytes,
+        access_key: String,
+        secret_key: String,
+        session_token: Option<String>,
+    ) -> PyResult<PendingCall> {
+        let (call, credentials) = call_parts(
+            operation_name,
+            endpoint_name,
+            members,
+            body,
+            access_key,
+            secret_key,
+            session_token,
+        )?;
+        let client = self.client.clone();
+        Ok(async_client::spawn(queue, future, async move {
+            Completion::Stream(client.invoke_stream(call, &credentials).await)
+        }))
+    }
+
+    /// Closes the idle connections of the async calls' pool (`AsyncClient.close`).
+    fn close_async_pool(&self, py: Python<'_>) {
+        py.detach(|| self.client.close_shared_pool());
     }
 
     /// Retry quota left (standard mode), for tests and diagnostics.
@@ -250,19 +299,42 @@ const SIGNAL_CHECK_INTERVAL: Duration = Duration::from_millis(100);
 /// Every 100 ms of waiting it briefly takes the GIL to run Python's signal
 /// handlers, so Ctrl-C interrupts a long call as it would a socket read in
 /// Python; the work is then dropped (its connection closed).
+/// A panic in `work` (a bug) raises `InternalError` (see `panics`).
 fn block_interruptibly<F: Future>(runtime: &Runtime, work: F) -> PyResult<F::Output> {
-    runtime.block_on(async {
-        tokio::pin!(work);
-        let start = tokio::time::Instant::now() + SIGNAL_CHECK_INTERVAL;
-        let mut ticks = tokio::time::interval_at(start, SIGNAL_CHECK_INTERVAL);
-        loop {
-            tokio::select! {
-                biased;
-                out = &mut work => return Ok(out),
-                _ = ticks.tick() => Python::attach(|py| py.check_signals())?,
+    guard("sending a request or reading its response", || {
+        runtime.block_on(async {
+            tokio::pin!(work);
+            let start = tokio::time::Instant::now() + SIGNAL_CHECK_INTERVAL;
+            let mut ticks = tokio::time::interval_at(start, SIGNAL_CHECK_INTERVAL);
+            loop {
+                tokio::select! {
+                    biased;
+                    out = &mut work => return Ok(out),
+                    _ = ticks.tick() => Python::attach(|py| py.check_signals())?,
+                }
             }
-        }
+        })
     })
+}
+
+/// The invocation and credentials of one call, from the bindings' arguments.
+#[allow(clippy::too_many_arguments)]
+fn call_parts(
+    operation_name: &str,
+    endpoint_name: String,
+    members: Vec<(String, String)>,
+    body: PyBackedBytes,
+    access_key: String,
+    secret_key: String,
+    session_token: Option<String>,
+) -> PyResult<(Invocation, Credentials)> {
+    let call = invocation(operation(operation_name)?, endpoint_name, members, body);
+    let credentials = Credentials {
+        access_key,
+        secret_key,
+        session_token,
+    };
+    Ok((call, credentials))
 }
 
 pub(crate) fn invocation(
@@ -310,6 +382,49 @@ fn common_header_name<'py>(py: Python<'py>, name: &str) -> Option<&'py Bound<'py
     })
 }
 
+/// `(status, headers, EventStreamReader, retries)` for a stream that
+/// started (its connection a task of `runtime`), or `response_tuple` for an
+/// error answer.
+pub(crate) fn stream_start_tuple(
+    py: Python<'_>,
+    start: StreamStart,
+    runtime: Arc<Runtime>,
+) -> PyResult<Bound<'_, PyTuple>> {
+    match start {
+        StreamStart::Complete(response) => response_tuple(py, &response),
+        StreamStart::Events {
+            head,
+            retries,
+            reader,
+        } => {
+            let headers = headers_dict(py, &head.headers)?;
+            let reader = Bound::new(
+                py,
+                EventStreamReader {
+                    request_sent_at: reader.request_sent_at,
+                    first_byte_at: reader.first_byte_at,
+                    part_times: reader.part_times(),
+                    state: Arc::new(ReaderState {
+                        reader: Mutex::new(Some(*reader)),
+                        closed: AtomicBool::new(false),
+                        cancel: Notify::new(),
+                    }),
+                    runtime,
+                },
+            )?;
+            PyTuple::new(
+                py,
+                [
+                    head.status.into_pyobject(py)?.into_any(),
+                    headers.into_any(),
+                    reader.into_any(),
+                    retries_tuple(py, &retries)?.into_any(),
+                ],
+            )
+        }
+    }
+}
+
 pub(crate) fn response_tuple<'py>(
     py: Python<'py>,
     response: &Response,
@@ -335,9 +450,10 @@ fn retries_tuple<'py>(py: Python<'py>, retries: &RetryReport) -> PyResult<Bound<
         .into_pyobject(py)
 }
 
-/// Reads a response stream's events as they arrive.
-#[pyclass(frozen, module = "sagerun._native")]
-pub struct EventStreamReader {
+/// A stream's reader and what lets `close()` end a read in progress.
+struct ReaderState {
+    /// `None` once the stream is over or closed (and while an async read
+    /// has the reader: its task owns it until the batch is read).
     reader: Mutex<Option<EventReader>>,
     /// Set by `close()`; a read in progress drops the stream when it returns
     /// (close may be called while a read holds the lock: from another thread,
@@ -345,8 +461,45 @@ pub struct EventStreamReader {
     closed: AtomicBool,
     /// Wakes a read in progress so that `close()` ends it at once.
     cancel: Notify,
-    /// The runtime whose task owns the connection: reading drives it, from
-    /// whichever thread iterates.
+}
+
+type Batch = Result<Vec<StreamEvent>, ClientError>;
+
+impl ReaderState {
+    /// The next batch from `reader`; `None` if the stream was closed
+    /// before or during the read.
+    async fn read(&self, reader: &mut EventReader) -> Option<Batch> {
+        let cancelled = self.cancel.notified();
+        tokio::pin!(cancelled);
+        // Registered before the flag is read, so no close is missed.
+        cancelled.as_mut().enable();
+        if self.closed.load(Ordering::Acquire) {
+            return None;
+        }
+        let result = tokio::select! {
+            events = reader.next_batch() => Some(events),
+            _ = cancelled => None,
+        };
+        result.filter(|_| !self.closed.load(Ordering::Acquire))
+    }
+
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<EventReader>> {
+        self.reader.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Whether the stream is over after a read: its end, an error (over either
+/// way), or a close.
+fn stream_over(result: &Option<Batch>) -> bool {
+    !matches!(result, Some(Ok(events)) if !events.is_empty())
+}
+
+/// Reads a response stream's events as they arrive.
+#[pyclass(frozen, module = "sagerun._native")]
+pub struct EventStreamReader {
+    state: Arc<ReaderState>,
+    /// The runtime the connection is registered with: a blocking read
+    /// drives it, from whichever thread iterates.
     runtime: Arc<Runtime>,
     /// Timings (sagerun_client::timing), kept here: the reader is dropped
     /// at the end of the stream.
@@ -363,62 +516,42 @@ impl EventStreamReader {
     /// error message as `("error", code, message)`.
     fn next_batch<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let events = py.detach(|| -> PyResult<_> {
-            let mut slot = self.reader.lock().unwrap_or_else(|p| p.into_inner());
-            if self.closed.load(Ordering::Acquire) {
+            let mut slot = self.state.slot();
+            if self.state.closed.load(Ordering::Acquire) {
                 *slot = None;
             }
             let Some(reader) = slot.as_mut() else {
                 return Ok(Ok(Vec::new()));
             };
-            let closed = &self.closed;
-            let cancel = &self.cancel;
-            let read = async move {
-                let cancelled = cancel.notified();
-                tokio::pin!(cancelled);
-                // Registered before the flag is read, so no close is missed.
-                cancelled.as_mut().enable();
-                if closed.load(Ordering::Acquire) {
-                    return None;
-                }
-                tokio::select! {
-                    events = reader.next_batch() => Some(events),
-                    _ = cancelled => None,
-                }
-            };
             // Interrupted: the reader stays as it was (nothing was lost).
-            let result = block_interruptibly(&self.runtime, read)?;
-            let Some(result) = result.filter(|_| !self.closed.load(Ordering::Acquire)) else {
-                *slot = None;
-                return Ok(Ok(Vec::new()));
-            };
-            let over = !matches!(&result, Ok(events) if !events.is_empty());
-            if over {
-                // The end, or an error: the stream is over either way.
+            let result = block_interruptibly(&self.runtime, self.state.read(reader))?;
+            if stream_over(&result) {
                 *slot = None;
             }
-            Ok(result)
+            Ok(result.unwrap_or_else(|| Ok(Vec::new())))
         })?;
-        let events = events.map_err(to_py_err)?;
-        let list = PyList::empty(py);
-        for event in events {
-            match event {
-                StreamEvent::PayloadPart(bytes) => {
-                    let part = PyDict::new(py);
-                    part.set_item("Bytes", PyBytes::new(py, &bytes))?;
-                    let wrapper = PyDict::new(py);
-                    wrapper.set_item("PayloadPart", part)?;
-                    list.append(wrapper)?;
+        events_list(py, events.map_err(to_py_err)?)
+    }
+
+    /// `next_batch` as a task of the multi-thread runtime: the batch (or
+    /// error) settles the asyncio `future` through `queue`. Cancelling it
+    /// drops the stream. One read at a time.
+    fn next_batch_async(&self, queue: &CompletionQueue, future: Py<PyAny>) -> PendingCall {
+        let taken = self.state.slot().take();
+        let state = self.state.clone();
+        async_client::spawn(queue, future, async move {
+            let Some(mut reader) = taken else {
+                return Completion::Events(Ok(Vec::new()));
+            };
+            let result = state.read(&mut reader).await;
+            if !stream_over(&result) {
+                let mut slot = state.slot();
+                if !state.closed.load(Ordering::Acquire) {
+                    *slot = Some(reader);
                 }
-                StreamEvent::Exception {
-                    exception_type,
-                    payload,
-                } => {
-                    list.append(("exception", exception_type, PyBytes::new(py, &payload)))?;
-                }
-                StreamEvent::Error { code, message } => list.append(("error", code, message))?,
             }
-        }
-        Ok(list)
+            Completion::Events(result.unwrap_or_else(|| Ok(Vec::new())))
+        })
     }
 
     /// When the call started (before the first attempt), on the clock of
@@ -443,15 +576,45 @@ impl EventStreamReader {
 
     /// Stops reading and drops the connection.
     fn close(&self, py: Python<'_>) {
-        self.closed.store(true, Ordering::Release);
-        self.cancel.notify_waiters();
+        self.state.closed.store(true, Ordering::Release);
+        self.state.cancel.notify_waiters();
         py.detach(|| {
             // If a read holds the lock, it drops the stream when it returns.
-            if let Ok(mut slot) = self.reader.try_lock() {
+            if let Ok(mut slot) = self.state.reader.try_lock() {
                 slot.take();
             }
         });
     }
+}
+
+/// A batch of events as Python objects (see `next_batch`).
+pub(crate) fn events_list(py: Python<'_>, events: Vec<StreamEvent>) -> PyResult<Bound<'_, PyList>> {
+    // Interned keys: made once, not twice per event.
+    let (payload_part, bytes_key) = (intern!(py, "PayloadPart"), intern!(py, "Bytes"));
+    let items = events
+        .into_iter()
+        .map(|event| -> PyResult<Bound<'_, PyAny>> {
+            Ok(match event {
+                StreamEvent::PayloadPart(bytes) => {
+                    let part = PyDict::new(py);
+                    part.set_item(bytes_key, PyBytes::new(py, &bytes))?;
+                    let wrapper = PyDict::new(py);
+                    wrapper.set_item(payload_part, part)?;
+                    wrapper.into_any()
+                }
+                StreamEvent::Exception {
+                    exception_type,
+                    payload,
+                } => ("exception", exception_type, PyBytes::new(py, &payload))
+                    .into_pyobject(py)?
+                    .into_any(),
+                StreamEvent::Error { code, message } => {
+                    ("error", code, message).into_pyobject(py)?.into_any()
+                }
+            })
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, items)
 }
 
 fn members_list<'py>(py: Python<'py>, members: &[HeaderMember]) -> PyResult<Bound<'py, PyList>> {

@@ -4,10 +4,12 @@
 
 use pyo3::prelude::*;
 
+mod async_client;
 mod client;
 mod eventstream;
 mod local;
 mod many;
+mod panics;
 mod sigv4;
 mod streaming;
 
@@ -19,6 +21,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     sigv4::register(m)?;
     local::register(m)?;
     client::register(m)?;
+    async_client::register(m)?;
     many::register(m)?;
+    panics::register(m)?;
     Ok(())
 }

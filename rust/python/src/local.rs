@@ -9,6 +9,8 @@ use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use sagerun_local::{LocalServer, ServerOptions, StartError};
 
+use crate::panics::guard;
+
 fn to_py_err(e: StartError) -> PyErr {
     match e {
         StartError::Config(c) => PyValueError::new_err(c.0),
@@ -72,9 +74,11 @@ impl PyLocalServer {
             account_id,
             worker_threads,
         };
-        let server = py
-            .detach(|| LocalServer::start(&endpoints_json, opts))
-            .map_err(to_py_err)?;
+        let server = py.detach(|| {
+            guard("starting the local runtime", || {
+                LocalServer::start(&endpoints_json, opts).map_err(to_py_err)
+            })
+        })?;
         Ok(PyLocalServer {
             url: server.url(),
             port: server.local_addr().port(),

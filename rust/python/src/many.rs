@@ -15,6 +15,7 @@ use sagerun_core::protocol::Operation;
 use sagerun_core::sigv4::Credentials;
 
 use crate::client::{invocation, operation, response_tuple, to_py_err, NativeClient};
+use crate::panics::internal_error;
 
 /// A request as the Python layer prepared it: (endpoint name, header
 /// members, body); `None` for an item it finished itself (a validation
@@ -139,7 +140,7 @@ impl ManyRun {
             let outcome = match result {
                 Ok(Ok(response)) => response_tuple(py, &response)?.into_any(),
                 Ok(Err(error)) => to_py_err(error).into_value(py).into_bound(py).into_any(),
-                Err(panicked) => PyRuntimeError::new_err(panicked.to_string())
+                Err(panicked) => internal_error("running invoke_endpoint_many", &panicked.0)
                     .into_value(py)
                     .into_bound(py)
                     .into_any(),

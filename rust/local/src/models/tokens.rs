@@ -12,22 +12,34 @@ use crate::config::{SplitMode, TokenFormat, TokensConfig};
 #[derive(Debug)]
 pub struct Tokens {
     config: TokensConfig,
+    /// The configured text, rendered once (a request then only shares the
+    /// pieces); `None` when the request's body is the text.
+    rendered: Option<Vec<Bytes>>,
 }
 
 impl Tokens {
     pub fn new(config: TokensConfig) -> Tokens {
-        Tokens { config }
+        let rendered = config
+            .text
+            .as_deref()
+            .map(|text| render(text, config.parts, config.format, config.split));
+        Tokens { config, rendered }
     }
 
     pub fn invoke(&self, inv: &Invocation) -> ModelOutput {
         let c = &self.config;
-        let text = match &c.text {
-            Some(t) => t.clone(),
-            None => String::from_utf8_lossy(&inv.body).into_owned(),
+        let pieces = match &self.rendered {
+            Some(pieces) => pieces.clone(),
+            None => render(
+                &String::from_utf8_lossy(&inv.body),
+                c.parts,
+                c.format,
+                c.split,
+            ),
         };
-        let pieces = render(&text, c.parts, c.format, c.split);
-        let parts = if inv.streaming && c.delay_ms > 0 {
-            paced(pieces, Duration::from_millis(c.delay_ms))
+        let delay = Duration::from_millis(if inv.streaming { c.delay_ms } else { 0 });
+        let parts = if !delay.is_zero() || c.repeat != 1 {
+            produced(pieces, c.repeat, delay)
         } else {
             Parts::Ready(pieces.into())
         };
@@ -47,15 +59,18 @@ fn content_type(format: TokenFormat) -> &'static str {
     }
 }
 
-/// Sends the pieces one by one, `delay` apart, as a producer would.
-fn paced(pieces: Vec<Bytes>, delay: Duration) -> Parts {
+/// Sends the pieces one by one, `delay` apart, `repeat` times over, as a
+/// producer would: only what the reader has not taken yet is in memory
+/// (the channel's few parts; the pieces are shared, not copied).
+fn produced(pieces: Vec<Bytes>, repeat: usize, delay: Duration) -> Parts {
     let (tx, rx) = mpsc::channel(4);
+    let total = pieces.len().saturating_mul(repeat);
     tokio::spawn(async move {
-        for (i, piece) in pieces.into_iter().enumerate() {
-            if i > 0 {
+        for (i, piece) in pieces.iter().cycle().take(total).enumerate() {
+            if i > 0 && !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
-            if tx.send(Part::Data(piece)).await.is_err() {
+            if tx.send(Part::Data(piece.clone())).await.is_err() {
                 return; // the client went away
             }
         }
@@ -73,18 +88,39 @@ pub fn render(text: &str, parts: usize, format: TokenFormat, split: SplitMode) -
     }
 }
 
-/// Splits text into at most `n` groups of (nearly) equal character counts.
+/// Splits text into at most `n` groups of (nearly) equal character counts:
+/// group `k` holds characters `k*chars/n .. (k+1)*chars/n`. One pass over
+/// the text, no table of every character's offset (a long text is split
+/// on every streamed request).
 fn split_chars(text: &str, n: usize) -> Vec<&str> {
-    let bounds: Vec<usize> = text
-        .char_indices()
-        .map(|(i, _)| i)
-        .chain([text.len()])
-        .collect();
-    let chars = bounds.len() - 1;
+    let ascii = text.is_ascii();
+    let chars = if ascii {
+        text.len()
+    } else {
+        text.chars().count()
+    };
     let n = n.min(chars).max(1);
-    (0..n)
-        .map(|k| &text[bounds[k * chars / n]..bounds[(k + 1) * chars / n]])
-        .collect()
+    let mut offsets = text.char_indices().map(|(offset, _)| offset);
+    let mut next_char = 0; // the character `offsets` yields next
+    let mut groups = Vec::with_capacity(n);
+    let mut start = 0;
+    // Group k (k < n) ends before character k*chars/n; strictly increasing.
+    for k in 1..n {
+        let boundary = k * chars / n;
+        let end = if ascii {
+            boundary
+        } else {
+            let end = offsets
+                .nth(boundary - next_char)
+                .expect("a boundary below the character count");
+            next_char = boundary + 1;
+            end
+        };
+        groups.push(&text[start..end]);
+        start = end;
+    }
+    groups.push(&text[start..]);
+    groups
 }
 
 /// Cuts `data` into `n` pieces near evenly spaced offsets, moving each cut
@@ -118,24 +154,32 @@ fn format_tokens(tokens: &[&str], full: &str, format: TokenFormat) -> Vec<String
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let generated = if i == last {
-                js(full)
-            } else {
-                "null".to_owned()
+            // Escaped only where written (the whole text is escaped for the
+            // last token only, and never for raw output).
+            let generated = || {
+                if i == last {
+                    js(full)
+                } else {
+                    "null".to_owned()
+                }
             };
-            let (t, tok) = (js(t), *t);
             match format {
-                TokenFormat::Raw => tok.to_owned(),
-                TokenFormat::Jsonl if i == last => {
-                    format!("{{\"token\":{{\"text\":{t}}},\"generated_text\":{generated}}}\n")
-                }
-                TokenFormat::Jsonl => format!("{{\"token\":{{\"text\":{t}}}}}\n"),
-                TokenFormat::Sse => format!(
-                    "data:{{\"token\":{{\"text\":{t}}},\"generated_text\":{generated}}}\n\n"
+                TokenFormat::Raw => (*t).to_owned(),
+                TokenFormat::Jsonl if i == last => format!(
+                    "{{\"token\":{{\"text\":{}}},\"generated_text\":{}}}\n",
+                    js(t),
+                    generated()
                 ),
-                TokenFormat::Openai => {
-                    format!("data: {{\"choices\":[{{\"delta\":{{\"content\":{t}}}}}]}}\n\n")
-                }
+                TokenFormat::Jsonl => format!("{{\"token\":{{\"text\":{}}}}}\n", js(t)),
+                TokenFormat::Sse => format!(
+                    "data:{{\"token\":{{\"text\":{}}},\"generated_text\":{}}}\n\n",
+                    js(t),
+                    generated()
+                ),
+                TokenFormat::Openai => format!(
+                    "data: {{\"choices\":[{{\"delta\":{{\"content\":{}}}}}]}}\n\n",
+                    js(t)
+                ),
             }
         })
         .collect();
@@ -168,6 +212,25 @@ mod tests {
     }
 
     #[test]
+    fn char_groups_follow_the_even_split_of_character_indices() {
+        // Group k holds characters k*chars/n .. (k+1)*chars/n.
+        for text in ["", "a", "héllo wörld", &"tok ".repeat(50), "ééé"] {
+            let chars: Vec<char> = text.chars().collect();
+            for n in [1, 2, 3, 7, 200, 1000] {
+                let m = n.min(chars.len()).max(1);
+                let expected: Vec<String> = (0..m)
+                    .map(|k| {
+                        chars[k * chars.len() / m..(k + 1) * chars.len() / m]
+                            .iter()
+                            .collect()
+                    })
+                    .collect();
+                assert_eq!(split_chars(text, n), expected, "{text:?} into {n}");
+            }
+        }
+    }
+
+    #[test]
     fn jsonl_ends_with_generated_text() {
         let parts = strings(render("a\"b", 2, TokenFormat::Jsonl, SplitMode::Chars));
         assert_eq!(parts[0], "{\"token\":{\"text\":\"a\"}}\n");
@@ -189,6 +252,42 @@ mod tests {
             "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"
         );
         assert_eq!(parts.last().unwrap(), "data: [DONE]\n\n");
+    }
+
+    fn repeated(repeat: usize, streaming: bool) -> Vec<String> {
+        let config: TokensConfig = serde_json::from_value(serde_json::json!(
+            {"text": "abc", "parts": 3, "repeat": repeat}
+        ))
+        .unwrap();
+        let inv = Invocation {
+            streaming,
+            ..Invocation::default()
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            match Tokens::new(config).invoke(&inv).parts {
+                Parts::Ready(q) => strings(q.into()),
+                Parts::Live(mut rx) => {
+                    let mut out = Vec::new();
+                    while let Some(Part::Data(b)) = rx.recv().await {
+                        out.push(String::from_utf8(b.to_vec()).unwrap());
+                    }
+                    out
+                }
+            }
+        })
+    }
+
+    #[test]
+    fn repeat_sends_the_parts_again_and_again() {
+        assert_eq!(repeated(1, true), ["a", "b", "c"]);
+        assert_eq!(repeated(3, true).concat(), "abcabcabc");
+        assert_eq!(repeated(3, true).len(), 9);
+        assert_eq!(repeated(2, false).concat(), "abcabc");
+        assert!(repeated(0, true).is_empty());
     }
 
     #[test]
