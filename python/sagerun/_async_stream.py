@@ -4,22 +4,26 @@ b"..."}}`` events, with the ``sagerun.streaming`` helpers as methods."""
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Callable, Dict, Optional
+from typing import Any, AsyncIterator, Callable, Dict, List, Optional
 
 from sagerun import _async_bridge, _native, streaming
 from sagerun._errors import transport_error
+from sagerun._stream import StreamTimings
 
 
-class AsyncEventStream:
+class AsyncEventStream(StreamTimings):
     """``async for event in body``: events as their frames complete (a burst
     of frames is read in one hand-over from Rust). In-stream exceptions
     raise ``botocore.exceptions.EventStreamError``, as aiobotocore does; a
     corrupt or truncated stream raises too. Iterable once; ``close()`` (or
-    cancelling the task that reads) drops the connection."""
+    cancelling the task that reads) drops the connection. Timed as the sync
+    stream is (``time_to_first_byte``, ``part_times``, ...: see
+    :class:`sagerun._stream.StreamTimings`)."""
 
     def __init__(self, reader: Any, raise_event: Callable[[tuple], Exception]):
         self._reader = reader
         self._raise_event = raise_event
+        self._part_times: List[float] = []
         self._events: Optional[AsyncIterator[Dict[str, Dict[str, bytes]]]] = None
         self._closed = False
 
