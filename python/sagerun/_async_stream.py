@@ -8,7 +8,7 @@ from typing import Any, AsyncIterator, Callable, Dict, List, Optional
 
 from sagerun import _async_bridge, _native, streaming
 from sagerun._errors import transport_error
-from sagerun._stream_timings import StreamTimings
+from sagerun._stream import StreamTimings
 
 
 class AsyncEventStream(StreamTimings):
@@ -16,15 +16,16 @@ class AsyncEventStream(StreamTimings):
     of frames is read in one hand-over from Rust). In-stream exceptions
     raise ``botocore.exceptions.EventStreamError``, as aiobotocore does; a
     corrupt or truncated stream raises too. Iterable once; ``close()`` (or
-    cancelling the task that reads) drops the connection. Timings as the
-    sync stream's (:class:`sagerun._stream_timings.StreamTimings`)."""
+    cancelling the task that reads) drops the connection. Timed as the sync
+    stream is (``time_to_first_byte``, ``part_times``, ...: see
+    :class:`sagerun._stream.StreamTimings`)."""
 
     def __init__(self, reader: Any, raise_event: Callable[[tuple], Exception]):
         self._reader = reader
         self._raise_event = raise_event
+        self._part_times: List[float] = []
         self._events: Optional[AsyncIterator[Dict[str, Dict[str, bytes]]]] = None
         self._closed = False
-        self._part_times: List[float] = []
 
     def __aiter__(self) -> AsyncIterator[Dict[str, Dict[str, bytes]]]:
         if self._events is None:
