@@ -77,8 +77,8 @@ def test_the_rust_layer_refuses_control_characters_too():
         native = client._invoke_endpoint_op.native
         for member in string_header_members("InvokeEndpoint"):
             with pytest.raises(_native.TransportError) as e:
-                native.invoke("InvokeEndpoint", "ep", [(member, "a\r\nX-Evil: 1")], b"{}",
-                              "AKID", SECRET, None)
+                native.invoke("InvokeEndpoint", ("ep", [(member, "a\r\nX-Evil: 1")], b"{}",
+                                                 "AKID", SECRET, None))
             assert e.value.args[0] == "invalid_request"
         assert srv.requests == []
 
@@ -108,7 +108,7 @@ def test_an_endpoint_name_cannot_leave_its_path_segment(name):
         client = sagerun.Client(config=ONE_ATTEMPT, **kw)
         # The Rust layer alone (no Python validation): botocore's very path.
         native = client._invoke_endpoint_op.native
-        native.invoke("InvokeEndpoint", name, [], b"{}", "AKIDSECURITYTEST", SECRET, None)
+        native.invoke("InvokeEndpoint", (name, [], b"{}", "AKIDSECURITYTEST", SECRET, None))
         assert srv.requests[-1].path == botocore_path
         # The public client: botocore's path, or refused before sending.
         sent = len(srv.requests)
@@ -134,7 +134,7 @@ def test_dot_segments_are_refused_even_below_the_validator(name):
         with pytest.raises(bex.ParamValidationError):
             client.invoke_endpoint(EndpointName=name, Body=b"{}")
         with pytest.raises(_native.TransportError) as e:
-            client._invoke_endpoint_op.native.invoke("InvokeEndpoint", name, [], b"{}", "AK", SECRET, None)
+            client._invoke_endpoint_op.native.invoke("InvokeEndpoint", (name, [], b"{}", "AK", SECRET, None))
         assert e.value.args[0] == "invalid_request"
         assert srv.requests == []
 

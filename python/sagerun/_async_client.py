@@ -170,7 +170,7 @@ class AsyncClient(ClientBase):
         (response dict without its payload, payload)."""
         call = self._prepare(op, args, kwargs)
         try:
-            answer = await _async_bridge.run(send, op.name, *call)
+            answer = await _async_bridge.run(send, op.name, call)
         except _native.TransportError as e:
             raise self._failed(op, call[0], e) from None
         return self._answer(op, call[0], answer)

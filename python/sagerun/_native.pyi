@@ -143,6 +143,10 @@ class CompletionQueue:
 class PendingCall:
     def cancel(self) -> None: ...
 
+#: One call as ClientBase._prepare makes it: (endpoint_name, header members,
+#: body, access_key, secret_key, session_token).
+CallArgs = Tuple[str, List[Tuple[str, str]], bytes, str, str, Optional[str]]
+
 class NativeClient:
     def __init__(
         self,
@@ -164,46 +168,26 @@ class NativeClient:
     def invoke(
         self,
         operation_name: str,
-        endpoint_name: str,
-        members: List[Tuple[str, str]],
-        body: bytes,
-        access_key: str,
-        secret_key: str,
-        session_token: Optional[str] = None,
+        call: CallArgs,
     ) -> Tuple[int, Dict[str, str], bytes, Tuple[int, bool, bool]]: ...
     def invoke_stream(
         self,
         operation_name: str,
-        endpoint_name: str,
-        members: List[Tuple[str, str]],
-        body: bytes,
-        access_key: str,
-        secret_key: str,
-        session_token: Optional[str] = None,
+        call: CallArgs,
     ) -> Tuple[int, Dict[str, str], Union[bytes, EventStreamReader], Tuple[int, bool, bool]]: ...
     def invoke_async(
         self,
         queue: CompletionQueue,
         future: Any,
         operation_name: str,
-        endpoint_name: str,
-        members: List[Tuple[str, str]],
-        body: bytes,
-        access_key: str,
-        secret_key: str,
-        session_token: Optional[str] = ...,
+        call: CallArgs,
     ) -> PendingCall: ...
     def invoke_stream_async(
         self,
         queue: CompletionQueue,
         future: Any,
         operation_name: str,
-        endpoint_name: str,
-        members: List[Tuple[str, str]],
-        body: bytes,
-        access_key: str,
-        secret_key: str,
-        session_token: Optional[str] = ...,
+        call: CallArgs,
     ) -> PendingCall: ...
     def close_async_pool(self) -> None: ...
     @property

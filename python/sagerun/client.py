@@ -109,7 +109,7 @@ class Client(ClientBase):
         (response dict without its payload, payload)."""
         call = self._prepare(op, args, kwargs)
         try:
-            answer = send(op.name, *call)
+            answer = send(op.name, call)
         except _native.TransportError as e:
             raise self._failed(op, call[0], e) from None
         return self._answer(op, call[0], answer)

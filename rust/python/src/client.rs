@@ -155,28 +155,13 @@ impl NativeClient {
     /// Sends one call and reads the whole response:
     /// `(status, headers, body, (attempts, max_attempts_reached,
     /// retry_quota_reached))`; service errors are returned too.
-    #[pyo3(signature = (operation_name, endpoint_name, members, body, access_key, secret_key, session_token=None))]
-    #[allow(clippy::too_many_arguments)]
     fn invoke<'py>(
         &self,
         py: Python<'py>,
         operation_name: &str,
-        endpoint_name: String,
-        members: Vec<(String, String)>,
-        body: PyBackedBytes,
-        access_key: String,
-        secret_key: String,
-        session_token: Option<String>,
+        call: CallArgs,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        let (call, credentials) = call_parts(
-            operation_name,
-            endpoint_name,
-            members,
-            body,
-            access_key,
-            secret_key,
-            session_token,
-        )?;
+        let (call, credentials) = call.into_parts(operation_name)?;
         let runtime = runtime::local();
         let response = py
             .detach(|| block_interruptibly(&runtime, self.client.invoke(call, &credentials)))?
@@ -187,28 +172,13 @@ impl NativeClient {
     /// Like `invoke`, but a successful answer is an event stream:
     /// `(status, headers, EventStreamReader, attempts)`; an error answer
     /// comes back like `invoke`'s, with its body as bytes.
-    #[pyo3(signature = (operation_name, endpoint_name, members, body, access_key, secret_key, session_token=None))]
-    #[allow(clippy::too_many_arguments)]
     fn invoke_stream<'py>(
         &self,
         py: Python<'py>,
         operation_name: &str,
-        endpoint_name: String,
-        members: Vec<(String, String)>,
-        body: PyBackedBytes,
-        access_key: String,
-        secret_key: String,
-        session_token: Option<String>,
+        call: CallArgs,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        let (call, credentials) = call_parts(
-            operation_name,
-            endpoint_name,
-            members,
-            body,
-            access_key,
-            secret_key,
-            session_token,
-        )?;
+        let (call, credentials) = call.into_parts(operation_name)?;
         let runtime = runtime::local();
         let start = py
             .detach(|| {
@@ -220,29 +190,14 @@ impl NativeClient {
 
     /// `invoke` as a task of the multi-thread runtime: its result (or
     /// error) settles the asyncio `future` through `queue`.
-    #[pyo3(signature = (queue, future, operation_name, endpoint_name, members, body, access_key, secret_key, session_token=None))]
-    #[allow(clippy::too_many_arguments)]
     fn invoke_async(
         &self,
         queue: &CompletionQueue,
         future: Py<PyAny>,
         operation_name: &str,
-        endpoint_name: String,
-        members: Vec<(String, String)>,
-        body: PyBackedBytes,
-        access_key: String,
-        secret_key: String,
-        session_token: Option<String>,
+        call: CallArgs,
     ) -> PyResult<PendingCall> {
-        let (call, credentials) = call_parts(
-            operation_name,
-            endpoint_name,
-            members,
-            body,
-            access_key,
-            secret_key,
-            session_token,
-        )?;
+        let (call, credentials) = call.into_parts(operation_name)?;
         let client = self.client.clone();
         Ok(async_client::spawn(queue, future, async move {
             Completion::Invoke(client.invoke(call, &credentials).await)
@@ -251,29 +206,14 @@ impl NativeClient {
 
     /// `invoke_stream` as a task of the multi-thread runtime (see
     /// `invoke_async`); the reader's `next_batch_async` reads the events.
-    #[pyo3(signature = (queue, future, operation_name, endpoint_name, members, body, access_key, secret_key, session_token=None))]
-    #[allow(clippy::too_many_arguments)]
     fn invoke_stream_async(
         &self,
         queue: &CompletionQueue,
         future: Py<PyAny>,
         operation_name: &str,
-        endpoint_name: String,
-        members: Vec<(String, String)>,
-        body: PyBackedBytes,
-        access_key: String,
-        secret_key: String,
-        session_token: Option<String>,
+        call: CallArgs,
     ) -> PyResult<PendingCall> {
-        let (call, credentials) = call_parts(
-            operation_name,
-            endpoint_name,
-            members,
-            body,
-            access_key,
-            secret_key,
-            session_token,
-        )?;
+        let (call, credentials) = call.into_parts(operation_name)?;
         let client = self.client.clone();
         Ok(async_client::spawn(queue, future, async move {
             Completion::Stream(client.invoke_stream(call, &credentials).await)
@@ -317,24 +257,31 @@ fn block_interruptibly<F: Future>(runtime: &Runtime, work: F) -> PyResult<F::Out
     })
 }
 
-/// The invocation and credentials of one call, from the bindings' arguments.
-#[allow(clippy::too_many_arguments)]
-fn call_parts(
-    operation_name: &str,
-    endpoint_name: String,
-    members: Vec<(String, String)>,
-    body: PyBackedBytes,
-    access_key: String,
-    secret_key: String,
-    session_token: Option<String>,
-) -> PyResult<(Invocation, Credentials)> {
-    let call = invocation(operation(operation_name)?, endpoint_name, members, body);
-    let credentials = Credentials {
-        access_key,
-        secret_key,
-        session_token,
-    };
-    Ok((call, credentials))
+/// One call as the Python layer prepares it (`ClientBase._prepare`):
+/// `(endpoint_name, header members, body, access_key, secret_key,
+/// session_token)`.
+#[derive(FromPyObject)]
+pub(crate) struct CallArgs(
+    String,
+    Vec<(String, String)>,
+    PyBackedBytes,
+    String,
+    String,
+    Option<String>,
+);
+
+impl CallArgs {
+    /// The invocation of `operation_name` and the credentials to sign it with.
+    fn into_parts(self, operation_name: &str) -> PyResult<(Invocation, Credentials)> {
+        let CallArgs(endpoint_name, members, body, access_key, secret_key, session_token) = self;
+        let call = invocation(operation(operation_name)?, endpoint_name, members, body);
+        let credentials = Credentials {
+            access_key,
+            secret_key,
+            session_token,
+        };
+        Ok((call, credentials))
+    }
 }
 
 pub(crate) fn invocation(
