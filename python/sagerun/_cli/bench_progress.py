@@ -7,12 +7,32 @@ from __future__ import annotations
 import threading
 import time
 from contextlib import contextmanager
-from typing import IO, Any, Iterator, Optional
+from typing import IO, Any, Callable, Iterator, Optional
 
 from sagerun._cli.bench_load import ProgressDisplay, Recorder
 from sagerun._cli.console import rich_console
 
 __all__ = ["Progress", "RichProgress", "progress_for"]
+
+
+@contextmanager
+def repainted(interval: float, paint: Callable[[float], None]) -> Iterator[None]:
+    """While the body runs, a thread calls ``paint(seconds since start)``
+    every ``interval`` seconds; it is stopped and joined when the body ends."""
+    done = threading.Event()
+    started = time.perf_counter()
+
+    def loop() -> None:
+        while not done.wait(interval):
+            paint(time.perf_counter() - started)
+
+    painter = threading.Thread(target=loop, daemon=True)
+    painter.start()
+    try:
+        yield
+    finally:
+        done.set()
+        painter.join()
 
 
 class Progress:
@@ -31,20 +51,10 @@ class Progress:
         if not self.enabled:
             yield
             return
-        done = threading.Event()
-        started = time.perf_counter()
-
-        def draw() -> None:
-            while not done.wait(self.interval):
-                self._write(recorder, time.perf_counter() - started)
-
-        painter = threading.Thread(target=draw, daemon=True)
-        painter.start()
         try:
-            yield
+            with repainted(self.interval, lambda elapsed: self._write(recorder, elapsed)):
+                yield
         finally:
-            done.set()
-            painter.join()
             self.out.write("\r\x1b[K")  # clear the line for what follows
             self.out.flush()
 
@@ -77,24 +87,14 @@ class RichProgress:
                   TimeElapsedColumn(), console=self.console, transient=True,
                   refresh_per_second=max(1.0, 1.0 / self.interval))
         task = bar.add_task(self.label, total=self.total, failed=0, rate="-")
-        done = threading.Event()
-        started = time.perf_counter()
 
-        def update() -> None:
-            while not done.wait(self.interval):
-                elapsed = time.perf_counter() - started
-                completed = recorder.completed
-                rate = f"{completed / elapsed:,.0f}" if elapsed > 0 else "-"
-                bar.update(task, completed=completed, failed=recorder.failures, rate=rate)
+        def update(elapsed: float) -> None:
+            completed = recorder.completed
+            rate = f"{completed / elapsed:,.0f}" if elapsed > 0 else "-"
+            bar.update(task, completed=completed, failed=recorder.failures, rate=rate)
 
-        with bar:
-            painter = threading.Thread(target=update, daemon=True)
-            painter.start()
-            try:
-                yield
-            finally:
-                done.set()
-                painter.join()
+        with bar, repainted(self.interval, update):
+            yield
 
 
 def progress_for(label: str, total: int, out: IO[str], quiet: bool = False) -> Optional[ProgressDisplay]:
