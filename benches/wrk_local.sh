@@ -1,17 +1,29 @@
 #!/usr/bin/env bash
-# Throughput of the local runtime's `echo` endpoint under a keep-alive load
-# generator: builds sagerun (release) into ./.venv, starts `sagerun serve` in
-# its own process (signature checks off), and runs wrk against it.
+# Throughput of the local runtime under a keep-alive load generator, and the
+# server's CPU per request: builds sagerun (release) into ./.venv, starts
+# `sagerun serve` in its own process (signature checks off, as wrk cannot
+# sign), runs wrk against it and reads the server's CPU time (utime+stime
+# from /proc/PID/stat) before and after the load.
 #
-#   bash benches/wrk_local.sh [seconds=10] [connections=64] [wrk threads=2] [server threads=2]
+#   bash benches/wrk_local.sh [seconds=10] [connections=64] [wrk threads=2] [server threads=2] [case=echo]
 #
-# Needs wrk (installed with apt-get when missing and running as root).
+# Cases: `echo` (small JSON InvokeEndpoint, as benches/bench_client.py sends)
+# and `tokens200` (a 200-part response stream, as in benches/bench_client.py;
+# the CPU is also given per event). SKIP_BUILD=1 reuses the venv; SAGERUN_VENV
+# picks another one. Needs wrk (installed with apt-get when missing and
+# running as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${1:-10}"
 CONNECTIONS="${2:-64}"
 WRK_THREADS="${3:-2}"
 SERVER_THREADS="${4:-2}"
+CASE="${5:-echo}"
+case "$CASE" in
+    echo) path="endpoints/echo/invocations"; body='{"inputs": [[0.1, 0.2, 0.3, 0.4]], "parameters": {"top_k": 3}}'; events=0 ;;
+    tokens200) path="endpoints/tokens200/invocations-response-stream"; body='{}'; events=200 ;;
+    *) echo "unknown case $CASE (echo or tokens200)" >&2; exit 2 ;;
+esac
 
 if ! command -v wrk >/dev/null; then
     # wrk comes from Debian's archive; install it when we may (root with apt).
@@ -24,12 +36,14 @@ fi
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
     SAGERUN_PROFILE=release . scripts/dev-env.sh
 else
-    . .venv/bin/activate
+    . "${SAGERUN_VENV:-.venv}/bin/activate"
 fi
 
 workdir="$(mktemp -d)"
 server_pid=""
 cleanup() {
+    # Only the script itself cleans up (not a subshell that inherited the trap).
+    [ "$BASHPID" = "$$" ] || return 0
     if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
         kill -TERM "$server_pid" 2>/dev/null || true
         wait "$server_pid" 2>/dev/null || true
@@ -38,7 +52,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-sagerun serve --port 0 --endpoint echo=echo --no-verify-signatures --workers "$SERVER_THREADS" \
+# The endpoints of benches/bench_client.py ("tok " * 200 in 200 parts).
+tokens_text="$(printf 'tok %.0s' $(seq 200))"
+sagerun serve --port 0 --endpoint echo=echo --endpoint "tokens200=tokens,text=$tokens_text,parts=200,format=raw" \
+    --no-verify-signatures --workers "$SERVER_THREADS" \
     >"$workdir/serve.log" 2>&1 &
 server_pid=$!
 url=""
@@ -49,11 +66,24 @@ for _ in $(seq 1 100); do
 done
 [ -n "$url" ] || { echo "sagerun serve did not start:" >&2; cat "$workdir/serve.log" >&2; exit 1; }
 
-cat >"$workdir/post.lua" <<'LUA'
+cat >"$workdir/post.lua" <<LUA
 wrk.method = "POST"
-wrk.body = '{"inputs": "hello"}'
+wrk.body = '$body'
 wrk.headers["Content-Type"] = "application/json"
 LUA
 
-echo "wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s -s post.lua $url/endpoints/echo/invocations (server threads: $SERVER_THREADS, cores: $(nproc))"
-wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$workdir/post.lua" "$url/endpoints/echo/invocations"
+# Server CPU (user+system, clock ticks) of the whole process.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
+
+echo "wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s -s post.lua $url/$path (server threads: $SERVER_THREADS, cores: $(nproc))"
+before="$(cpu_ticks)"
+wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$workdir/post.lua" "$url/$path" | tee "$workdir/wrk.out"
+after="$(cpu_ticks)"
+requests="$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$workdir/wrk.out")"
+python3 - "$before" "$after" "$requests" "$(getconf CLK_TCK)" "$events" <<'PY'
+import sys
+before, after, requests, hz, events = (float(a) for a in sys.argv[1:])
+cpu_s = (after - before) / hz
+print(f"server CPU: {cpu_s:.2f} s for {requests:.0f} requests = {cpu_s / requests * 1e6:.1f} us/request", end="")
+print(f", {cpu_s / (requests * events) * 1e9:.0f} ns/event" if events else "")
+PY

@@ -25,6 +25,8 @@ ENDPOINTS = {
     "sse-bytes": {"model": "tokens", "text": TEXT, "parts": 9, "format": "sse", "split": "bytes"},
     "body-tokens": {"model": "tokens", "parts": 3},
     "slow-tokens": {"model": "tokens", "text": "abc", "parts": 3, "delay_ms": 20},
+    # More frames than the server writes per flush: all ready at once.
+    "many-parts": {"model": "tokens", "text": "tok " * 300, "parts": 300, "format": "raw"},
     "broken": {"model": "error", "code": "ModelError", "original_status": 503, "original_message": "oops"},
 }
 
@@ -152,8 +154,10 @@ def test_echo_stream_headers_and_single_part(client):
     assert stream_parts(r) == [b"streamed"]
 
 
-def test_each_payload_part_is_its_own_chunk(rt, client):
-    """Reads the chunked body by hand: every chunk holds exactly one frame."""
+@pytest.mark.parametrize("name, parts", [("sse", 7), ("many-parts", 300)])
+def test_each_payload_part_is_its_own_chunk(rt, client, name, parts):
+    """Reads the chunked body by hand: every chunk holds exactly one frame,
+    also when many frames are ready at once and go out in one write."""
     import socket
 
     from botocore.eventstream import EventStreamBuffer
@@ -168,12 +172,12 @@ def test_each_payload_part_is_its_own_chunk(rt, client):
         captured["body"] = request.body
 
     client.meta.events.register("before-send.sagemaker-runtime.*", capture)
-    list(client.invoke_endpoint_with_response_stream(EndpointName="sse", Body=b"x")["Body"])
+    expected = stream_parts(client.invoke_endpoint_with_response_stream(EndpointName=name, Body=b"x"))
     head = "".join(f"{k}: {v.decode() if isinstance(v, bytes) else v}\r\n" for k, v in captured["headers"].items())
     body = captured["body"] if isinstance(captured["body"], bytes) else captured["body"].encode()
     with socket.create_connection((host, port), timeout=30) as s:
         s.sendall(
-            f"POST /endpoints/sse/invocations-response-stream HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n".encode()
+            f"POST /endpoints/{name}/invocations-response-stream HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n".encode()
             + head.replace(f"Host: 127.0.0.1:{port}\r\n", "").encode()
             + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
             + body
@@ -191,13 +195,14 @@ def test_each_payload_part_is_its_own_chunk(rt, client):
             break
         chunks.append(rest[:size])
         rest = rest[size + 2:]
-    assert len(chunks) == 7
-    for chunk in chunks:
+    assert len(chunks) == parts == len(expected)
+    for chunk, payload in zip(chunks, expected):
         buf = EventStreamBuffer()
         buf.add_data(chunk)
         messages = list(buf)
         assert len(messages) == 1
         assert messages[0].headers[":event-type"] == "PayloadPart"
+        assert messages[0].payload == payload
 
 
 # --- errors -------------------------------------------------------------------------------

@@ -157,8 +157,7 @@ impl EventFrames {
         if self.done {
             return Poll::Ready(None);
         }
-        let mut frame = Vec::new();
-        if self
+        let frame = if self
             .error_after
             .is_some_and(|n| self.payload_parts_sent >= n)
         {
@@ -167,36 +166,48 @@ impl EventFrames {
                 "Model stream error injected after {} parts.",
                 self.payload_parts_sent
             );
-            events::exception_into(&mut frame, self.error_kind, &msg, &self.error_code);
+            events::exception(self.error_kind, &msg, &self.error_code)
         } else {
-            let next = match &mut self.parts {
-                Parts::Ready(queue) => queue.pop_front().map(Part::Data),
-                Parts::Live(rx) => ready!(rx.poll_recv(cx)),
+            let framed = match &mut self.parts {
+                // Parts every request shares are framed once, then handed out.
+                Parts::Ready(ready) => ready.pop_frame(events::payload_part).map(Framed::Payload),
+                Parts::Live(rx) => ready!(rx.poll_recv(cx)).map(|part| match part {
+                    Part::Data(data) => Framed::Payload(events::payload_part(&data)),
+                    Part::Failure(msg) => Framed::Failure(events::exception(
+                        StreamErrorKind::ModelStreamError,
+                        &msg,
+                        "StreamBroken",
+                    )),
+                }),
             };
-            match next {
+            match framed {
+                Some(Framed::Payload(frame)) => {
+                    self.payload_parts_sent += 1;
+                    frame
+                }
+                Some(Framed::Failure(frame)) => {
+                    self.done = true;
+                    frame
+                }
                 None => {
                     self.done = true;
                     return Poll::Ready(None);
                 }
-                Some(Part::Data(data)) => {
-                    self.payload_parts_sent += 1;
-                    events::payload_part_into(&mut frame, &data);
-                }
-                Some(Part::Failure(msg)) => {
-                    self.done = true;
-                    events::exception_into(
-                        &mut frame,
-                        StreamErrorKind::ModelStreamError,
-                        &msg,
-                        "StreamBroken",
-                    );
-                }
             }
-        }
-        if self.corrupt_at == Some(self.messages_sent) {
-            events::corrupt_message_crc(&mut frame);
-        }
+        };
+        let frame = if self.corrupt_at == Some(self.messages_sent) {
+            events::with_corrupt_message_crc(&frame)
+        } else {
+            frame
+        };
         self.messages_sent += 1;
-        Poll::Ready(Some(Bytes::from(frame)))
+        Poll::Ready(Some(frame))
     }
+}
+
+/// The next part as a frame.
+enum Framed {
+    Payload(Bytes),
+    /// The model's output broke off: an exception ends the stream.
+    Failure(Bytes),
 }

@@ -1,7 +1,8 @@
 //! The event-stream messages SageMaker's ResponseStream carries, encoded
-//! with sagerun-core's codec and appended to a buffer (several messages
-//! may go out in one body chunk).
+//! with sagerun-core's codec, one message per frame (each goes out as its
+//! own HTTP chunk).
 
+use bytes::Bytes;
 use sagerun_core::eventstream::{encode_message_refs_into, HeaderRef, HeaderValueRef, Limits};
 use sagerun_core::protocol::event;
 use serde_json::json;
@@ -39,13 +40,15 @@ fn encode_into(out: &mut Vec<u8>, headers: &[HeaderRef<'_>], payload: &[u8]) {
         .expect("encoding a well-formed event-stream message");
 }
 
-/// Appends a `PayloadPart` event carrying a slice of the model's output.
-pub fn payload_part_into(out: &mut Vec<u8>, payload: &[u8]) {
-    encode_into(out, &PAYLOAD_PART_HEADERS, payload);
+/// A `PayloadPart` event carrying a slice of the model's output.
+pub fn payload_part(payload: &[u8]) -> Bytes {
+    let mut out = Vec::new();
+    encode_into(&mut out, &PAYLOAD_PART_HEADERS, payload);
+    Bytes::from(out)
 }
 
-/// Appends an in-stream exception ending the stream.
-pub fn exception_into(out: &mut Vec<u8>, kind: StreamErrorKind, message: &str, error_code: &str) {
+/// An in-stream exception ending the stream.
+pub fn exception(kind: StreamErrorKind, message: &str, error_code: &str) -> Bytes {
     let (name, payload) = match kind {
         StreamErrorKind::ModelStreamError => (
             event::MODEL_STREAM_ERROR,
@@ -55,8 +58,9 @@ pub fn exception_into(out: &mut Vec<u8>, kind: StreamErrorKind, message: &str, e
             (event::INTERNAL_STREAM_FAILURE, json!({"Message": message}))
         }
     };
+    let mut out = Vec::new();
     encode_into(
-        out,
+        &mut out,
         &[
             string_header(event::EXCEPTION_TYPE, name),
             string_header(event::CONTENT_TYPE, event::EXCEPTION_CONTENT_TYPE),
@@ -64,11 +68,15 @@ pub fn exception_into(out: &mut Vec<u8>, kind: StreamErrorKind, message: &str, e
         ],
         payload.to_string().as_bytes(),
     );
+    Bytes::from(out)
 }
 
-/// Breaks a frame's message CRC (its last four bytes), for fault injection.
-pub fn corrupt_message_crc(frame: &mut [u8]) {
-    if let Some(last) = frame.last_mut() {
+/// A copy of a frame with its message CRC (its last four bytes) broken, for
+/// fault injection (frames may be shared, so never in place).
+pub fn with_corrupt_message_crc(frame: &[u8]) -> Bytes {
+    let mut copy = frame.to_vec();
+    if let Some(last) = copy.last_mut() {
         *last ^= 0xFF;
     }
+    Bytes::from(copy)
 }

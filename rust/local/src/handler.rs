@@ -9,13 +9,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use http::response::Builder;
-use http::{HeaderValue, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use sagerun_core::protocol::{
-    header, ErrorCode, Operation, EVENTSTREAM_CONTENT_TYPE, MAX_ASYNC_INLINE_BODY_BYTES,
-    MAX_BODY_BYTES,
+    ErrorCode, Operation, EVENTSTREAM_CONTENT_TYPE, MAX_ASYNC_INLINE_BODY_BYTES, MAX_BODY_BYTES,
 };
 use serde_json::json;
 
@@ -25,8 +23,9 @@ use crate::body::ResponseBody;
 use crate::config::EndpointConfig;
 use crate::errors::ApiError;
 use crate::faults::FaultState;
-use crate::ids::uuid_v4;
-use crate::invocation::{response_header, RequestMembers};
+use crate::header_names::{response_header, ERROR_TYPE, REQUEST_ID};
+use crate::ids::{uuid_v4, uuid_v4_text};
+use crate::invocation::RequestMembers;
 use crate::models::{collect_whole, Invocation, Model, ModelContext};
 use crate::panics::{catch_panic, injected_panic_point};
 use crate::routing::{check_name, route};
@@ -94,8 +93,8 @@ pub async fn handle(
             format!("The local runtime failed on this request (a bug): {panic}"),
         )),
     };
-    if let Ok(id) = HeaderValue::from_str(&uuid_v4()) {
-        response.headers_mut().insert(header::REQUEST_ID, id);
+    if let Ok(id) = HeaderValue::from_bytes(&uuid_v4_text()) {
+        response.headers_mut().insert(REQUEST_ID.clone(), id);
     }
     Ok(response)
 }
@@ -105,7 +104,7 @@ fn error_response(e: &ApiError) -> Response<ResponseBody> {
         .status(e.status)
         .header(CONTENT_TYPE, "application/json");
     if let Some(t) = e.error_type_header() {
-        b = b.header(header::ERROR_TYPE, t);
+        b = b.header(ERROR_TYPE.clone(), t);
     }
     b.body(ResponseBody::whole(e.body()))
         .unwrap_or_else(|_| internal_error())
@@ -187,7 +186,7 @@ async fn invoke(
     endpoint: &Endpoint,
     op: Operation,
     name: String,
-    m: RequestMembers,
+    m: RequestMembers<'_>,
     body: Bytes,
 ) -> Result<Response<ResponseBody>, ApiError> {
     let streaming = op == Operation::InvokeEndpointWithResponseStream;
@@ -206,55 +205,75 @@ async fn invoke(
     };
     let output = endpoint.model.invoke(&inv).await?;
     let faults = endpoint.faults.faults();
-    let variant = m.get("TargetVariant").unwrap_or(DEFAULT_VARIANT);
-    let mut b = Response::builder().status(op.success_status());
-    b = opt_header(
-        b,
-        response_header(op, "InvokedProductionVariant"),
-        Some(variant),
-    );
-    b = opt_header(
-        b,
+    // Built straight into a HeaderMap, in the order the headers go out.
+    let mut headers = HeaderMap::new();
+    let variant_header = response_header(op, "InvokedProductionVariant");
+    match m.get("TargetVariant") {
+        Some(variant) => put(&mut headers, variant_header, Some(variant)),
+        None => {
+            headers.append(variant_header, HeaderValue::from_static(DEFAULT_VARIANT));
+        }
+    }
+    put(
+        &mut headers,
         response_header(op, "CustomAttributes"),
         output.custom_attributes.as_deref(),
     );
     let body = if streaming {
-        b = b.header(CONTENT_TYPE, EVENTSTREAM_CONTENT_TYPE);
-        b = opt_header(
-            b,
+        headers.append(
+            CONTENT_TYPE,
+            HeaderValue::from_static(EVENTSTREAM_CONTENT_TYPE),
+        );
+        put(
+            &mut headers,
             response_header(op, "ContentType"),
             output.content_type.as_deref(),
         );
         ResponseBody::events(output.parts, faults)
     } else {
-        b = opt_header(b, CONTENT_TYPE.as_str(), output.content_type.as_deref());
-        b = match &session {
+        put(&mut headers, CONTENT_TYPE, output.content_type.as_deref());
+        match &session {
             SessionOutcome::Opened(v) => {
-                opt_header(b, response_header(op, "NewSessionId"), Some(v))
+                put(&mut headers, response_header(op, "NewSessionId"), Some(v))
             }
-            SessionOutcome::Closed(id) => {
-                opt_header(b, response_header(op, "ClosedSessionId"), Some(id))
-            }
-            SessionOutcome::None => b,
-        };
+            SessionOutcome::Closed(id) => put(
+                &mut headers,
+                response_header(op, "ClosedSessionId"),
+                Some(id),
+            ),
+            SessionOutcome::None => {}
+        }
         let whole = collect_whole(output.parts)
             .await
             .map_err(|msg| ApiError::model_error(msg, None, None, None))?;
         ResponseBody::whole(whole)
     };
-    b.body(body.cut_after(faults.cut_after_bytes)).map_err(|e| {
+    answer(op, headers, body.cut_after(faults.cut_after_bytes))
+}
+
+/// Adds a header when there is a value and it is valid header text.
+fn put(headers: &mut HeaderMap, name: HeaderName, value: Option<&str>) {
+    if let Some(v) = value.and_then(|v| HeaderValue::from_str(v).ok()) {
+        headers.append(name, v);
+    }
+}
+
+/// The operation's success response.
+fn answer(
+    op: Operation,
+    headers: HeaderMap,
+    body: ResponseBody,
+) -> Result<Response<ResponseBody>, ApiError> {
+    let status = StatusCode::from_u16(op.success_status()).map_err(|e| {
         ApiError::new(
             ErrorCode::InternalFailure,
             format!("could not build the response: {e}"),
         )
-    })
-}
-
-fn opt_header(b: Builder, name: &str, value: Option<&str>) -> Builder {
-    match value.and_then(|v| HeaderValue::from_str(v).ok()) {
-        Some(v) => b.header(name, v),
-        None => b,
-    }
+    })?;
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    Ok(response)
 }
 
 /// Accepts the request (202) and runs the model in the background, writing
@@ -263,7 +282,7 @@ fn invoke_async(
     rt: &Runtime,
     endpoint: Arc<Endpoint>,
     name: String,
-    m: RequestMembers,
+    m: RequestMembers<'_>,
     body: Bytes,
 ) -> Result<Response<ResponseBody>, ApiError> {
     let input = match (m.get("InputLocation"), body.is_empty()) {
@@ -308,26 +327,20 @@ fn invoke_async(
         }
     });
     let op = Operation::InvokeEndpointAsync;
-    let mut b = Response::builder()
-        .status(op.success_status())
-        .header(CONTENT_TYPE, "application/json");
-    b = opt_header(
-        b,
+    let mut headers = HeaderMap::new();
+    headers.append(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    put(
+        &mut headers,
         response_header(op, "OutputLocation"),
         Some(&loc.output_uri),
     );
-    b = opt_header(
-        b,
+    put(
+        &mut headers,
         response_header(op, "FailureLocation"),
         Some(&loc.failure_uri),
     );
     let body = Bytes::from(json!({"InferenceId": inference_id}).to_string());
-    b.body(ResponseBody::whole(body)).map_err(|e| {
-        ApiError::new(
-            ErrorCode::InternalFailure,
-            format!("could not build the response: {e}"),
-        )
-    })
+    answer(op, headers, ResponseBody::whole(body))
 }
 
 enum AsyncInput {
@@ -353,7 +366,12 @@ async fn run_async(
         .map_err(|msg| ApiError::model_error(msg, None, None, None))
 }
 
-fn check_int_range(m: &RequestMembers, member: &str, min: i64, max: i64) -> Result<(), ApiError> {
+fn check_int_range(
+    m: &RequestMembers<'_>,
+    member: &str,
+    min: i64,
+    max: i64,
+) -> Result<(), ApiError> {
     let Some(raw) = m.get(member) else {
         return Ok(());
     };

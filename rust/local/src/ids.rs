@@ -2,17 +2,27 @@
 
 /// A random version-4 UUID in its usual text form.
 pub fn uuid_v4() -> String {
+    let text = uuid_v4_text();
+    // Hex digits and dashes only.
+    text.iter().map(|&c| char::from(c)).collect()
+}
+
+/// A random version-4 UUID's text on the stack (a request id per response
+/// needs no String).
+pub fn uuid_v4_text() -> [u8; 36] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut b: [u8; 16] = rand::random();
     b[6] = (b[6] & 0x0f) | 0x40; // version 4
     b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
-    let mut out = String::with_capacity(36);
+    let mut out = [b'-'; 36];
+    let mut at = 0;
     for (i, byte) in b.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
-            out.push('-');
+            at += 1; // the dash already there
         }
-        out.push(HEX[usize::from(byte >> 4)] as char);
-        out.push(HEX[usize::from(byte & 0x0f)] as char);
+        out[at] = HEX[usize::from(byte >> 4)];
+        out[at + 1] = HEX[usize::from(byte & 0x0f)];
+        at += 2;
     }
     out
 }

@@ -14,45 +14,49 @@ pub fn request_header(op: Operation, member: &str) -> &'static str {
         .unwrap_or_else(|| panic!("{} has no request member {member}", op.name()))
 }
 
-/// The HTTP header bound to a member of an operation's response.
-pub fn response_header(op: Operation, member: &str) -> &'static str {
-    find(op.response_headers(), member)
-        .unwrap_or_else(|| panic!("{} has no response member {member}", op.name()))
-}
-
 fn find(table: &[HeaderMember], member: &str) -> Option<&'static str> {
     table.iter().find(|m| m.member == member).map(|m| m.header)
 }
 
-/// Request members sent as headers, by member name.
+/// Request members sent as headers, by member name (borrowed from the
+/// request's headers).
 #[derive(Debug, Default)]
-pub struct RequestMembers {
-    values: Vec<(&'static str, String)>,
+pub struct RequestMembers<'a> {
+    values: Vec<(&'static str, &'a str)>,
 }
 
-impl RequestMembers {
+impl<'a> RequestMembers<'a> {
     /// Reads the operation's header members, refusing values that are not
-    /// visible ASCII or break the model's length limits.
-    pub fn read(op: Operation, headers: &HeaderMap) -> Result<RequestMembers, ApiError> {
-        let mut values = Vec::new();
-        for m in op.request_headers() {
-            let Some(raw) = headers.get(m.header) else {
+    /// visible ASCII or break the model's length limits. One pass over the
+    /// request's few headers (rather than one hashed lookup per member the
+    /// operation has); a repeated header counts once, by its first value.
+    pub fn read(op: Operation, headers: &'a HeaderMap) -> Result<RequestMembers<'a>, ApiError> {
+        let table = op.request_headers();
+        let mut values: Vec<(&'static str, &'a str)> = Vec::new();
+        for (name, raw) in headers {
+            let Some(m) = table
+                .iter()
+                .find(|m| m.header.eq_ignore_ascii_case(name.as_str()))
+            else {
                 continue;
             };
+            if values.iter().any(|(member, _)| *member == m.member) {
+                continue;
+            }
             let value = raw.to_str().map_err(|_| {
                 ApiError::validation(format!("Header {} must be ASCII text.", m.header))
             })?;
             check_length(m.member, value)?;
-            values.push((m.member, value.to_owned()));
+            values.push((m.member, value));
         }
         Ok(RequestMembers { values })
     }
 
-    pub fn get(&self, member: &str) -> Option<&str> {
+    pub fn get(&self, member: &str) -> Option<&'a str> {
         self.values
             .iter()
             .find(|(m, _)| *m == member)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| *v)
     }
 
     pub fn owned(&self, member: &str) -> Option<String> {
@@ -105,17 +109,6 @@ mod tests {
         request_header(Operation::InvokeEndpoint, "SessionId");
         request_header(Operation::InvokeEndpointWithResponseStream, "SessionId");
         request_header(Operation::InvokeEndpointAsync, "InputLocation");
-        for m in [
-            "NewSessionId",
-            "ClosedSessionId",
-            "InvokedProductionVariant",
-            "CustomAttributes",
-        ] {
-            response_header(Operation::InvokeEndpoint, m);
-        }
-        response_header(Operation::InvokeEndpointWithResponseStream, "ContentType");
-        response_header(Operation::InvokeEndpointAsync, "OutputLocation");
-        response_header(Operation::InvokeEndpointAsync, "FailureLocation");
     }
 
     #[test]

@@ -292,6 +292,12 @@ where
     // simply ends, as on a real server.
     let _ = http1::Builder::new()
         .keep_alive(true)
+        // Copy head and body chunks into one buffer and write it with one
+        // write(2), instead of a writev(2) of three iovecs per chunk that
+        // hyper caps at 16 chunks: a 200-event stream that is ready at once
+        // goes out in one write rather than 13 (one HTTP chunk per event
+        // either way; the bytes on the wire are the same).
+        .writev(false)
         .timer(TokioTimer::new())
         .serve_connection(TokioIo::new(io), service)
         .await;

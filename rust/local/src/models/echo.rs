@@ -1,9 +1,7 @@
 //! `echo`: answers the request body with its content type and custom
 //! attributes (one PayloadPart when streamed).
 
-use std::collections::VecDeque;
-
-use super::{Invocation, ModelOutput, Parts};
+use super::{Invocation, ModelOutput, Parts, ReadyParts};
 use crate::config::EchoConfig;
 
 /// Content type answered when neither the request nor the config sets one.
@@ -28,7 +26,7 @@ impl Echo {
         ModelOutput {
             content_type: Some(content_type),
             custom_attributes: inv.custom_attributes.clone(),
-            parts: Parts::Ready(VecDeque::from([inv.body.clone()])),
+            parts: Parts::Ready(ReadyParts::one(inv.body.clone())),
         }
     }
 }

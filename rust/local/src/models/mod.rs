@@ -5,15 +5,15 @@
 pub mod echo;
 pub mod error;
 pub mod proxy;
+pub mod ready;
 pub mod tokens;
-
-use std::collections::VecDeque;
 
 use bytes::{Bytes, BytesMut};
 use tokio::sync::mpsc;
 
 use crate::config::ModelConfig;
 use crate::errors::ApiError;
+pub use ready::{PartList, ReadyParts};
 
 /// The request as a model sees it.
 #[derive(Debug, Clone, Default)]
@@ -42,7 +42,7 @@ pub enum Part {
 /// Parts known up front, or produced over time by a task.
 #[derive(Debug)]
 pub enum Parts {
-    Ready(VecDeque<Bytes>),
+    Ready(ReadyParts),
     Live(mpsc::Receiver<Part>),
 }
 
@@ -96,12 +96,11 @@ impl Model {
 /// output or one larger than [`MAX_WHOLE_OUTPUT`].
 pub async fn collect_whole(parts: Parts) -> Result<Bytes, String> {
     match parts {
-        Parts::Ready(mut q) if q.len() <= 1 => Ok(q.pop_front().unwrap_or_default()),
-        Parts::Ready(q) => {
-            let mut out = BytesMut::with_capacity(q.iter().map(Bytes::len).sum());
-            q.iter().for_each(|b| out.extend_from_slice(b));
-            Ok(out.freeze())
-        }
+        Parts::Ready(ready) => match ready.remaining() {
+            [] => Ok(Bytes::new()),
+            [one] => Ok(one.clone()),
+            many => Ok(Bytes::from(many.concat())),
+        },
         Parts::Live(mut rx) => {
             let mut out = BytesMut::new();
             while let Some(part) = rx.recv().await {

@@ -1,12 +1,13 @@
 //! `tokens`: streams a text as LLM servers do (raw, LMI jsonl, TGI sse,
 //! OpenAI sse), one formatted token per PayloadPart, or cut at arbitrary
 //! byte offsets so clients must reassemble lines and UTF-8.
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use super::{Invocation, ModelOutput, Part, Parts};
+use super::{Invocation, ModelOutput, Part, PartList, Parts, ReadyParts};
 use crate::config::{SplitMode, TokenFormat, TokensConfig};
 
 #[derive(Debug)]
@@ -14,7 +15,7 @@ pub struct Tokens {
     config: TokensConfig,
     /// The configured text, rendered once (a request then only shares the
     /// pieces); `None` when the request's body is the text.
-    rendered: Option<Vec<Bytes>>,
+    rendered: Option<Arc<PartList>>,
 }
 
 impl Tokens {
@@ -22,7 +23,7 @@ impl Tokens {
         let rendered = config
             .text
             .as_deref()
-            .map(|text| render(text, config.parts, config.format, config.split));
+            .map(|text| PartList::reused(render(text, config.parts, config.format, config.split)));
         Tokens { config, rendered }
     }
 
@@ -30,18 +31,18 @@ impl Tokens {
         let c = &self.config;
         let pieces = match &self.rendered {
             Some(pieces) => pieces.clone(),
-            None => render(
+            None => PartList::once(render(
                 &String::from_utf8_lossy(&inv.body),
                 c.parts,
                 c.format,
                 c.split,
-            ),
+            )),
         };
         let delay = Duration::from_millis(if inv.streaming { c.delay_ms } else { 0 });
         let parts = if !delay.is_zero() || c.repeat != 1 {
             produced(pieces, c.repeat, delay)
         } else {
-            Parts::Ready(pieces.into())
+            Parts::Ready(ReadyParts::new(pieces))
         };
         ModelOutput {
             content_type: Some(content_type(c.format).to_owned()),
@@ -62,11 +63,11 @@ fn content_type(format: TokenFormat) -> &'static str {
 /// Sends the pieces one by one, `delay` apart, `repeat` times over, as a
 /// producer would: only what the reader has not taken yet is in memory
 /// (the channel's few parts; the pieces are shared, not copied).
-fn produced(pieces: Vec<Bytes>, repeat: usize, delay: Duration) -> Parts {
+fn produced(list: Arc<PartList>, repeat: usize, delay: Duration) -> Parts {
     let (tx, rx) = mpsc::channel(4);
-    let total = pieces.len().saturating_mul(repeat);
+    let total = list.pieces().len().saturating_mul(repeat);
     tokio::spawn(async move {
-        for (i, piece) in pieces.iter().cycle().take(total).enumerate() {
+        for (i, piece) in list.pieces().iter().cycle().take(total).enumerate() {
             if i > 0 && !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
@@ -269,7 +270,7 @@ mod tests {
             .unwrap();
         rt.block_on(async {
             match Tokens::new(config).invoke(&inv).parts {
-                Parts::Ready(q) => strings(q.into()),
+                Parts::Ready(q) => strings(q.remaining().to_vec()),
                 Parts::Live(mut rx) => {
                     let mut out = Vec::new();
                     while let Some(Part::Data(b)) = rx.recv().await {
