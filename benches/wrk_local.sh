@@ -7,9 +7,10 @@
 #
 #   bash benches/wrk_local.sh [seconds=10] [connections=64] [wrk threads=2] [server threads=2] [case=echo]
 #
-# Cases: `echo` (small JSON InvokeEndpoint, as benches/bench_client.py sends)
-# and `tokens200` (a 200-part response stream, as in benches/bench_client.py;
-# the CPU is also given per event). SKIP_BUILD=1 reuses the venv; SAGERUN_VENV
+# Cases: `echo` (small JSON InvokeEndpoint, as benches/bench_client.py sends),
+# `tokens200` (a 200-part response stream) and `big` (2 MiB streamed in 32
+# parts of 64 KiB), the endpoints of benches/bench_client.py; for streams the
+# CPU is also given per event. SKIP_BUILD=1 reuses the venv; SAGERUN_VENV
 # picks another one. Needs wrk (installed with apt-get when missing and
 # running as root).
 set -euo pipefail
@@ -22,7 +23,8 @@ CASE="${5:-echo}"
 case "$CASE" in
     echo) path="endpoints/echo/invocations"; body='{"inputs": [[0.1, 0.2, 0.3, 0.4]], "parameters": {"top_k": 3}}'; events=0 ;;
     tokens200) path="endpoints/tokens200/invocations-response-stream"; body='{}'; events=200 ;;
-    *) echo "unknown case $CASE (echo or tokens200)" >&2; exit 2 ;;
+    big) path="endpoints/big/invocations-response-stream"; body='{}'; events=32 ;;
+    *) echo "unknown case $CASE (echo, tokens200 or big)" >&2; exit 2 ;;
 esac
 
 if ! command -v wrk >/dev/null; then
@@ -52,9 +54,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The endpoints of benches/bench_client.py ("tok " * 200 in 200 parts).
-tokens_text="$(printf 'tok %.0s' $(seq 200))"
-sagerun serve --port 0 --endpoint echo=echo --endpoint "tokens200=tokens,text=$tokens_text,parts=200,format=raw" \
+# The endpoints of benches/bench_client.py ("tok " * 200 in 200 parts; 2 MiB
+# in 32 parts: too long for a command-line argument, hence a config file).
+python3 - "$workdir/endpoints.json" <<'PY'
+import json, sys
+json.dump({
+    "echo": {"model": "echo"},
+    "tokens200": {"model": "tokens", "text": "tok " * 200, "parts": 200, "format": "raw"},
+    "big": {"model": "tokens", "text": "x" * (64 * 1024 * 32), "parts": 32, "format": "raw"},
+}, open(sys.argv[1], "w"))
+PY
+sagerun serve --port 0 --config "$workdir/endpoints.json" \
     --no-verify-signatures --workers "$SERVER_THREADS" \
     >"$workdir/serve.log" 2>&1 &
 server_pid=$!
