@@ -20,13 +20,23 @@ pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
 /// enough for the server to flush them, so the client sees exactly N bytes.
 const CUT_FLUSH_DELAY: Duration = Duration::from_millis(20);
 
+/// Largest piece of a whole body handed to hyper at once. hyper copies what
+/// it is handed into its write buffer (one write per flush, see server.rs)
+/// and keeps that buffer's capacity for the connection's life: slices keep
+/// it near hyper's own flush threshold rather than the largest body served.
+const WHOLE_SLICE: usize = 64 * 1024;
+
 pub struct ResponseBody {
     kind: Kind,
     cut: Option<Cut>,
 }
 
 enum Kind {
-    Whole { data: Option<Bytes>, len: u64 },
+    /// What is left to send, and the declared length.
+    Whole {
+        rest: Bytes,
+        len: u64,
+    },
     Events(EventFrames),
 }
 
@@ -40,10 +50,7 @@ impl ResponseBody {
     pub fn whole(data: Bytes) -> ResponseBody {
         let len = data.len() as u64;
         ResponseBody {
-            kind: Kind::Whole {
-                data: (!data.is_empty()).then_some(data),
-                len,
-            },
+            kind: Kind::Whole { rest: data, len },
             cut: None,
         }
     }
@@ -66,7 +73,9 @@ impl ResponseBody {
 
     fn poll_inner(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         match &mut self.kind {
-            Kind::Whole { data, .. } => Poll::Ready(data.take()),
+            Kind::Whole { rest, .. } => {
+                Poll::Ready((!rest.is_empty()).then(|| rest.split_to(rest.len().min(WHOLE_SLICE))))
+            }
             Kind::Events(frames) => frames.poll_next(cx),
         }
     }
@@ -110,8 +119,8 @@ impl Body for ResponseBody {
 
     fn is_end_stream(&self) -> bool {
         match &self.kind {
-            Kind::Whole { data, .. } => {
-                data.is_none() && self.cut.as_ref().is_none_or(|c| c.closing.is_none())
+            Kind::Whole { rest, .. } => {
+                rest.is_empty() && self.cut.as_ref().is_none_or(|c| c.closing.is_none())
             }
             Kind::Events(_) => false,
         }
@@ -210,4 +219,26 @@ enum Framed {
     Payload(Bytes),
     /// The model's output broke off: an exception ends the stream.
     Failure(Bytes),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_bodies_go_out_in_bounded_slices() {
+        let data = Bytes::from((0..200_000u32).map(|i| i as u8).collect::<Vec<_>>());
+        let mut body = ResponseBody::whole(data.clone());
+        assert_eq!(body.size_hint().exact(), Some(200_000));
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut sent = Vec::new();
+        while let Poll::Ready(Some(frame)) = Pin::new(&mut body).poll_frame(&mut cx) {
+            let chunk = frame.unwrap().into_data().unwrap();
+            assert!(!chunk.is_empty() && chunk.len() <= WHOLE_SLICE);
+            sent.extend_from_slice(&chunk);
+        }
+        assert_eq!(sent, data);
+        assert!(body.is_end_stream());
+        assert!(ResponseBody::whole(Bytes::new()).is_end_stream());
+    }
 }
