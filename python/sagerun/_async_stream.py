@@ -22,10 +22,9 @@ class AsyncEventStream(StreamTimings):
 
     def __init__(self, reader: Any, raise_event: Callable[[tuple], Exception]):
         self._reader = reader
-        self._raise_event = raise_event
+        reader.raise_events_with(raise_event)
         self._part_times: List[float] = []
         self._events: Optional[AsyncIterator[Dict[str, Dict[str, bytes]]]] = None
-        self._closed = False
 
     def __aiter__(self) -> AsyncIterator[Dict[str, Dict[str, bytes]]]:
         if self._events is None:
@@ -39,19 +38,16 @@ class AsyncEventStream(StreamTimings):
         reader = self._reader
         try:
             while True:
+                # The events already read, made one at a time; close() drops
+                # the rest of them (see _native.EventStreamReader).
+                for event in reader:
+                    yield event
                 try:
-                    batch = await _async_bridge.run(reader.next_batch_async)
+                    more = await _async_bridge.run(reader.fill_async)
                 except _native.TransportError as e:
                     raise transport_error(e) from None
-                if not batch:
+                if not more:
                     return
-                for event in batch:
-                    if self._closed:  # the rest of a batch read before close()
-                        return
-                    if type(event) is dict:
-                        yield event
-                    else:
-                        raise self._raise_event(event)
         finally:
             reader.close()
 
@@ -82,7 +78,6 @@ class AsyncEventStream(StreamTimings):
         return streaming.aiter_tokens(self, format, **options)
 
     def close(self) -> None:
-        self._closed = True
         self._reader.close()
 
     async def aclose(self) -> None:

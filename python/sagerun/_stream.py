@@ -69,7 +69,7 @@ class EventStream(StreamTimings):
 
     def __init__(self, reader: Any, raise_event: Callable[[tuple], Exception]):
         self._reader = reader
-        self._raise_event = raise_event
+        reader.raise_events_with(raise_event)
         self._consumed = False
         self._part_times: List[float] = []
 
@@ -77,22 +77,19 @@ class EventStream(StreamTimings):
         if self._consumed:
             return
         self._consumed = True
-        next_batch = self._reader.next_batch
+        reader = self._reader
         try:
             while True:
+                # The events already read, made one at a time (see _native.EventStreamReader).
+                yield from reader
                 try:
-                    batch: List[Any] = next_batch()
+                    more = reader.fill()
                 except _native.TransportError as e:
                     raise transport_error(e) from None
-                if not batch:
+                if not more:
                     return
-                for event in batch:
-                    if type(event) is dict:
-                        yield event
-                    else:
-                        raise self._raise_event(event)
         finally:
-            self._reader.close()
+            reader.close()
 
     def iter_bytes(self) -> Iterator[bytes]:
         """The raw bytes of each PayloadPart (payloads only)."""
