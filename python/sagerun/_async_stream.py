@@ -42,6 +42,8 @@ class AsyncEventStream(StreamTimings):
                 # the rest of them (see _native.EventStreamReader).
                 for event in reader:
                     yield event
+                if not reader.readable:  # the last batch reached the end
+                    return
                 try:
                     more = await _async_bridge.run(reader.fill_async)
                 except _native.TransportError as e:

@@ -82,6 +82,8 @@ class EventStream(StreamTimings):
             while True:
                 # The events already read, made one at a time (see _native.EventStreamReader).
                 yield from reader
+                if not reader.readable:  # the last batch reached the end
+                    return
                 try:
                     more = reader.fill()
                 except _native.TransportError as e:

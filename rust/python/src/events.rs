@@ -41,6 +41,9 @@ pub(crate) struct ReaderState {
     closed: AtomicBool,
     /// Wakes a read in progress so that `close()` ends it at once.
     cancel: Notify,
+    /// Set once the stream is over (its end read, or an error): the reader
+    /// is gone and `fill` would only say so.
+    ended: AtomicBool,
 }
 
 type Batch = Result<Vec<StreamEvent>, ClientError>;
@@ -79,9 +82,9 @@ impl ReaderState {
 }
 
 /// Whether the stream is over after a read: its end, an error (over either
-/// way), or a close.
-fn stream_over(result: &Option<Batch>) -> bool {
-    !matches!(result, Some(Ok(events)) if !events.is_empty())
+/// way), a close, or a batch that reached the end (its reader is done).
+fn stream_over(result: &Option<Batch>, reader: &EventReader) -> bool {
+    !matches!(result, Some(Ok(events)) if !events.is_empty()) || reader.is_finished()
 }
 
 /// Reads a response stream's events as they arrive.
@@ -112,6 +115,7 @@ impl EventStreamReader {
                 ready: Mutex::new(VecDeque::new()),
                 closed: AtomicBool::new(false),
                 cancel: Notify::new(),
+                ended: AtomicBool::new(false),
             }),
             runtime,
             make_error: OnceLock::new(),
@@ -166,12 +170,20 @@ impl EventStreamReader {
             };
             // Interrupted: the reader stays as it was (nothing was lost).
             let result = block_interruptibly(&self.runtime, self.state.read(reader))?;
-            if stream_over(&result) {
+            if stream_over(&result, reader) {
                 *slot = None;
+                self.state.ended.store(true, Ordering::Release);
             }
             Ok(result)
         })?;
         self.state.keep(batch)
+    }
+
+    /// False once `fill` could not give more events: the stream's end was
+    /// read (often with its last batch), it failed, or it was closed.
+    #[getter]
+    fn readable(&self) -> bool {
+        !(self.state.ended.load(Ordering::Acquire) || self.state.closed.load(Ordering::Acquire))
     }
 
     /// `fill` as a task of the multi-thread runtime: True or False (or the
@@ -185,7 +197,9 @@ impl EventStreamReader {
                 return Completion::Events(state, None);
             };
             let result = state.read(&mut reader).await;
-            if !stream_over(&result) {
+            if stream_over(&result, &reader) {
+                state.ended.store(true, Ordering::Release);
+            } else {
                 let mut slot = lock(&state.reader);
                 if !state.closed.load(Ordering::Acquire) {
                     *slot = Some(reader);
