@@ -45,8 +45,7 @@ class AsyncEventStream(StreamTimings):
                 if not reader.readable:  # the last batch reached the end
                     return
                 try:
-                    # What has arrived is read here; only an empty socket is awaited.
-                    more = reader.try_fill() or await _async_bridge.run(reader.fill_async)
+                    more = await _async_bridge.run(reader.fill_async)
                 except _native.TransportError as e:
                     raise transport_error(e) from None
                 if not more:

@@ -9,8 +9,6 @@
 //! keeps them from counting towards (and triggering) the garbage collector.
 
 use std::collections::VecDeque;
-use std::future::Future;
-use std::task::{Context, Poll, Waker};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
@@ -24,7 +22,6 @@ use tokio::sync::Notify;
 
 use crate::async_client::{self, Completion, CompletionQueue, PendingCall};
 use crate::client::{block_interruptibly, to_py_err};
-use crate::panics::guard;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
@@ -187,46 +184,6 @@ impl EventStreamReader {
     #[getter]
     fn readable(&self) -> bool {
         !(self.state.ended.load(Ordering::Acquire) || self.state.closed.load(Ordering::Acquire))
-    }
-
-    /// Reads the events that have already arrived, without waiting (on the
-    /// calling thread: no hand-over to another thread and back when the
-    /// socket already holds them): True if there are some now. False if
-    /// none has arrived yet, the stream has ended, or it was closed.
-    fn try_fill(&self, py: Python<'_>) -> PyResult<bool> {
-        let batch = py.detach(|| {
-            guard("reading a response stream", || {
-                let Ok(mut slot) = self.state.reader.try_lock() else {
-                    return Ok(None); // a read in progress holds the reader
-                };
-                if self.state.closed.load(Ordering::Acquire) {
-                    *slot = None;
-                }
-                let Some(reader) = slot.as_mut() else {
-                    return Ok(None);
-                };
-                // The connection's timers and I/O belong to this runtime.
-                let _context = self.runtime.enter();
-                let polled = {
-                    let read = std::pin::pin!(reader.next_batch());
-                    read.poll(&mut Context::from_waker(Waker::noop()))
-                };
-                // Pending: the read is dropped while waiting, nothing was taken.
-                let Poll::Ready(result) = polled else {
-                    return Ok(None);
-                };
-                let result = Some(result);
-                if stream_over(&result, reader) {
-                    *slot = None;
-                    self.state.ended.store(true, Ordering::Release);
-                }
-                Ok(result)
-            })
-        })?;
-        match batch {
-            Some(batch) => self.state.keep(Some(batch)),
-            None => Ok(false),
-        }
     }
 
     /// `fill` as a task of the multi-thread runtime: True or False (or the
