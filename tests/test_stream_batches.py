@@ -123,7 +123,6 @@ def test_async_events_of_a_chunk_and_its_exception(loop):
                 with pytest.raises(bex.EventStreamError) as raised:
                     async for event in r["Body"]:
                         events.append(event)
-                assert [e async for e in r["Body"]] == []  # the stream is over
             return {"events": events, "error": raised.value}
         ours = run(go, loop)
     assert ours["events"] == boto["events"] and len(events_of(boto)) == len(PARTS)

@@ -4,7 +4,7 @@ b"..."}}`` events, with the ``sagerun.streaming`` helpers as methods."""
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Callable, Dict, List
+from typing import Any, AsyncIterator, Callable, Dict, List, Optional
 
 from sagerun import _async_bridge, _native, streaming
 from sagerun._errors import transport_error
@@ -24,33 +24,34 @@ class AsyncEventStream(StreamTimings):
         self._reader = reader
         reader.raise_events_with(raise_event)
         self._part_times: List[float] = []
-        self._events: Any = None
+        self._events: Optional[AsyncIterator[Dict[str, Dict[str, bytes]]]] = None
 
     def __aiter__(self) -> AsyncIterator[Dict[str, Dict[str, bytes]]]:
-        # Native: hands out the events already read without a Python frame
-        # per event; awaits _refill() only when they are used up.
         if self._events is None:
-            self._events = self._reader.async_events(self._refill)
-        return self._events  # type: ignore[no-any-return]
+            self._events = self._read()
+        return self._events
 
     async def __anext__(self) -> Dict[str, Dict[str, bytes]]:
         return await self.__aiter__().__anext__()
 
-    async def _refill(self) -> Dict[str, Dict[str, bytes]]:
-        """Reads the next batch and returns its first event."""
+    async def _read(self) -> AsyncIterator[Dict[str, Dict[str, bytes]]]:
         reader = self._reader
         try:
-            more = await _async_bridge.run(reader.fill_async)
-        except _native.TransportError as e:
+            while True:
+                # The events already read, made one at a time; close() drops
+                # the rest of them (see _native.EventStreamReader).
+                for event in reader:
+                    yield event
+                if not reader.readable:  # the last batch reached the end
+                    return
+                try:
+                    more = await _async_bridge.run(reader.fill_async)
+                except _native.TransportError as e:
+                    raise transport_error(e) from None
+                if not more:
+                    return
+        finally:
             reader.close()
-            raise transport_error(e) from None
-        except BaseException:  # cancelled: the read and its connection were dropped
-            reader.close()
-            raise
-        if not more:
-            reader.close()
-            raise StopAsyncIteration
-        return await self._events.__anext__()  # type: ignore[no-any-return]
 
     # The payload helpers of sagerun.streaming (decoders in Rust), as methods
     # returning async iterators.

@@ -12,10 +12,9 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use pyo3::exceptions::{PyRuntimeError, PyStopIteration};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyTuple};
+use pyo3::types::{PyBytes, PyDict};
 use sagerun_client::events::PartTimes;
 use sagerun_client::{ClientError, EventReader, StreamEvent};
 use tokio::runtime::Runtime;
@@ -45,9 +44,6 @@ pub(crate) struct ReaderState {
     /// Set once the stream is over (its end read, or an error): the reader
     /// is gone and `fill` would only say so.
     ended: AtomicBool,
-    /// Makes the exception an in-stream exception or error event raises
-    /// (see `raise_events_with`).
-    make_error: OnceLock<Py<PyAny>>,
 }
 
 type Batch = Result<Vec<StreamEvent>, ClientError>;
@@ -85,39 +81,6 @@ impl ReaderState {
     }
 }
 
-impl ReaderState {
-    /// The next event read and not handed out yet, as `__next__` describes.
-    fn next_object<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let Some(event) = lock(&self.ready).pop_front() else {
-            return Ok(None);
-        };
-        let is_part = matches!(event, StreamEvent::PayloadPart(_));
-        let object = event_object(py, event)?;
-        match self.make_error.get() {
-            Some(make_error) if !is_part => {
-                Err(PyErr::from_value(make_error.bind(py).call1((object,))?))
-            }
-            _ => Ok(Some(object)),
-        }
-    }
-
-    /// Stops reading and drops the connection and the events not handed out.
-    fn close(&self) {
-        self.closed.store(true, Ordering::Release);
-        self.cancel.notify_waiters();
-        lock(&self.ready).clear();
-        // If a read holds the lock, it drops the stream when it returns.
-        if let Ok(mut slot) = self.reader.try_lock() {
-            slot.take();
-        }
-    }
-
-    /// Whether `fill` could give more events.
-    fn readable(&self) -> bool {
-        !(self.ended.load(Ordering::Acquire) || self.closed.load(Ordering::Acquire))
-    }
-}
-
 /// Whether the stream is over after a read: its end, an error (over either
 /// way), a close, or a batch that reached the end (its reader is done).
 fn stream_over(result: &Option<Batch>, reader: &EventReader) -> bool {
@@ -136,6 +99,9 @@ pub struct EventStreamReader {
     request_sent_at: f64,
     first_byte_at: f64,
     part_times: PartTimes,
+    /// Makes the exception an in-stream exception or error event raises
+    /// (see `raise_events_with`).
+    make_error: OnceLock<Py<PyAny>>,
 }
 
 impl EventStreamReader {
@@ -150,9 +116,9 @@ impl EventStreamReader {
                 closed: AtomicBool::new(false),
                 cancel: Notify::new(),
                 ended: AtomicBool::new(false),
-                make_error: OnceLock::new(),
             }),
             runtime,
+            make_error: OnceLock::new(),
         }
     }
 }
@@ -170,25 +136,24 @@ impl EventStreamReader {
     /// `("exception", type, payload)`, an unmodeled error message as
     /// `("error", code, message)`, or, after `raise_events_with`, raised.
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        self.state.next_object(py)
+        let Some(event) = lock(&self.state.ready).pop_front() else {
+            return Ok(None);
+        };
+        let is_part = matches!(event, StreamEvent::PayloadPart(_));
+        let object = event_object(py, event)?;
+        match self.make_error.get() {
+            Some(make_error) if !is_part => {
+                Err(PyErr::from_value(make_error.bind(py).call1((object,))?))
+            }
+            _ => Ok(Some(object)),
+        }
     }
 
     /// From now on, an in-stream exception or error event is not handed
     /// out but raised: as the exception `make_error(event)` returns (the
     /// event as `__next__` describes it). Set once.
     fn raise_events_with(&self, make_error: Py<PyAny>) {
-        let _ = self.state.make_error.set(make_error);
-    }
-
-    /// The events as an async iterator (see [`AsyncEvents`]): `refill` is
-    /// an async function that reads the next batch (`fill_async`) and
-    /// returns the iterator's next event, or raises StopAsyncIteration.
-    fn async_events(&self, refill: Py<PyAny>) -> AsyncEvents {
-        AsyncEvents {
-            state: self.state.clone(),
-            refill,
-            current: Mutex::new(None),
-        }
+        let _ = self.make_error.set(make_error);
     }
 
     /// Reads the events decodable now (waiting for at least one) for the
@@ -218,7 +183,7 @@ impl EventStreamReader {
     /// read (often with its last batch), it failed, or it was closed.
     #[getter]
     fn readable(&self) -> bool {
-        self.state.readable()
+        !(self.state.ended.load(Ordering::Acquire) || self.state.closed.load(Ordering::Acquire))
     }
 
     /// `fill` as a task of the multi-thread runtime: True or False (or the
@@ -267,66 +232,15 @@ impl EventStreamReader {
     /// Stops reading and drops the connection; events read and not handed
     /// out yet are dropped too.
     fn close(&self, py: Python<'_>) {
-        py.detach(|| self.state.close());
-    }
-}
-
-/// `async for` over a stream's events without an async generator: an
-/// event already read is handed out by `__anext__` returning this object as
-/// an awaitable that is done at once (its `__next__` raises
-/// `StopIteration(event)`, as a finished coroutine does), with no frame or
-/// wrapper per event; only an empty batch awaits `refill()`.
-#[pyclass(frozen, module = "sagerun._native")]
-pub struct AsyncEvents {
-    state: Arc<ReaderState>,
-    refill: Py<PyAny>,
-    /// The event the awaitable returned by `__anext__` resolves to.
-    current: Mutex<Option<Py<PyAny>>>,
-}
-
-#[pymethods]
-impl AsyncEvents {
-    fn __aiter__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    fn __anext__(slf: Bound<'_, Self>) -> PyResult<Option<Bound<'_, PyAny>>> {
-        let py = slf.py();
-        let this = slf.get();
-        match this.state.next_object(py) {
-            Ok(Some(event)) => {
-                *lock(&this.current) = Some(event.unbind());
-                Ok(Some(slf.into_any()))
+        self.state.closed.store(true, Ordering::Release);
+        self.state.cancel.notify_waiters();
+        py.detach(|| {
+            lock(&self.state.ready).clear();
+            // If a read holds the lock, it drops the stream when it returns.
+            if let Ok(mut slot) = self.state.reader.try_lock() {
+                slot.take();
             }
-            Ok(None) if this.state.readable() => Ok(Some(this.refill.bind(py).call0()?)),
-            Ok(None) => Ok(None), // the end: StopAsyncIteration
-            Err(error) => {
-                // An in-stream error ends the stream.
-                py.detach(|| this.state.close());
-                Err(error)
-            }
-        }
-    }
-
-    fn __await__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    fn __iter__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    fn __next__(&self, py: Python<'_>) -> PyResult<()> {
-        match lock(&self.current).take() {
-            // A tuple would be taken as the exception's arguments: wrapped.
-            Some(event) if event.bind(py).is_instance_of::<PyTuple>() => {
-                Err(PyStopIteration::new_err((event,)))
-            }
-            Some(event) => Err(PyStopIteration::new_err(event)),
-            None => Err(PyRuntimeError::new_err(
-                "an event of a stream was awaited twice",
-            )),
-        }
+        });
     }
 }
 
@@ -355,6 +269,5 @@ fn event_object(py: Python<'_>, event: StreamEvent) -> PyResult<Bound<'_, PyAny>
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<EventStreamReader>()?;
-    m.add_class::<AsyncEvents>()?;
     Ok(())
 }
