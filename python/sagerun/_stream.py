@@ -93,10 +93,16 @@ class EventStream(StreamTimings):
         finally:
             reader.close()
 
+    def _payloads(self) -> Iterator[bytes]:
+        # The body hands out payloads from now on: no event dicts are made
+        # for helpers that would only take the bytes out of them.
+        self._reader.hand_out_payloads()
+        return iter(self)  # type: ignore[arg-type]
+
     def iter_bytes(self) -> Iterator[bytes]:
-        """The raw bytes of each PayloadPart (payloads only)."""
-        for event in self:
-            yield event["PayloadPart"]["Bytes"]
+        """The raw bytes of each PayloadPart (payloads only). Like the other
+        payload helpers, it consumes the body."""
+        return self._payloads()
 
     iter_payload = iter_bytes
 
@@ -107,19 +113,19 @@ class EventStream(StreamTimings):
         boundaries (see :func:`sagerun.streaming.iter_lines`): a part may hold
         half a line or several lines; a last line without a newline is
         yielded too; memory is bounded by the longest line."""
-        return streaming.iter_lines(self, keepends, **options)
+        return streaming.iter_lines(self._payloads(), keepends, **options)
 
     def iter_text(self, errors: str = "strict") -> Iterator[str]:
         """The output as UTF-8 text (a character split across parts is joined)."""
-        return streaming.iter_text(self, errors)
+        return streaming.iter_text(self._payloads(), errors)
 
     def iter_sse(self, **options: Any) -> Iterator[Any]:
         """Server-sent events (TGI, vLLM/OpenAI-style containers)."""
-        return streaming.iter_sse(self, **options)
+        return streaming.iter_sse(self._payloads(), **options)
 
     def iter_tokens(self, format: str = "auto", **options: Any) -> Iterator[str]:
         """The text deltas of an LLM token stream (TGI, LMI, OpenAI-style)."""
-        return streaming.iter_tokens(self, format, **options)
+        return streaming.iter_tokens(self._payloads(), format, **options)
 
     def close(self) -> None:
         self._consumed = True

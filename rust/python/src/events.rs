@@ -44,6 +44,8 @@ pub(crate) struct ReaderState {
     /// Set once the stream is over (its end read, or an error): the reader
     /// is gone and `fill` would only say so.
     ended: AtomicBool,
+    /// PayloadParts are handed out as their bytes (see `hand_out_payloads`).
+    payloads_only: AtomicBool,
 }
 
 type Batch = Result<Vec<StreamEvent>, ClientError>;
@@ -116,6 +118,7 @@ impl EventStreamReader {
                 closed: AtomicBool::new(false),
                 cancel: Notify::new(),
                 ended: AtomicBool::new(false),
+                payloads_only: AtomicBool::new(false),
             }),
             runtime,
             make_error: OnceLock::new(),
@@ -140,7 +143,12 @@ impl EventStreamReader {
             return Ok(None);
         };
         let is_part = matches!(event, StreamEvent::PayloadPart(_));
-        let object = event_object(py, event)?;
+        let object = match event {
+            StreamEvent::PayloadPart(bytes) if self.state.payloads_only.load(Ordering::Relaxed) => {
+                PyBytes::new(py, &bytes).into_any()
+            }
+            event => event_object(py, event)?,
+        };
         match self.make_error.get() {
             Some(make_error) if !is_part => {
                 Err(PyErr::from_value(make_error.bind(py).call1((object,))?))
@@ -154,6 +162,13 @@ impl EventStreamReader {
     /// event as `__next__` describes it). Set once.
     fn raise_events_with(&self, make_error: Py<PyAny>) {
         let _ = self.make_error.set(make_error);
+    }
+
+    /// From now on, a PayloadPart is handed out as its payload (`bytes`)
+    /// rather than as an event dict: for the payload helpers, which would
+    /// only take the bytes out of the two dicts.
+    fn hand_out_payloads(&self) {
+        self.state.payloads_only.store(true, Ordering::Relaxed);
     }
 
     /// Reads the events decodable now (waiting for at least one) for the
