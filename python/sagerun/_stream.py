@@ -40,7 +40,8 @@ class StreamTimings:
         times of a batch's parts are there before its first part is
         yielded). Parts are decoded as the stream is read: while the reader
         keeps up, that is as they arrive; parts that queue up while it is
-        busy elsewhere are decoded (and timed) together when it reads again.
+        busy elsewhere are decoded together when it reads again, and the
+        parts of one read (what had arrived by then) share one time.
         The same list grows as the stream is read: do not modify it. Costs
         8 bytes per part while the stream lives."""
         times = self._part_times
