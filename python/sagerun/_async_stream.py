@@ -22,10 +22,9 @@ class AsyncEventStream(StreamTimings):
 
     def __init__(self, reader: Any, raise_event: Callable[[tuple], Exception]):
         self._reader = reader
-        self._raise_event = raise_event
+        reader.raise_events_with(raise_event)
         self._part_times: List[float] = []
         self._events: Optional[AsyncIterator[Dict[str, Dict[str, bytes]]]] = None
-        self._closed = False
 
     def __aiter__(self) -> AsyncIterator[Dict[str, Dict[str, bytes]]]:
         if self._events is None:
@@ -39,50 +38,54 @@ class AsyncEventStream(StreamTimings):
         reader = self._reader
         try:
             while True:
+                # The events already read, made one at a time; close() drops
+                # the rest of them (see _native.EventStreamReader).
+                for event in reader:
+                    yield event
+                if not reader.readable:  # the last batch reached the end
+                    return
                 try:
-                    batch = await _async_bridge.run(reader.next_batch_async)
+                    more = await _async_bridge.run(reader.fill_async)
                 except _native.TransportError as e:
                     raise transport_error(e) from None
-                if not batch:
+                if not more:
                     return
-                for event in batch:
-                    if self._closed:  # the rest of a batch read before close()
-                        return
-                    if type(event) is dict:
-                        yield event
-                    else:
-                        raise self._raise_event(event)
         finally:
             reader.close()
 
     # The payload helpers of sagerun.streaming (decoders in Rust), as methods
     # returning async iterators.
 
+    def _payloads(self) -> AsyncIterator[bytes]:
+        # The body hands out payloads from now on: no event dicts are made
+        # for helpers that would only take the bytes out of them.
+        self._reader.hand_out_payloads()
+        return self.__aiter__()  # type: ignore[return-value]
+
     def iter_bytes(self) -> AsyncIterator[bytes]:
         """The raw bytes of each PayloadPart."""
-        return streaming.aiter_bytes(self)
+        return streaming.aiter_bytes(self._payloads())
 
     iter_payload = iter_bytes
 
     def iter_lines(self, keepends: bool = False, **options: Any) -> AsyncIterator[bytes]:
         """Lines reassembled across PayloadPart boundaries (see
         :func:`sagerun.streaming.iter_lines`)."""
-        return streaming.aiter_lines(self, keepends, **options)
+        return streaming.aiter_lines(self._payloads(), keepends, **options)
 
     def iter_text(self, errors: str = "strict") -> AsyncIterator[str]:
         """The output as UTF-8 text (a character split across parts is joined)."""
-        return streaming.aiter_text(self, errors)
+        return streaming.aiter_text(self._payloads(), errors)
 
     def iter_sse(self, **options: Any) -> AsyncIterator[Any]:
         """Server-sent events (TGI, vLLM/OpenAI-style containers)."""
-        return streaming.aiter_sse(self, **options)
+        return streaming.aiter_sse(self._payloads(), **options)
 
     def iter_tokens(self, format: str = "auto", **options: Any) -> AsyncIterator[str]:
         """The text deltas of an LLM token stream (TGI, LMI, OpenAI-style)."""
-        return streaming.aiter_tokens(self, format, **options)
+        return streaming.aiter_tokens(self._payloads(), format, **options)
 
     def close(self) -> None:
-        self._closed = True
         self._reader.close()
 
     async def aclose(self) -> None:

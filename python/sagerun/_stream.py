@@ -40,7 +40,8 @@ class StreamTimings:
         times of a batch's parts are there before its first part is
         yielded). Parts are decoded as the stream is read: while the reader
         keeps up, that is as they arrive; parts that queue up while it is
-        busy elsewhere are decoded (and timed) together when it reads again.
+        busy elsewhere are decoded together when it reads again, and the
+        parts of one read (what had arrived by then) share one time.
         The same list grows as the stream is read: do not modify it. Costs
         8 bytes per part while the stream lives."""
         times = self._part_times
@@ -69,7 +70,7 @@ class EventStream(StreamTimings):
 
     def __init__(self, reader: Any, raise_event: Callable[[tuple], Exception]):
         self._reader = reader
-        self._raise_event = raise_event
+        reader.raise_events_with(raise_event)
         self._consumed = False
         self._part_times: List[float] = []
 
@@ -77,27 +78,32 @@ class EventStream(StreamTimings):
         if self._consumed:
             return
         self._consumed = True
-        next_batch = self._reader.next_batch
+        reader = self._reader
         try:
             while True:
+                # The events already read, made one at a time (see _native.EventStreamReader).
+                yield from reader
+                if not reader.readable:  # the last batch reached the end
+                    return
                 try:
-                    batch: List[Any] = next_batch()
+                    more = reader.fill()
                 except _native.TransportError as e:
                     raise transport_error(e) from None
-                if not batch:
+                if not more:
                     return
-                for event in batch:
-                    if type(event) is dict:
-                        yield event
-                    else:
-                        raise self._raise_event(event)
         finally:
-            self._reader.close()
+            reader.close()
+
+    def _payloads(self) -> Iterator[bytes]:
+        # The body hands out payloads from now on: no event dicts are made
+        # for helpers that would only take the bytes out of them.
+        self._reader.hand_out_payloads()
+        return iter(self)  # type: ignore[arg-type]
 
     def iter_bytes(self) -> Iterator[bytes]:
-        """The raw bytes of each PayloadPart (payloads only)."""
-        for event in self:
-            yield event["PayloadPart"]["Bytes"]
+        """The raw bytes of each PayloadPart (payloads only). Like the other
+        payload helpers, it consumes the body."""
+        return self._payloads()
 
     iter_payload = iter_bytes
 
@@ -108,19 +114,19 @@ class EventStream(StreamTimings):
         boundaries (see :func:`sagerun.streaming.iter_lines`): a part may hold
         half a line or several lines; a last line without a newline is
         yielded too; memory is bounded by the longest line."""
-        return streaming.iter_lines(self, keepends, **options)
+        return streaming.iter_lines(self._payloads(), keepends, **options)
 
     def iter_text(self, errors: str = "strict") -> Iterator[str]:
         """The output as UTF-8 text (a character split across parts is joined)."""
-        return streaming.iter_text(self, errors)
+        return streaming.iter_text(self._payloads(), errors)
 
     def iter_sse(self, **options: Any) -> Iterator[Any]:
         """Server-sent events (TGI, vLLM/OpenAI-style containers)."""
-        return streaming.iter_sse(self, **options)
+        return streaming.iter_sse(self._payloads(), **options)
 
     def iter_tokens(self, format: str = "auto", **options: Any) -> Iterator[str]:
         """The text deltas of an LLM token stream (TGI, LMI, OpenAI-style)."""
-        return streaming.iter_tokens(self, format, **options)
+        return streaming.iter_tokens(self._payloads(), format, **options)
 
     def close(self) -> None:
         self._consumed = True

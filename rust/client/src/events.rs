@@ -56,14 +56,16 @@ pub struct EventReader {
     ready: VecDeque<StreamEvent>,
     /// The bytes held by `ready`.
     ready_bytes: usize,
-    /// An error met while taking extra frames; reported after the events
-    /// decoded before it.
+    /// An error met while reading; reported after the events decoded
+    /// before it.
     failed: Option<ClientError>,
     /// When the call started and when its response head arrived, and the
     /// decode time of each PayloadPart ([`crate::timing::monotonic_seconds`]).
     pub request_sent_at: f64,
     pub first_byte_at: f64,
     part_times: PartTimes,
+    /// PayloadParts in `ready` whose time is not in `part_times` yet.
+    untimed_parts: usize,
 }
 
 /// The decode times of a stream's PayloadParts, in order; shared, so that
@@ -84,6 +86,7 @@ impl EventReader {
             first_byte_at: crate::timing::monotonic_seconds(),
             request_sent_at: f64::NAN,
             part_times: PartTimes::default(),
+            untimed_parts: 0,
         }
     }
 
@@ -94,8 +97,10 @@ impl EventReader {
 
     /// Every event decodable so far (waiting for bytes if there is none yet);
     /// empty once the stream has ended cleanly. After an error the stream
-    /// is over: the connection is dropped, never reused.
+    /// is over: the connection is dropped, never reused. Events decoded
+    /// before an error come first; the error with the next call.
     pub async fn next_batch(&mut self) -> Result<Vec<StreamEvent>, ClientError> {
+        let mut read_at = f64::NAN;
         loop {
             if !self.ready.is_empty() {
                 // A burst of events is one batch (one hand-over to the
@@ -104,6 +109,12 @@ impl EventReader {
                 // this reads what the socket holds, without waiting), up to
                 // MAX_BATCH_BYTES.
                 self.take_arrived_frames();
+                if read_at.is_nan() {
+                    read_at = crate::timing::monotonic_seconds();
+                }
+                // One clock reading for the batch: its frames were read
+                // together, microseconds apart.
+                self.stamp_parts(read_at);
                 self.ready_bytes = 0;
                 return Ok(self.ready.drain(..).collect());
             }
@@ -114,7 +125,27 @@ impl EventReader {
                 return Ok(Vec::new());
             };
             let next = body.frame().await;
-            self.handle(next)?;
+            read_at = crate::timing::monotonic_seconds();
+            if let Err(error) = self.handle(next) {
+                self.failed = Some(error);
+            }
+        }
+    }
+
+    /// Whether the stream has ended cleanly and every event was handed out:
+    /// a reader can tell the caller so with the last batch, sparing it a
+    /// read that would only find the end.
+    pub fn is_finished(&self) -> bool {
+        self.body.is_none() && self.failed.is_none() && self.ready.is_empty()
+    }
+
+    /// Records the decode time of the PayloadParts decoded since the last call.
+    fn stamp_parts(&mut self, now: f64) {
+        if self.untimed_parts > 0 {
+            let mut times = self.part_times.lock().unwrap_or_else(|p| p.into_inner());
+            let len = times.len() + self.untimed_parts;
+            times.resize(len, now);
+            self.untimed_parts = 0;
         }
     }
 
@@ -171,13 +202,12 @@ impl EventReader {
                     return Ok(());
                 };
                 let (ready, ready_bytes) = (&mut self.ready, &mut self.ready_bytes);
-                let now = crate::timing::monotonic_seconds();
-                let mut part_times = self.part_times.lock().unwrap_or_else(|p| p.into_inner());
+                let untimed_parts = &mut self.untimed_parts;
                 // Events before a bad frame are kept; then the stream is over.
                 let fed = self.decoder.feed_with(&data, |message| {
                     if let Some(event) = classify(&message, |payload| share(&data, payload))? {
                         if matches!(event, StreamEvent::PayloadPart(_)) {
-                            part_times.push(now);
+                            *untimed_parts += 1;
                         }
                         *ready_bytes += event.size();
                         ready.push_back(event);
@@ -200,6 +230,7 @@ impl EventReader {
     pub fn close(&mut self) {
         self.body = None;
         self.ready.clear();
+        self.untimed_parts = 0;
         self.ready_bytes = 0;
         self.failed = None;
     }

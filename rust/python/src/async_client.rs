@@ -23,14 +23,20 @@ use sagerun_client::{runtime, ClientError, Response, StreamEvent, StreamStart};
 use sagerun_core::panics::catch_panic;
 use tokio::sync::Notify;
 
-use crate::client::{events_list, response_tuple, stream_start_tuple, to_py_err};
+use crate::client::{response_tuple, stream_start_tuple, to_py_err};
+use crate::events::ReaderState;
 use crate::panics::internal_error;
 
 /// What a finished task hands to the event loop (converted there).
 pub(crate) enum Completion {
     Invoke(Result<Response, ClientError>),
     Stream(Result<StreamStart, ClientError>),
-    Events(Result<Vec<StreamEvent>, ClientError>),
+    /// A stream's batch (`None`: closed), kept for its reader to hand out;
+    /// the loop gets whether there was one.
+    Events(
+        Arc<ReaderState>,
+        Option<Result<Vec<StreamEvent>, ClientError>>,
+    ),
     /// The work panicked (a bug): raised as `InternalError`, never a hang.
     Panicked(String),
 }
@@ -44,7 +50,12 @@ impl Completion {
             Completion::Stream(r) => stream_start_tuple(py, r.map_err(to_py_err)?, runtime::get())?
                 .into_any()
                 .unbind(),
-            Completion::Events(r) => events_list(py, r.map_err(to_py_err)?)?.into_any().unbind(),
+            Completion::Events(state, batch) => state
+                .keep(batch)?
+                .into_pyobject(py)?
+                .to_owned()
+                .into_any()
+                .unbind(),
             Completion::Panicked(message) => {
                 return Err(internal_error("running an async call", &message))
             }

@@ -3,28 +3,25 @@
 //! exception type the Python layer turns into botocore's classes.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use pyo3::exceptions::{PyException, PyValueError};
-use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
-use sagerun_client::events::PartTimes;
 use sagerun_client::{
-    runtime, Client, ClientConfig, ClientError, EventReader, Invocation, Response, RetryConfig,
-    RetryMode, RetryReport, StreamEvent, StreamFault, StreamStart, TransportConfig, Verify,
+    runtime, Client, ClientConfig, ClientError, Invocation, Response, RetryConfig, RetryMode,
+    RetryReport, StreamFault, StreamStart, TransportConfig, Verify,
 };
 use sagerun_core::eventstream::DecodeError;
 use sagerun_core::protocol::{ErrorCode, HeaderMember, Operation};
 use sagerun_core::sigv4::Credentials;
 use tokio::runtime::Runtime;
-use tokio::sync::Notify;
 
 use crate::async_client::{self, Completion, CompletionQueue, PendingCall};
+use crate::events::EventStreamReader;
 use crate::panics::guard;
 
 pyo3::create_exception!(
@@ -205,7 +202,7 @@ impl NativeClient {
     }
 
     /// `invoke_stream` as a task of the multi-thread runtime (see
-    /// `invoke_async`); the reader's `next_batch_async` reads the events.
+    /// `invoke_async`); the reader's `fill_async` reads the events.
     fn invoke_stream_async(
         &self,
         queue: &CompletionQueue,
@@ -240,7 +237,7 @@ const SIGNAL_CHECK_INTERVAL: Duration = Duration::from_millis(100);
 /// handlers, so Ctrl-C interrupts a long call as it would a socket read in
 /// Python; the work is then dropped (its connection closed).
 /// A panic in `work` (a bug) raises `InternalError` (see `panics`).
-fn block_interruptibly<F: Future>(runtime: &Runtime, work: F) -> PyResult<F::Output> {
+pub(crate) fn block_interruptibly<F: Future>(runtime: &Runtime, work: F) -> PyResult<F::Output> {
     guard("sending a request or reading its response", || {
         runtime.block_on(async {
             tokio::pin!(work);
@@ -345,20 +342,7 @@ pub(crate) fn stream_start_tuple(
             reader,
         } => {
             let headers = headers_dict(py, &head.headers)?;
-            let reader = Bound::new(
-                py,
-                EventStreamReader {
-                    request_sent_at: reader.request_sent_at,
-                    first_byte_at: reader.first_byte_at,
-                    part_times: reader.part_times(),
-                    state: Arc::new(ReaderState {
-                        reader: Mutex::new(Some(*reader)),
-                        closed: AtomicBool::new(false),
-                        cancel: Notify::new(),
-                    }),
-                    runtime,
-                },
-            )?;
+            let reader = Bound::new(py, EventStreamReader::new(*reader, runtime))?;
             PyTuple::new(
                 py,
                 [
@@ -395,173 +379,6 @@ fn retries_tuple<'py>(py: Python<'py>, retries: &RetryReport) -> PyResult<Bound<
         retries.flags.retry_quota_reached,
     )
         .into_pyobject(py)
-}
-
-/// A stream's reader and what lets `close()` end a read in progress.
-struct ReaderState {
-    /// `None` once the stream is over or closed (and while an async read
-    /// has the reader: its task owns it until the batch is read).
-    reader: Mutex<Option<EventReader>>,
-    /// Set by `close()`; a read in progress drops the stream when it returns
-    /// (close may be called while a read holds the lock: from another thread,
-    /// or from a signal handler running during that read).
-    closed: AtomicBool,
-    /// Wakes a read in progress so that `close()` ends it at once.
-    cancel: Notify,
-}
-
-type Batch = Result<Vec<StreamEvent>, ClientError>;
-
-impl ReaderState {
-    /// The next batch from `reader`; `None` if the stream was closed
-    /// before or during the read.
-    async fn read(&self, reader: &mut EventReader) -> Option<Batch> {
-        let cancelled = self.cancel.notified();
-        tokio::pin!(cancelled);
-        // Registered before the flag is read, so no close is missed.
-        cancelled.as_mut().enable();
-        if self.closed.load(Ordering::Acquire) {
-            return None;
-        }
-        let result = tokio::select! {
-            events = reader.next_batch() => Some(events),
-            _ = cancelled => None,
-        };
-        result.filter(|_| !self.closed.load(Ordering::Acquire))
-    }
-
-    fn slot(&self) -> std::sync::MutexGuard<'_, Option<EventReader>> {
-        self.reader.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-/// Whether the stream is over after a read: its end, an error (over either
-/// way), or a close.
-fn stream_over(result: &Option<Batch>) -> bool {
-    !matches!(result, Some(Ok(events)) if !events.is_empty())
-}
-
-/// Reads a response stream's events as they arrive.
-#[pyclass(frozen, module = "sagerun._native")]
-pub struct EventStreamReader {
-    state: Arc<ReaderState>,
-    /// The runtime the connection is registered with: a blocking read
-    /// drives it, from whichever thread iterates.
-    runtime: Arc<Runtime>,
-    /// Timings (sagerun_client::timing), kept here: the reader is dropped
-    /// at the end of the stream.
-    request_sent_at: f64,
-    first_byte_at: f64,
-    part_times: PartTimes,
-}
-
-#[pymethods]
-impl EventStreamReader {
-    /// The events decodable now (waits for at least one); `[]` at the end.
-    /// A PayloadPart comes as `{"PayloadPart": {"Bytes": b"..."}}`; an
-    /// in-stream exception as `("exception", type, payload)`; an unmodeled
-    /// error message as `("error", code, message)`.
-    fn next_batch<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let events = py.detach(|| -> PyResult<_> {
-            let mut slot = self.state.slot();
-            if self.state.closed.load(Ordering::Acquire) {
-                *slot = None;
-            }
-            let Some(reader) = slot.as_mut() else {
-                return Ok(Ok(Vec::new()));
-            };
-            // Interrupted: the reader stays as it was (nothing was lost).
-            let result = block_interruptibly(&self.runtime, self.state.read(reader))?;
-            if stream_over(&result) {
-                *slot = None;
-            }
-            Ok(result.unwrap_or_else(|| Ok(Vec::new())))
-        })?;
-        events_list(py, events.map_err(to_py_err)?)
-    }
-
-    /// `next_batch` as a task of the multi-thread runtime: the batch (or
-    /// error) settles the asyncio `future` through `queue`. Cancelling it
-    /// drops the stream. One read at a time.
-    fn next_batch_async(&self, queue: &CompletionQueue, future: Py<PyAny>) -> PendingCall {
-        let taken = self.state.slot().take();
-        let state = self.state.clone();
-        async_client::spawn(queue, future, async move {
-            let Some(mut reader) = taken else {
-                return Completion::Events(Ok(Vec::new()));
-            };
-            let result = state.read(&mut reader).await;
-            if !stream_over(&result) {
-                let mut slot = state.slot();
-                if !state.closed.load(Ordering::Acquire) {
-                    *slot = Some(reader);
-                }
-            }
-            Completion::Events(result.unwrap_or_else(|| Ok(Vec::new())))
-        })
-    }
-
-    /// When the call started (before the first attempt), on the clock of
-    /// `time.monotonic()`/`time.perf_counter()`.
-    #[getter]
-    fn request_sent_at(&self) -> f64 {
-        self.request_sent_at
-    }
-
-    /// When the response head arrived (same clock).
-    #[getter]
-    fn first_byte_at(&self) -> f64 {
-        self.first_byte_at
-    }
-
-    /// The decode times of PayloadParts `start..` read so far (same clock).
-    #[pyo3(signature = (start=0))]
-    fn part_times(&self, start: usize) -> Vec<f64> {
-        let times = self.part_times.lock().unwrap_or_else(|p| p.into_inner());
-        times.get(start..).unwrap_or_default().to_vec()
-    }
-
-    /// Stops reading and drops the connection.
-    fn close(&self, py: Python<'_>) {
-        self.state.closed.store(true, Ordering::Release);
-        self.state.cancel.notify_waiters();
-        py.detach(|| {
-            // If a read holds the lock, it drops the stream when it returns.
-            if let Ok(mut slot) = self.state.reader.try_lock() {
-                slot.take();
-            }
-        });
-    }
-}
-
-/// A batch of events as Python objects (see `next_batch`).
-pub(crate) fn events_list(py: Python<'_>, events: Vec<StreamEvent>) -> PyResult<Bound<'_, PyList>> {
-    // Interned keys: made once, not twice per event.
-    let (payload_part, bytes_key) = (intern!(py, "PayloadPart"), intern!(py, "Bytes"));
-    let items = events
-        .into_iter()
-        .map(|event| -> PyResult<Bound<'_, PyAny>> {
-            Ok(match event {
-                StreamEvent::PayloadPart(bytes) => {
-                    let part = PyDict::new(py);
-                    part.set_item(bytes_key, PyBytes::new(py, &bytes))?;
-                    let wrapper = PyDict::new(py);
-                    wrapper.set_item(payload_part, part)?;
-                    wrapper.into_any()
-                }
-                StreamEvent::Exception {
-                    exception_type,
-                    payload,
-                } => ("exception", exception_type, PyBytes::new(py, &payload))
-                    .into_pyobject(py)?
-                    .into_any(),
-                StreamEvent::Error { code, message } => {
-                    ("error", code, message).into_pyobject(py)?.into_any()
-                }
-            })
-        })
-        .collect::<PyResult<Vec<_>>>()?;
-    PyList::new(py, items)
 }
 
 fn members_list<'py>(py: Python<'py>, members: &[HeaderMember]) -> PyResult<Bound<'py, PyList>> {
@@ -605,7 +422,6 @@ fn protocol_tables(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeClient>()?;
-    m.add_class::<EventStreamReader>()?;
     m.add("TransportError", m.py().get_type::<TransportError>())?;
     m.add_function(wrap_pyfunction!(protocol_tables, m)?)?;
     Ok(())

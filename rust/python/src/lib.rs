@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 
 mod async_client;
 mod client;
+mod events;
 mod eventstream;
 mod local;
 mod many;
@@ -21,6 +22,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     sigv4::register(m)?;
     local::register(m)?;
     client::register(m)?;
+    events::register(m)?;
     async_client::register(m)?;
     many::register(m)?;
     panics::register(m)?;
