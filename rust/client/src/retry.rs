@@ -13,17 +13,22 @@
 //!   gives 1 back; a success after retries gives back what its last retry took).
 //!   With `new_retries` (AWS_NEW_RETRIES_2026), throttling retries cost 5 and
 //!   others 14, and non-throttling delays are scaled by 0.05.
+//! - adaptive mode: standard mode's retries, plus botocore's client-side
+//!   rate limiter ([`crate::adaptive`]): every attempt waits for the
+//!   limiter once a throttling error has been seen.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::adaptive::RateLimiter;
 use crate::error::ClientError;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RetryMode {
     Legacy,
-    /// Also used for `adaptive` (its client-side rate limiter is not built).
     Standard,
+    /// Standard retries plus the client-side rate limiter.
+    Adaptive,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,6 +97,8 @@ const QUOTA_CAPACITY: u32 = 500;
 pub struct RetryPolicy {
     config: RetryConfig,
     quota: Mutex<u32>,
+    /// Adaptive mode's rate limiter (one per client).
+    limiter: Option<RateLimiter>,
 }
 
 /// A decision to retry: how long to wait and what quota it took.
@@ -117,6 +124,24 @@ impl RetryPolicy {
         RetryPolicy {
             config,
             quota: Mutex::new(QUOTA_CAPACITY),
+            limiter: (config.mode == RetryMode::Adaptive).then(RateLimiter::default),
+        }
+    }
+
+    /// Standard and adaptive modes retry by the standard rules.
+    fn standard_rules(&self) -> bool {
+        self.config.mode != RetryMode::Legacy
+    }
+
+    /// Adaptive mode's limiter (`None` in the other modes).
+    pub fn rate_limiter(&self) -> Option<&RateLimiter> {
+        self.limiter.as_ref()
+    }
+
+    /// Waits, in adaptive mode, until the rate limiter lets an attempt go.
+    pub async fn before_send(&self) {
+        if let Some(limiter) = &self.limiter {
+            limiter.acquire().await;
         }
     }
 
@@ -132,7 +157,7 @@ impl RetryPolicy {
                 LEGACY_STATUS.contains(status)
                     || (*status == 400 && code.is_some_and(|c| LEGACY_CODES_ON_400.contains(&c)))
             }
-            (RetryMode::Standard, Outcome::Response { status, code }) => {
+            (RetryMode::Standard | RetryMode::Adaptive, Outcome::Response { status, code }) => {
                 TRANSIENT_STATUS.contains(status)
                     || code.is_some_and(|c| {
                         TRANSIENT_CODES.contains(&c) || THROTTLING_CODES.contains(&c)
@@ -141,7 +166,8 @@ impl RetryPolicy {
         }
     }
 
-    fn is_throttling(outcome: &Outcome<'_>) -> bool {
+    /// A throttling error code (botocore's ThrottledRetryableChecker list).
+    pub fn is_throttling(outcome: &Outcome<'_>) -> bool {
         matches!(outcome, Outcome::Response { code: Some(c), .. } if THROTTLING_CODES.contains(c))
     }
 
@@ -151,11 +177,16 @@ impl RetryPolicy {
     }
 
     /// `decide`, plus the flags botocore would add to the response metadata.
+    /// Called once for each attempt that did not succeed (it feeds the rate
+    /// limiter as botocore's `needs-retry` hook does).
     pub fn decide_with_flags(&self, attempt: u32, outcome: &Outcome<'_>) -> (Option<Retry>, Flags) {
+        if let Some(limiter) = &self.limiter {
+            limiter.record(Self::is_throttling(outcome));
+        }
         let at_max = attempt >= self.config.max_attempts;
         let retryable = self.is_retryable(outcome);
         let mut flags = Flags {
-            max_attempts_reached: at_max && (retryable || self.config.mode == RetryMode::Standard),
+            max_attempts_reached: at_max && (retryable || self.standard_rules()),
             retry_quota_reached: false,
         };
         if at_max || !retryable {
@@ -171,8 +202,7 @@ impl RetryPolicy {
     /// reported as having reached it).
     pub fn success_flags(&self, attempt: u32) -> Flags {
         Flags {
-            max_attempts_reached: self.config.mode == RetryMode::Standard
-                && attempt >= self.config.max_attempts,
+            max_attempts_reached: self.standard_rules() && attempt >= self.config.max_attempts,
             retry_quota_reached: false,
         }
     }
@@ -185,7 +215,7 @@ impl RetryPolicy {
                 delay: Duration::from_secs_f64(jitter * exp),
                 quota_taken: 0,
             }),
-            RetryMode::Standard => {
+            RetryMode::Standard | RetryMode::Adaptive => {
                 let throttling = Self::is_throttling(outcome);
                 let cost = match (self.config.new_retries, outcome) {
                     (true, _) if throttling => 5,
@@ -214,9 +244,13 @@ impl RetryPolicy {
         }
     }
 
-    /// A call ended with a 2xx response: give quota back (standard mode).
+    /// A call ended with a 2xx response: give quota back (standard mode),
+    /// and tell the rate limiter (adaptive mode) that an attempt ended.
     pub fn on_success(&self, last_retry_cost: Option<u32>) {
-        if self.config.mode != RetryMode::Standard {
+        if let Some(limiter) = &self.limiter {
+            limiter.record(false);
+        }
+        if !self.standard_rules() {
             return;
         }
         let mut quota = self.quota.lock().unwrap_or_else(|p| p.into_inner());

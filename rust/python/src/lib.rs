@@ -4,6 +4,7 @@
 
 use pyo3::prelude::*;
 
+mod adaptive;
 mod async_client;
 mod client;
 mod eventstream;
@@ -23,6 +24,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     client::register(m)?;
     async_client::register(m)?;
     many::register(m)?;
+    adaptive::register(m)?;
     panics::register(m)?;
     Ok(())
 }
