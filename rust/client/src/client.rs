@@ -267,6 +267,7 @@ impl Client {
                     let outcome = Outcome::Response {
                         status: error.head.status,
                         code: code.as_deref(),
+                        retry_after: error.head.get("x-amz-retry-after"),
                     };
                     let (retry, flags) = self.retry.decide_with_flags(attempt, &outcome);
                     error.retries.flags = flags;

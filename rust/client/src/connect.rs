@@ -355,10 +355,7 @@ impl Service<Uri> for ProxyLink {
                 let connecting = tcp.call(proxy_uri);
                 Box::pin(async move { Ok(MaybeHttpsStream::Http(connecting.await?)) })
             }
-            ProxyLink::Tls(tls) => {
-                let connecting = tls.call(proxy_uri);
-                Box::pin(async move { connecting.await })
-            }
+            ProxyLink::Tls(tls) => tls.call(proxy_uri),
         }
     }
 }
@@ -442,5 +439,70 @@ where
                 },
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proxy(url: &str, forwarding: bool) -> Result<Proxy, ClientError> {
+        let options = ProxyOptions {
+            verify: Verify::Off,
+            use_forwarding_for_https: forwarding,
+            ..ProxyOptions::default()
+        };
+        Proxy::new(url.parse().unwrap(), None, &options)
+    }
+
+    #[test]
+    fn https_requests_are_forwarded_only_to_an_https_proxy_that_asks_for_it() {
+        let plain = proxy("http://127.0.0.1:3128", true).unwrap();
+        assert!(plain.forwards(false) && !plain.forwards(true));
+        let tls = proxy("https://127.0.0.1:3129", false).unwrap();
+        assert!(tls.forwards(false) && !tls.forwards(true));
+        let forwarding = proxy("https://127.0.0.1:3129", true).unwrap();
+        assert!(forwarding.forwards(false) && forwarding.forwards(true));
+    }
+
+    #[test]
+    fn other_proxy_schemes_are_refused() {
+        for url in ["socks5://127.0.0.1:1080", "/relative"] {
+            assert!(matches!(proxy(url, false), Err(ClientError::Config(_))), "{url}");
+        }
+    }
+
+    /// Records the URIs it is asked to connect to.
+    #[derive(Clone, Default)]
+    struct Recorder(Arc<std::sync::Mutex<Vec<Uri>>>);
+
+    impl Service<Uri> for Recorder {
+        type Response = ();
+        type Error = BoxError;
+        type Future = std::future::Ready<Result<(), BoxError>>;
+
+        fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, dst: Uri) -> Self::Future {
+            self.0.lock().unwrap().push(dst);
+            std::future::ready(Ok(()))
+        }
+    }
+
+    #[test]
+    fn a_forwarded_https_target_is_connected_as_plain_http() {
+        let target: Uri = "https://runtime.example:8443/endpoints/x".parse().unwrap();
+        for (forwarding, expected) in [
+            (true, "http://runtime.example:8443/endpoints/x"),
+            (false, "https://runtime.example:8443/endpoints/x"),
+        ] {
+            let recorder = Recorder::default();
+            let proxy = proxy("https://127.0.0.1:3129", forwarding).unwrap();
+            let mut route = ForwardingRoute::new(recorder.clone(), Some(&proxy));
+            drop(route.call(target.clone()));
+            assert_eq!(recorder.0.lock().unwrap()[0].to_string(), expected);
+        }
     }
 }

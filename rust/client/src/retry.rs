@@ -12,7 +12,10 @@
 //!   the client (a retry costs 5, 10 after a timeout; a first-try success
 //!   gives 1 back; a success after retries gives back what its last retry took).
 //!   With `new_retries` (AWS_NEW_RETRIES_2026), throttling retries cost 5 and
-//!   others 14, and non-throttling delays are scaled by 0.05.
+//!   others 14, and non-throttling delays are scaled by 0.05; and an
+//!   `x-amz-retry-after` header (milliseconds) raises a delay `t` to its
+//!   value, capped at `t + 5 s` (botocore's `ExponentialBackoff`, on when
+//!   new retries are: always since botocore 1.44, opt-in in 1.43).
 //! - adaptive mode: standard mode's retries, plus botocore's client-side
 //!   rate limiter ([`crate::adaptive`]): every attempt waits for the
 //!   limiter once a throttling error has been seen.
@@ -55,6 +58,8 @@ pub enum Outcome<'a> {
     Response {
         status: u16,
         code: Option<&'a str>,
+        /// The `x-amz-retry-after` header, if any.
+        retry_after: Option<&'a str>,
     },
     Failed(&'a ClientError),
 }
@@ -91,6 +96,8 @@ const THROTTLING_CODES: [&str; 14] = [
 ];
 
 const MAX_BACKOFF_SECS: f64 = 20.0;
+/// `x-amz-retry-after` may add at most this much to the computed delay.
+const RETRY_AFTER_MAX_ADDITIONAL_SECS: f64 = 5.0;
 const QUOTA_CAPACITY: u32 = 500;
 
 /// Decides retries and keeps the client's retry quota (standard mode).
@@ -153,11 +160,11 @@ impl RetryPolicy {
     pub fn is_retryable(&self, outcome: &Outcome<'_>) -> bool {
         match (self.config.mode, outcome) {
             (_, Outcome::Failed(e)) => e.is_connection_error(),
-            (RetryMode::Legacy, Outcome::Response { status, code }) => {
+            (RetryMode::Legacy, Outcome::Response { status, code, .. }) => {
                 LEGACY_STATUS.contains(status)
                     || (*status == 400 && code.is_some_and(|c| LEGACY_CODES_ON_400.contains(&c)))
             }
-            (RetryMode::Standard | RetryMode::Adaptive, Outcome::Response { status, code }) => {
+            (RetryMode::Standard | RetryMode::Adaptive, Outcome::Response { status, code, .. }) => {
                 TRANSIENT_STATUS.contains(status)
                     || code.is_some_and(|c| {
                         TRANSIENT_CODES.contains(&c) || THROTTLING_CODES.contains(&c)
@@ -235,7 +242,10 @@ impl RetryPolicy {
                 } else {
                     1.0
                 };
-                let delay = jitter * (scale * exp).min(MAX_BACKOFF_SECS);
+                let mut delay = jitter * (scale * exp).min(MAX_BACKOFF_SECS);
+                if let (true, Some(after)) = (self.config.new_retries, retry_after(outcome)) {
+                    delay = delay.max(after.min(delay + RETRY_AFTER_MAX_ADDITIONAL_SECS));
+                }
                 Some(Retry {
                     delay: Duration::from_secs_f64(delay),
                     quota_taken: cost,
@@ -262,6 +272,22 @@ impl RetryPolicy {
     }
 }
 
+/// `x-amz-retry-after` in seconds: a whole, non-negative number of
+/// milliseconds; anything else is ignored (as botocore ignores it).
+fn retry_after(outcome: &Outcome<'_>) -> Option<f64> {
+    let Outcome::Response {
+        retry_after: Some(value),
+        ..
+    } = outcome
+    else {
+        return None;
+    };
+    // Python's int() also takes surrounding whitespace, a sign and `_`s.
+    let digits: String = value.trim().chars().filter(|c| *c != '_').collect();
+    let millis: i128 = digits.strip_prefix('+').unwrap_or(&digits).parse().ok()?;
+    (millis >= 0).then(|| millis as f64 / 1000.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,7 +301,56 @@ mod tests {
     }
 
     fn resp(status: u16, code: Option<&str>) -> Outcome<'_> {
-        Outcome::Response { status, code }
+        Outcome::Response {
+            status,
+            code,
+            retry_after: None,
+        }
+    }
+
+    fn new_retries(mode: RetryMode) -> RetryPolicy {
+        RetryPolicy::new(RetryConfig {
+            mode,
+            max_attempts: 3,
+            new_retries: true,
+        })
+    }
+
+    fn after<'a>(status: u16, code: Option<&'a str>, header: &'a str) -> Outcome<'a> {
+        Outcome::Response {
+            status,
+            code,
+            retry_after: Some(header),
+        }
+    }
+
+    #[test]
+    fn retry_after_raises_the_delay_up_to_five_seconds_more() {
+        for mode in [RetryMode::Standard, RetryMode::Adaptive] {
+            let p = new_retries(mode);
+            // 503: t <= 0.05 s, so 1.5 s is the delay.
+            let d = p.decide(1, &after(503, None, "1500")).unwrap().delay;
+            assert_eq!(d, Duration::from_millis(1500));
+            // Throttling: t <= 1 s; 60 s is capped at t + 5 s.
+            let d = p
+                .decide(1, &after(400, Some("ThrottlingException"), "60000"))
+                .unwrap()
+                .delay;
+            assert!(d >= Duration::from_secs(5) && d <= Duration::from_secs(6), "{d:?}");
+        }
+    }
+
+    #[test]
+    fn retry_after_is_ignored_when_bad_or_without_new_retries() {
+        let p = new_retries(RetryMode::Standard);
+        for bad in ["-5", "1.5", "soon", ""] {
+            let d = p.decide(1, &after(503, None, bad)).unwrap().delay;
+            assert!(d <= Duration::from_millis(50), "{bad}: {d:?}");
+        }
+        let old = policy(RetryMode::Standard, 3);
+        assert!(old.decide(1, &after(503, None, "9000")).unwrap().delay <= Duration::from_secs(1));
+        let legacy = policy(RetryMode::Legacy, 3);
+        assert!(legacy.decide(1, &after(503, None, "9000")).unwrap().delay <= Duration::from_secs(1));
     }
 
     #[test]
