@@ -293,6 +293,18 @@ def test_an_https_proxy_is_checked_against_the_ca_bundles(tls_target, pki, make_
     assert proxy.seen == []
 
 
+def test_an_https_proxy_is_checked_even_for_http_targets_unlike_botocore(plain_target, pki, make_proxy):
+    """A difference on purpose: botocore turns certificate checks off for
+    an http:// target, the https:// proxy's included; sagerun still checks
+    the proxy (the proxy sees the request and its credentials)."""
+    proxy = make_proxy(pki.proxy_context())
+    ours, theirs = both(plain_target, proxies={"http": proxy.url})
+    assert echo_through(theirs) == b'{"via": "proxy"}'
+    with pytest.raises(bex.SSLError, match="UnknownIssuer"):
+        echo_through(ours)
+    assert len(proxy.seen) == 1
+
+
 def test_the_target_ca_bundle_also_vouches_for_the_proxy(tls_target, pki, make_proxy):
     """urllib3 checks an https:// proxy with the endpoint's CA bundle too:
     a proxy certified by the target's CA needs no proxy_ca_bundle."""

@@ -12,7 +12,6 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
-import botocore.exceptions as bex
 import pytest
 from botocore.config import Config
 from botocore.configprovider import NEW_RETRIES_ENABLED  # type: ignore[attr-defined]
