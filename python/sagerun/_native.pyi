@@ -311,6 +311,7 @@ def _panic_in_async_call_for_tests(queue: CompletionQueue, future: Any) -> Pendi
     """TEST-ONLY: an async call whose Rust task panics (its awaiter gets InternalError)."""
     ...
 
+@final
 class AdaptiveLimiterModel:
     """botocore's ClientRateLimiter arithmetic on a caller-supplied clock."""
 
