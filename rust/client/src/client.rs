@@ -303,9 +303,7 @@ impl Client {
         let transport = self.transport();
         let proxy_auth = match &self.transport_config.proxy {
             // Only a forwarding proxy (not a tunnel) sees our headers.
-            Some(proxy) if proxy.forwards(self.endpoint.is_https()) => {
-                proxy.authorization.as_ref()
-            }
+            Some(proxy) if proxy.forwards(self.endpoint.is_https()) => proxy.authorization.as_ref(),
             _ => None,
         };
         // Adaptive mode's rate limiter; before signing, so that a long wait

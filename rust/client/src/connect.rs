@@ -468,7 +468,10 @@ mod tests {
     #[test]
     fn other_proxy_schemes_are_refused() {
         for url in ["socks5://127.0.0.1:1080", "/relative"] {
-            assert!(matches!(proxy(url, false), Err(ClientError::Config(_))), "{url}");
+            assert!(
+                matches!(proxy(url, false), Err(ClientError::Config(_))),
+                "{url}"
+            );
         }
     }
 

@@ -336,7 +336,10 @@ mod tests {
                 .decide(1, &after(400, Some("ThrottlingException"), "60000"))
                 .unwrap()
                 .delay;
-            assert!(d >= Duration::from_secs(5) && d <= Duration::from_secs(6), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(5) && d <= Duration::from_secs(6),
+                "{d:?}"
+            );
         }
     }
 
@@ -350,7 +353,9 @@ mod tests {
         let old = policy(RetryMode::Standard, 3);
         assert!(old.decide(1, &after(503, None, "9000")).unwrap().delay <= Duration::from_secs(1));
         let legacy = policy(RetryMode::Legacy, 3);
-        assert!(legacy.decide(1, &after(503, None, "9000")).unwrap().delay <= Duration::from_secs(1));
+        assert!(
+            legacy.decide(1, &after(503, None, "9000")).unwrap().delay <= Duration::from_secs(1)
+        );
     }
 
     #[test]

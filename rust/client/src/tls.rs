@@ -45,8 +45,7 @@ fn system_roots() -> &'static [CertificateDer<'static>] {
 }
 
 fn read_pem(what: &str, path: &Path) -> Result<Vec<u8>, ClientError> {
-    std::fs::read(path)
-        .map_err(|e| ClientError::Config(format!("{what} {}: {e}", path.display())))
+    std::fs::read(path).map_err(|e| ClientError::Config(format!("{what} {}: {e}", path.display())))
 }
 
 fn read_certs(what: &str, path: &Path) -> Result<Vec<CertificateDer<'static>>, ClientError> {

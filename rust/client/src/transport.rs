@@ -27,8 +27,7 @@ use hyper_rustls::MaybeHttpsStream;
 use tower_service::Service;
 
 use crate::connect::{
-    ConnectTimedOut, Dialer, ForwardingRoute, Proxy, ReadTimedOut, TimedStream,
-    WithConnectTimeout,
+    ConnectTimedOut, Dialer, ForwardingRoute, Proxy, ReadTimedOut, TimedStream, WithConnectTimeout,
 };
 use crate::error::ClientError;
 use crate::tls::{self, ClientCert, Verify};

@@ -16,8 +16,9 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use sagerun_client::connect::{Proxy, ProxyOptions};
 use sagerun_client::events::PartTimes;
 use sagerun_client::{
-    runtime, Client, ClientCert, ClientConfig, ClientError, EventReader, Invocation, Response, RetryConfig,
-    RetryMode, RetryReport, StreamEvent, StreamFault, StreamStart, TransportConfig, Verify,
+    runtime, Client, ClientCert, ClientConfig, ClientError, EventReader, Invocation, Response,
+    RetryConfig, RetryMode, RetryReport, StreamEvent, StreamFault, StreamStart, TransportConfig,
+    Verify,
 };
 use sagerun_core::eventstream::DecodeError;
 use sagerun_core::protocol::{ErrorCode, HeaderMember, Operation};
