@@ -346,12 +346,6 @@ def test_https_through_a_connect_tunnel_from_config(tls_server, proxy):
     assert len(proxy.seen) == 1 and len(srv.requests) == 1
 
 
-def test_https_proxies_are_refused_clearly():
-    with pytest.raises(ValueError, match="http:// proxies"):
-        sagerun.Client(endpoint_url="https://127.0.0.1:9", **KEYS,
-                       config=Config(proxies={"https": "https://127.0.0.1:3128"}))
-
-
 def test_no_proxy_bypasses_the_proxy(server, proxy, monkeypatch):
     srv = server([OK])
     monkeypatch.setenv("HTTP_PROXY", proxy.url)

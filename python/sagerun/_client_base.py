@@ -127,6 +127,10 @@ class ClientBase:
                 retry_mode=s.retry_mode,
                 max_attempts=s.max_attempts,
                 new_retries=s.new_retries,
+                client_cert=s.client_cert,
+                proxy_ca_bundle=s.proxy_ca_bundle,
+                proxy_client_cert=s.proxy_client_cert,
+                proxy_use_forwarding_for_https=s.proxy_use_forwarding_for_https,
             )
         except _native.TransportError as e:
             raise transport_error(e) from None

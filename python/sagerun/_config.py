@@ -1,11 +1,12 @@
 """Resolves everything a client needs exactly as boto3 does: one real
 botocore client for ``sagemaker-runtime`` is built (and never used to send)
 and the resolved region, endpoint URL, credentials, timeouts, retries,
-proxies and CA bundle are read from it."""
+proxies (with ``proxies_config``), CA bundle and client certificate are read
+from it."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, NamedTuple, Optional
+from typing import Any, Dict, NamedTuple, Optional, Tuple
 from urllib.parse import urlsplit, urlunsplit
 
 import botocore.session
@@ -37,6 +38,11 @@ class Settings(NamedTuple):
     retry_mode: str
     max_attempts: int
     new_retries: bool
+    #: (certificate file, key file or None when the key is in the first).
+    client_cert: Optional[Tuple[str, Optional[str]]] = None
+    proxy_ca_bundle: Optional[str] = None
+    proxy_client_cert: Optional[Tuple[str, Optional[str]]] = None
+    proxy_use_forwarding_for_https: bool = False
 
 
 def make_botocore_client(
@@ -97,14 +103,44 @@ def _proxy(client: Any, endpoint_url: str) -> "tuple[Optional[str], Optional[str
         return None, None
     authorization = proxy_config.proxy_headers_for(proxy_url).get("Proxy-Authorization")
     parts = urlsplit(proxy_url)
-    if parts.scheme != "http":
-        raise ValueError(f"only http:// proxies are supported, not {parts.scheme}://")
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"only http:// and https:// proxies are supported, not {parts.scheme}://")
     netloc = parts.hostname or ""
     if ":" in netloc:
         netloc = f"[{netloc}]"
     if parts.port:
         netloc = f"{netloc}:{parts.port}"
-    return urlunsplit(("http", netloc, "", "", "")), authorization
+    return urlunsplit((parts.scheme, netloc, "", "", "")), authorization
+
+
+def _cert_pair(value: Any, name: str) -> Optional[Tuple[str, Optional[str]]]:
+    """botocore's certificate argument: a path (certificate and key in one
+    PEM file) or a (certificate, key) tuple of paths."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value, None
+    if isinstance(value, tuple) and len(value) == 2 and all(isinstance(p, str) for p in value):
+        return value[0], value[1]
+    raise ValueError(f"{name} must be a path or a (certificate, key) tuple of paths, not {value!r}")
+
+
+def _client_certs(
+    client: Any,
+) -> "tuple[Optional[Tuple[str, Optional[str]]], Optional[str], Optional[Tuple[str, Optional[str]]], bool]":
+    """Config(client_cert=...) as botocore's HTTP session took it, and the
+    proxies_config settings: (client_cert, proxy_ca_bundle,
+    proxy_client_cert, proxy_use_forwarding_for_https)."""
+    session = client._endpoint.http_session
+    cert = None if session._cert_file is None else (session._cert_file, session._key_file)
+    proxies = session._proxy_config.settings or {}
+    proxy_ca_bundle = proxies.get("proxy_ca_bundle")
+    return (
+        cert,
+        None if proxy_ca_bundle is None else str(proxy_ca_bundle),
+        _cert_pair(proxies.get("proxy_client_cert"), "proxies_config['proxy_client_cert']"),
+        bool(proxies.get("proxy_use_forwarding_for_https")),
+    )
 
 
 def _verify(client: Any) -> "tuple[bool, Optional[str]]":
@@ -131,6 +167,7 @@ def settings_for(client: Any, operation_name: str) -> Settings:
     verify, ca_bundle = _verify(client)
     proxy_url, proxy_authorization = _proxy(client, endpoint_url)
     mode, attempts, new_retries = _retries(config)
+    client_cert, proxy_ca_bundle, proxy_client_cert, forward_https = _client_certs(client)
     read_timeout = config.read_timeout if _user_provided(config, "read_timeout") else DEFAULT_READ_TIMEOUT
     pool = (
         config.max_pool_connections
@@ -153,6 +190,10 @@ def settings_for(client: Any, operation_name: str) -> Settings:
         retry_mode=mode,
         max_attempts=attempts,
         new_retries=new_retries,
+        client_cert=client_cert,
+        proxy_ca_bundle=proxy_ca_bundle,
+        proxy_client_cert=proxy_client_cert,
+        proxy_use_forwarding_for_https=forward_https,
     )
 
 

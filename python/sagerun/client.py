@@ -8,16 +8,18 @@ requests are built, signed, sent and read in Rust.
     for event in client.invoke_endpoint_with_response_stream(EndpointName="ep", Body=b"{}")["Body"]:
         event["PayloadPart"]["Bytes"]
 
-Region, credentials, endpoint URL, retries, timeouts, proxies and CA bundle
+Region, credentials, endpoint URL, retries (``adaptive`` mode's client-side
+rate limiter and ``x-amz-retry-after`` included), timeouts, proxies
+(``https://`` ones and ``proxies_config`` too), CA bundle and ``client_cert``
 resolve through botocore exactly as for boto3 (one botocore client is built
 for that and never sends). Responses and exceptions are boto3's. Where it
 differs on purpose: default read timeout 70 s and a pool of 128 idle
 connections per thread (botocore: 60 s, 10); a truncated or corrupt event
 stream raises (botocore stops silently); patterns, maximum lengths and control
-characters in header members are checked before sending. Not supported:
-https:// proxies, proxies_config, client-side rate limiting of the
-``adaptive`` retry mode (it retries like ``standard``), ``x-amz-retry-after``,
-botocore event hooks on this client (``meta.events`` are not emitted).
+characters in header members are checked before sending; an https:// proxy
+is checked against the CA bundles even for http:// targets (botocore does
+not check it then). Not supported: botocore event hooks on this client
+(``meta.events`` are not emitted).
 """
 
 from __future__ import annotations

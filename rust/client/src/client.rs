@@ -267,6 +267,7 @@ impl Client {
                     let outcome = Outcome::Response {
                         status: error.head.status,
                         code: code.as_deref(),
+                        retry_after: error.head.get("x-amz-retry-after"),
                     };
                     let (retry, flags) = self.retry.decide_with_flags(attempt, &outcome);
                     error.retries.flags = flags;
@@ -301,10 +302,13 @@ impl Client {
     {
         let transport = self.transport();
         let proxy_auth = match &self.transport_config.proxy {
-            // Only a forwarding proxy (plain http target) sees our headers.
-            Some(proxy) if !self.endpoint.is_https() => proxy.authorization.as_ref(),
+            // Only a forwarding proxy (not a tunnel) sees our headers.
+            Some(proxy) if proxy.forwards(self.endpoint.is_https()) => proxy.authorization.as_ref(),
             _ => None,
         };
+        // Adaptive mode's rate limiter; before signing, so that a long wait
+        // does not age the signature.
+        self.retry.before_send().await;
         let request = prepared.signed(
             credentials,
             &self.region,

@@ -2,8 +2,9 @@
 //! TLS, proxies and timeouts ([`transport`], [`connect`], [`tls`]), request
 //! building and signing ([`request`], [`signing`]), response and error
 //! reading ([`response`]), event-stream reading ([`events`]), retries
-//! ([`retry`]), and the process-wide Tokio runtime ([`runtime`]).
+//! ([`retry`], [`adaptive`]), and the process-wide Tokio runtime ([`runtime`]).
 
+pub mod adaptive;
 pub mod client;
 pub mod connect;
 pub mod error;
@@ -25,5 +26,5 @@ pub use many::{Completed, FanOut, TaskPanicked};
 pub use request::Invocation;
 pub use response::{Head, Response, RetryReport};
 pub use retry::{Flags, RetryConfig, RetryMode};
-pub use tls::Verify;
+pub use tls::{ClientCert, Verify};
 pub use transport::TransportConfig;

@@ -12,18 +12,26 @@
 //!   the client (a retry costs 5, 10 after a timeout; a first-try success
 //!   gives 1 back; a success after retries gives back what its last retry took).
 //!   With `new_retries` (AWS_NEW_RETRIES_2026), throttling retries cost 5 and
-//!   others 14, and non-throttling delays are scaled by 0.05.
+//!   others 14, and non-throttling delays are scaled by 0.05; and an
+//!   `x-amz-retry-after` header (milliseconds) raises a delay `t` to its
+//!   value, capped at `t + 5 s` (botocore's `ExponentialBackoff`, on when
+//!   new retries are: always since botocore 1.44, opt-in in 1.43).
+//! - adaptive mode: standard mode's retries, plus botocore's client-side
+//!   rate limiter ([`crate::adaptive`]): every attempt waits for the
+//!   limiter once a throttling error has been seen.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::adaptive::RateLimiter;
 use crate::error::ClientError;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RetryMode {
     Legacy,
-    /// Also used for `adaptive` (its client-side rate limiter is not built).
     Standard,
+    /// Standard retries plus the client-side rate limiter.
+    Adaptive,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +58,8 @@ pub enum Outcome<'a> {
     Response {
         status: u16,
         code: Option<&'a str>,
+        /// The `x-amz-retry-after` header, if any.
+        retry_after: Option<&'a str>,
     },
     Failed(&'a ClientError),
 }
@@ -86,12 +96,16 @@ const THROTTLING_CODES: [&str; 14] = [
 ];
 
 const MAX_BACKOFF_SECS: f64 = 20.0;
+/// `x-amz-retry-after` may add at most this much to the computed delay.
+const RETRY_AFTER_MAX_ADDITIONAL_SECS: f64 = 5.0;
 const QUOTA_CAPACITY: u32 = 500;
 
 /// Decides retries and keeps the client's retry quota (standard mode).
 pub struct RetryPolicy {
     config: RetryConfig,
     quota: Mutex<u32>,
+    /// Adaptive mode's rate limiter (one per client).
+    limiter: Option<RateLimiter>,
 }
 
 /// A decision to retry: how long to wait and what quota it took.
@@ -117,6 +131,24 @@ impl RetryPolicy {
         RetryPolicy {
             config,
             quota: Mutex::new(QUOTA_CAPACITY),
+            limiter: (config.mode == RetryMode::Adaptive).then(RateLimiter::default),
+        }
+    }
+
+    /// Standard and adaptive modes retry by the standard rules.
+    fn standard_rules(&self) -> bool {
+        self.config.mode != RetryMode::Legacy
+    }
+
+    /// Adaptive mode's limiter (`None` in the other modes).
+    pub fn rate_limiter(&self) -> Option<&RateLimiter> {
+        self.limiter.as_ref()
+    }
+
+    /// Waits, in adaptive mode, until the rate limiter lets an attempt go.
+    pub async fn before_send(&self) {
+        if let Some(limiter) = &self.limiter {
+            limiter.acquire().await;
         }
     }
 
@@ -128,11 +160,11 @@ impl RetryPolicy {
     pub fn is_retryable(&self, outcome: &Outcome<'_>) -> bool {
         match (self.config.mode, outcome) {
             (_, Outcome::Failed(e)) => e.is_connection_error(),
-            (RetryMode::Legacy, Outcome::Response { status, code }) => {
+            (RetryMode::Legacy, Outcome::Response { status, code, .. }) => {
                 LEGACY_STATUS.contains(status)
                     || (*status == 400 && code.is_some_and(|c| LEGACY_CODES_ON_400.contains(&c)))
             }
-            (RetryMode::Standard, Outcome::Response { status, code }) => {
+            (RetryMode::Standard | RetryMode::Adaptive, Outcome::Response { status, code, .. }) => {
                 TRANSIENT_STATUS.contains(status)
                     || code.is_some_and(|c| {
                         TRANSIENT_CODES.contains(&c) || THROTTLING_CODES.contains(&c)
@@ -141,7 +173,8 @@ impl RetryPolicy {
         }
     }
 
-    fn is_throttling(outcome: &Outcome<'_>) -> bool {
+    /// A throttling error code (botocore's ThrottledRetryableChecker list).
+    pub fn is_throttling(outcome: &Outcome<'_>) -> bool {
         matches!(outcome, Outcome::Response { code: Some(c), .. } if THROTTLING_CODES.contains(c))
     }
 
@@ -151,11 +184,16 @@ impl RetryPolicy {
     }
 
     /// `decide`, plus the flags botocore would add to the response metadata.
+    /// Called once for each attempt that did not succeed (it feeds the rate
+    /// limiter as botocore's `needs-retry` hook does).
     pub fn decide_with_flags(&self, attempt: u32, outcome: &Outcome<'_>) -> (Option<Retry>, Flags) {
+        if let Some(limiter) = &self.limiter {
+            limiter.record(Self::is_throttling(outcome));
+        }
         let at_max = attempt >= self.config.max_attempts;
         let retryable = self.is_retryable(outcome);
         let mut flags = Flags {
-            max_attempts_reached: at_max && (retryable || self.config.mode == RetryMode::Standard),
+            max_attempts_reached: at_max && (retryable || self.standard_rules()),
             retry_quota_reached: false,
         };
         if at_max || !retryable {
@@ -171,8 +209,7 @@ impl RetryPolicy {
     /// reported as having reached it).
     pub fn success_flags(&self, attempt: u32) -> Flags {
         Flags {
-            max_attempts_reached: self.config.mode == RetryMode::Standard
-                && attempt >= self.config.max_attempts,
+            max_attempts_reached: self.standard_rules() && attempt >= self.config.max_attempts,
             retry_quota_reached: false,
         }
     }
@@ -185,7 +222,7 @@ impl RetryPolicy {
                 delay: Duration::from_secs_f64(jitter * exp),
                 quota_taken: 0,
             }),
-            RetryMode::Standard => {
+            RetryMode::Standard | RetryMode::Adaptive => {
                 let throttling = Self::is_throttling(outcome);
                 let cost = match (self.config.new_retries, outcome) {
                     (true, _) if throttling => 5,
@@ -205,7 +242,10 @@ impl RetryPolicy {
                 } else {
                     1.0
                 };
-                let delay = jitter * (scale * exp).min(MAX_BACKOFF_SECS);
+                let mut delay = jitter * (scale * exp).min(MAX_BACKOFF_SECS);
+                if let (true, Some(after)) = (self.config.new_retries, retry_after(outcome)) {
+                    delay = delay.max(after.min(delay + RETRY_AFTER_MAX_ADDITIONAL_SECS));
+                }
                 Some(Retry {
                     delay: Duration::from_secs_f64(delay),
                     quota_taken: cost,
@@ -214,9 +254,13 @@ impl RetryPolicy {
         }
     }
 
-    /// A call ended with a 2xx response: give quota back (standard mode).
+    /// A call ended with a 2xx response: give quota back (standard mode),
+    /// and tell the rate limiter (adaptive mode) that an attempt ended.
     pub fn on_success(&self, last_retry_cost: Option<u32>) {
-        if self.config.mode != RetryMode::Standard {
+        if let Some(limiter) = &self.limiter {
+            limiter.record(false);
+        }
+        if !self.standard_rules() {
             return;
         }
         let mut quota = self.quota.lock().unwrap_or_else(|p| p.into_inner());
@@ -226,6 +270,22 @@ impl RetryPolicy {
     pub fn quota(&self) -> u32 {
         *self.quota.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// `x-amz-retry-after` in seconds: a whole, non-negative number of
+/// milliseconds; anything else is ignored (as botocore ignores it).
+fn retry_after(outcome: &Outcome<'_>) -> Option<f64> {
+    let Outcome::Response {
+        retry_after: Some(value),
+        ..
+    } = outcome
+    else {
+        return None;
+    };
+    // Python's int() also takes surrounding whitespace, a sign and `_`s.
+    let digits: String = value.trim().chars().filter(|c| *c != '_').collect();
+    let millis: i128 = digits.strip_prefix('+').unwrap_or(&digits).parse().ok()?;
+    (millis >= 0).then(|| millis as f64 / 1000.0)
 }
 
 #[cfg(test)]
@@ -241,7 +301,61 @@ mod tests {
     }
 
     fn resp(status: u16, code: Option<&str>) -> Outcome<'_> {
-        Outcome::Response { status, code }
+        Outcome::Response {
+            status,
+            code,
+            retry_after: None,
+        }
+    }
+
+    fn new_retries(mode: RetryMode) -> RetryPolicy {
+        RetryPolicy::new(RetryConfig {
+            mode,
+            max_attempts: 3,
+            new_retries: true,
+        })
+    }
+
+    fn after<'a>(status: u16, code: Option<&'a str>, header: &'a str) -> Outcome<'a> {
+        Outcome::Response {
+            status,
+            code,
+            retry_after: Some(header),
+        }
+    }
+
+    #[test]
+    fn retry_after_raises_the_delay_up_to_five_seconds_more() {
+        for mode in [RetryMode::Standard, RetryMode::Adaptive] {
+            let p = new_retries(mode);
+            // 503: t <= 0.05 s, so 1.5 s is the delay.
+            let d = p.decide(1, &after(503, None, "1500")).unwrap().delay;
+            assert_eq!(d, Duration::from_millis(1500));
+            // Throttling: t <= 1 s; 60 s is capped at t + 5 s.
+            let d = p
+                .decide(1, &after(400, Some("ThrottlingException"), "60000"))
+                .unwrap()
+                .delay;
+            assert!(
+                d >= Duration::from_secs(5) && d <= Duration::from_secs(6),
+                "{d:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn retry_after_is_ignored_when_bad_or_without_new_retries() {
+        let p = new_retries(RetryMode::Standard);
+        for bad in ["-5", "1.5", "soon", ""] {
+            let d = p.decide(1, &after(503, None, bad)).unwrap().delay;
+            assert!(d <= Duration::from_millis(50), "{bad}: {d:?}");
+        }
+        let old = policy(RetryMode::Standard, 3);
+        assert!(old.decide(1, &after(503, None, "9000")).unwrap().delay <= Duration::from_secs(1));
+        let legacy = policy(RetryMode::Legacy, 3);
+        assert!(
+            legacy.decide(1, &after(503, None, "9000")).unwrap().delay <= Duration::from_secs(1)
+        );
     }
 
     #[test]

@@ -1,11 +1,13 @@
-//! rustls client configuration: the system's trust store plus an optional
-//! CA bundle (PEM), or no verification at all for testing (`verify=False`).
+//! rustls client configuration: the system's trust store plus optional CA
+//! bundles (PEM), or no verification at all for testing (`verify=False`);
+//! and an optional client certificate (botocore's `client_cert` for the
+//! endpoint, `proxies_config["proxy_client_cert"]` for an https:// proxy).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::error::ClientError;
@@ -22,6 +24,15 @@ pub enum Verify {
     Off,
 }
 
+/// A client certificate as botocore takes it: one PEM file holding the
+/// certificate chain and its private key, or the chain and the key in two.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientCert {
+    pub cert: PathBuf,
+    /// `None`: the key is in `cert`'s file.
+    pub key: Option<PathBuf>,
+}
+
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
@@ -33,44 +44,90 @@ fn system_roots() -> &'static [CertificateDer<'static>] {
     ROOTS.get_or_init(|| rustls_native_certs::load_native_certs().certs)
 }
 
-fn read_bundle(path: &Path) -> Result<Vec<CertificateDer<'static>>, ClientError> {
-    let bad = |why: String| ClientError::Config(format!("CA bundle {}: {why}", path.display()));
-    let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+fn read_pem(what: &str, path: &Path) -> Result<Vec<u8>, ClientError> {
+    std::fs::read(path).map_err(|e| ClientError::Config(format!("{what} {}: {e}", path.display())))
+}
+
+fn read_certs(what: &str, path: &Path) -> Result<Vec<CertificateDer<'static>>, ClientError> {
+    let bad = |why: String| ClientError::Config(format!("{what} {}: {why}", path.display()));
+    let pem = read_pem(what, path)?;
     let certs = rustls_pemfile::certs(&mut pem.as_slice())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| bad(format!("not a PEM certificate bundle ({e})")))?;
+        .map_err(|e| bad(format!("not a PEM certificate file ({e})")))?;
     if certs.is_empty() {
         return Err(bad("holds no PEM certificate".into()));
     }
     Ok(certs)
 }
 
-pub fn client_config(verify: &Verify) -> Result<ClientConfig, ClientError> {
+fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, ClientError> {
+    let bad = |why: &str| {
+        ClientError::Config(format!("client certificate key {}: {why}", path.display()))
+    };
+    let pem = read_pem("client certificate key", path)?;
+    rustls_pemfile::private_key(&mut pem.as_slice())
+        .map_err(|_| bad("not a PEM file"))?
+        .ok_or_else(|| bad("holds no PEM private key"))
+}
+
+/// The roots: the system's plus `bundles`.
+fn roots(bundles: &[&Path]) -> Result<RootCertStore, ClientError> {
+    let mut roots = RootCertStore::empty();
+    // Some system certificates may not parse; skip them like every other
+    // TLS client does rather than refusing to start.
+    roots.add_parsable_certificates(system_roots().iter().cloned());
+    for path in bundles {
+        for cert in read_certs("CA bundle", path)? {
+            roots
+                .add(cert)
+                .map_err(|e| ClientError::Config(format!("CA bundle {}: {e}", path.display())))?;
+        }
+    }
+    Ok(roots)
+}
+
+/// The TLS settings of the endpoint's connections.
+pub fn client_config(
+    verify: &Verify,
+    client_cert: Option<&ClientCert>,
+) -> Result<ClientConfig, ClientError> {
+    config_with_roots(verify, None, client_cert)
+}
+
+/// `verify` plus one more CA bundle (`extra_roots`), as urllib3 trusts an
+/// https:// proxy: the endpoint's CAs and `proxy_ca_bundle`, unless
+/// `verify=False` turns checking off for both.
+pub fn config_with_roots(
+    verify: &Verify,
+    extra_roots: Option<&Path>,
+    client_cert: Option<&ClientCert>,
+) -> Result<ClientConfig, ClientError> {
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| ClientError::Config(e.to_string()))?;
-    let config = match verify {
+    let builder = match verify {
         Verify::Off => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate))
-            .with_no_client_auth(),
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate)),
         Verify::System | Verify::SystemAndBundle(_) => {
-            let mut roots = RootCertStore::empty();
-            // Some system certificates may not parse; skip them like every
-            // other TLS client does rather than refusing to start.
-            roots.add_parsable_certificates(system_roots().iter().cloned());
+            let mut bundles: Vec<&Path> = extra_roots.into_iter().collect();
             if let Verify::SystemAndBundle(path) = verify {
-                for cert in read_bundle(path)? {
-                    roots.add(cert).map_err(|e| {
-                        ClientError::Config(format!("CA bundle {}: {e}", path.display()))
-                    })?;
-                }
+                bundles.push(path);
             }
-            builder.with_root_certificates(roots).with_no_client_auth()
+            builder.with_root_certificates(roots(&bundles)?)
         }
     };
     // ALPN (http/1.1) is set by hyper-rustls's builder.
-    Ok(config)
+    match client_cert {
+        None => Ok(builder.with_no_client_auth()),
+        Some(ClientCert { cert, key }) => {
+            let chain = read_certs("client certificate", cert)?;
+            let key = read_key(key.as_deref().unwrap_or(cert))?;
+            builder.with_client_auth_cert(chain, key).map_err(|e| {
+                ClientError::Config(format!("client certificate {}: {e}", cert.display()))
+            })
+        }
+    }
 }
 
 /// `verify=False`: the handshake still happens (and its signatures are

@@ -27,10 +27,10 @@ use hyper_rustls::MaybeHttpsStream;
 use tower_service::Service;
 
 use crate::connect::{
-    ConnectTimedOut, Dialer, Proxy, ReadTimedOut, TimedStream, WithConnectTimeout,
+    ConnectTimedOut, Dialer, ForwardingRoute, Proxy, ReadTimedOut, TimedStream, WithConnectTimeout,
 };
 use crate::error::ClientError;
-use crate::tls::{self, Verify};
+use crate::tls::{self, ClientCert, Verify};
 
 /// Connection settings (botocore's Config: timeouts, pool size, proxies,
 /// `verify`).
@@ -43,6 +43,8 @@ pub struct TransportConfig {
     pub max_pool_connections: usize,
     pub verify: Verify,
     pub proxy: Option<Proxy>,
+    /// Client certificate for the endpoint's TLS (botocore's `client_cert`).
+    pub client_cert: Option<ClientCert>,
 }
 
 impl Default for TransportConfig {
@@ -53,11 +55,12 @@ impl Default for TransportConfig {
             max_pool_connections: 128,
             verify: Verify::System,
             proxy: None,
+            client_cert: None,
         }
     }
 }
 
-type Connector = WithConnectTimeout<hyper_rustls::HttpsConnector<Dialer>>;
+type Connector = WithConnectTimeout<ForwardingRoute<hyper_rustls::HttpsConnector<Dialer>>>;
 type Io = MaybeHttpsStream<TimedStream>;
 
 /// An idle connection older than this is closed rather than reused (servers
@@ -88,7 +91,7 @@ pub struct Transport {
 impl Transport {
     /// Builds the TLS settings once per client (loading roots is costly).
     pub fn tls_config(config: &TransportConfig) -> Result<rustls::ClientConfig, ClientError> {
-        tls::client_config(&config.verify)
+        tls::client_config(&config.verify, config.client_cert.as_ref())
     }
 
     /// `https`: whether the endpoint is `https://` (a proxy then tunnels
@@ -99,11 +102,15 @@ impl Transport {
             .https_or_http()
             .enable_http1()
             .wrap_connector(Dialer::new(config.proxy.clone(), config.read_timeout));
+        let proxy = config.proxy.as_ref();
         Transport {
-            connector: WithConnectTimeout::new(connector, config.connect_timeout),
+            connector: WithConnectTimeout::new(
+                ForwardingRoute::new(connector, proxy),
+                config.connect_timeout,
+            ),
             idle: Mutex::new(Vec::new()),
             max_idle: config.max_pool_connections,
-            forwarding_proxy: config.proxy.is_some() && !https,
+            forwarding_proxy: proxy.is_some_and(|p| p.forwards(https)),
         }
     }
 

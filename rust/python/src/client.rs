@@ -11,9 +11,10 @@ use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use sagerun_client::connect::{Proxy, ProxyOptions};
 use sagerun_client::{
-    runtime, Client, ClientConfig, ClientError, Invocation, Response, RetryConfig, RetryMode,
-    RetryReport, StreamFault, StreamStart, TransportConfig, Verify,
+    runtime, Client, ClientCert, ClientConfig, ClientError, Invocation, Response, RetryConfig,
+    RetryMode, RetryReport, StreamFault, StreamStart, TransportConfig, Verify,
 };
 use sagerun_core::eventstream::DecodeError;
 use sagerun_core::protocol::{ErrorCode, HeaderMember, Operation};
@@ -79,7 +80,9 @@ impl NativeClient {
     #[new]
     #[pyo3(signature = (*, endpoint_url, region, user_agent, connect_timeout, read_timeout,
                         max_pool_connections, verify, ca_bundle, proxy_url, proxy_authorization,
-                        retry_mode, max_attempts, new_retries))]
+                        retry_mode, max_attempts, new_retries, client_cert=None,
+                        proxy_ca_bundle=None, proxy_client_cert=None,
+                        proxy_use_forwarding_for_https=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         endpoint_url: String,
@@ -95,30 +98,46 @@ impl NativeClient {
         retry_mode: &str,
         max_attempts: u32,
         new_retries: bool,
+        client_cert: Option<(String, Option<String>)>,
+        proxy_ca_bundle: Option<String>,
+        proxy_client_cert: Option<(String, Option<String>)>,
+        proxy_use_forwarding_for_https: bool,
     ) -> PyResult<Self> {
+        let cert = |pair: Option<(String, Option<String>)>| {
+            pair.map(|(cert, key)| ClientCert {
+                cert: cert.into(),
+                key: key.map(Into::into),
+            })
+        };
         let verify = match (verify, ca_bundle) {
             (false, _) => Verify::Off,
             (true, Some(path)) => Verify::SystemAndBundle(path.into()),
             (true, None) => Verify::System,
         };
+        let proxy_options = ProxyOptions {
+            verify: verify.clone(),
+            ca_bundle: proxy_ca_bundle.map(Into::into),
+            client_cert: cert(proxy_client_cert),
+            use_forwarding_for_https: proxy_use_forwarding_for_https,
+        };
         let proxy = proxy_url
             .map(|url| -> PyResult<_> {
-                Ok(sagerun_client::connect::Proxy {
-                    uri: url
-                        .parse()
-                        .map_err(|_| PyValueError::new_err(format!("invalid proxy URL {url:?}")))?,
-                    authorization: proxy_authorization
-                        .map(|v| {
-                            v.parse()
-                                .map_err(|_| PyValueError::new_err("invalid proxy credentials"))
-                        })
-                        .transpose()?,
-                })
+                let uri = url
+                    .parse()
+                    .map_err(|_| PyValueError::new_err(format!("invalid proxy URL {url:?}")))?;
+                let authorization = proxy_authorization
+                    .map(|v| {
+                        v.parse()
+                            .map_err(|_| PyValueError::new_err("invalid proxy credentials"))
+                    })
+                    .transpose()?;
+                Proxy::new(uri, authorization, &proxy_options).map_err(to_py_err)
             })
             .transpose()?;
         let mode = match retry_mode {
             "legacy" => RetryMode::Legacy,
-            "standard" | "adaptive" => RetryMode::Standard,
+            "standard" => RetryMode::Standard,
+            "adaptive" => RetryMode::Adaptive,
             other => {
                 return Err(PyValueError::new_err(format!(
                     "unknown retry mode {other:?}"
@@ -135,6 +154,7 @@ impl NativeClient {
                 max_pool_connections,
                 verify,
                 proxy,
+                client_cert: cert(client_cert),
             },
             retry: RetryConfig {
                 mode,

@@ -4,6 +4,7 @@
 
 use pyo3::prelude::*;
 
+mod adaptive;
 mod async_client;
 mod client;
 mod events;
@@ -25,6 +26,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     events::register(m)?;
     async_client::register(m)?;
     many::register(m)?;
+    adaptive::register(m)?;
     panics::register(m)?;
     Ok(())
 }
