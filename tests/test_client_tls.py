@@ -20,6 +20,7 @@ from botocore.config import Config
 import sagerun
 
 from test_client_proxy import _pipe
+from waiting import wait_until
 
 trustme = pytest.importorskip("trustme")
 
@@ -148,7 +149,8 @@ def test_without_an_accepted_certificate_the_endpoint_refuses(mtls, pki, cert):
         ours.invoke_endpoint(EndpointName="echo", Body=b"x")
     with pytest.raises(refused):
         theirs.invoke_endpoint(EndpointName="echo", Body=b"x")
-    assert terminator.peers == [] and terminator.refused == 2
+    assert wait_until(lambda: terminator.refused == 2), terminator.refused
+    assert terminator.peers == []
 
 
 def test_async_client_with_a_client_certificate(mtls, pki):
