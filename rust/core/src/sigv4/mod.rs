@@ -252,10 +252,11 @@ pub(crate) fn sign_headers_for(
     let mut names = LowerNames::new();
     let mut signed = SignedHeaders::new();
     let prepared = prepare(req, principal, &amz_date, &mut names, &mut signed)?;
-    let canonical_hash = resume::sha256_of_text(|text| prepared.write_canonical_request(text));
+    let canonical_hash =
+        resume::sha256_of_canonical_request(|text| prepared.write_canonical_request(text));
     let key = memory.key(&principal, amz_date.date());
-    let signature = sink::hex32(&sink::hmac_of(&key, |sink| {
-        prepared.write_string_to_sign(sink, &canonical_hash)
+    let signature = sink::hex32(&resume::hmac_of_string_to_sign(&key, |text| {
+        prepared.write_string_to_sign(text, &canonical_hash)
     }));
     Ok(Signed {
         amz_date: prepared.add_date.then_some(amz_date),
@@ -277,11 +278,13 @@ pub(crate) fn sign_details_for(
     let prepared = prepare(req, principal, &amz_date, &mut names, &mut signed)?;
     let mut canonical_request = Vec::with_capacity(512);
     prepared.write_canonical_request(&mut canonical_request);
-    let canonical_hash = resume::sha256_of_text(|text| text.put(&canonical_request));
+    let canonical_hash = resume::sha256_of_canonical_request(|text| text.put(&canonical_request));
     let mut string_to_sign = Vec::with_capacity(160);
     prepared.write_string_to_sign(&mut string_to_sign, &canonical_hash);
     let key = memory.key(&principal, amz_date.date());
-    let signature = sink::hex32(&key.sign(&string_to_sign));
+    let signature = sink::hex32(&resume::hmac_of_string_to_sign(&key, |text| {
+        text.put(&string_to_sign)
+    }));
     let authorization = prepared.authorization(&signature);
 
     let mut headers_to_add = Vec::with_capacity(3);

@@ -143,22 +143,22 @@ impl HmacKey {
         }
     }
 
-    /// The inner hash, ready for the message.
-    pub(crate) fn start(&self) -> Sha256 {
-        Sha256::resume(self.inner)
+    /// The state the inner hash starts from (the message follows it).
+    pub(crate) fn inner(&self) -> State {
+        self.inner
     }
 
-    /// The MAC of what `inner` (from [`start`](Self::start)) was fed.
-    pub(crate) fn finish(&self, inner: Sha256) -> [u8; 32] {
+    /// The MAC, from the inner hash's digest.
+    pub(crate) fn outer_of(&self, inner_digest: &[u8; 32]) -> [u8; 32] {
         let mut outer = Sha256::resume(self.outer);
-        outer.update(&inner.finish());
+        outer.update(inner_digest);
         outer.finish()
     }
 
     pub(crate) fn sign(&self, message: &[u8]) -> [u8; 32] {
-        let mut inner = self.start();
+        let mut inner = Sha256::resume(self.inner);
         inner.update(message);
-        self.finish(inner)
+        self.outer_of(&inner.finish())
     }
 }
 
