@@ -62,7 +62,10 @@ pub fn sign(
     if let Some(token) = added.security_token {
         out.push((protocol::header::SECURITY_TOKEN, token));
     }
-    out.push((protocol::header::AUTHORIZATION, added.authorization.as_str()));
+    out.push((
+        protocol::header::AUTHORIZATION,
+        added.authorization.as_str(),
+    ));
     out.into_iter()
         .map(|(name, value)| {
             let name = HeaderName::from_bytes(name.as_bytes())

@@ -94,7 +94,12 @@ mod tests {
 
     #[test]
     fn derivation_equals_rings_for_short_and_long_secrets() {
-        for secret in ["", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", &"s".repeat(61), &"s".repeat(200)] {
+        for secret in [
+            "",
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            &"s".repeat(61),
+            &"s".repeat(200),
+        ] {
             assert_eq!(
                 tag(&derive(secret, "20150830", "us-east-1", "iam")),
                 derived_by_ring(secret, "20150830", "us-east-1", "iam"),

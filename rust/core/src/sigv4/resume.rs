@@ -56,10 +56,7 @@ pub(crate) fn sha256_of_canonical_request(write: impl FnOnce(&mut Vec<u8>)) -> [
 }
 
 /// HMAC-SHA256 with `key` of the string to sign `write` writes.
-pub(crate) fn hmac_of_string_to_sign(
-    key: &HmacKey,
-    write: impl FnOnce(&mut Vec<u8>),
-) -> [u8; 32] {
+pub(crate) fn hmac_of_string_to_sign(key: &HmacKey, write: impl FnOnce(&mut Vec<u8>)) -> [u8; 32] {
     key.outer_of(&resumed(Kind::StringToSign, key.inner(), write))
 }
 

@@ -182,7 +182,11 @@ mod tests {
             for step in [1, 3, 55, 56, 63, 64, 65, 200] {
                 let mut hash = Sha256::new();
                 input.chunks(step).for_each(|c| hash.update(c));
-                assert_eq!(&hash.finish()[..], expected.as_ref(), "len {len} step {step}");
+                assert_eq!(
+                    &hash.finish()[..],
+                    expected.as_ref(),
+                    "len {len} step {step}"
+                );
             }
         }
     }

@@ -719,7 +719,12 @@ fn a_bound_signer_follows_the_date() {
         assert_eq!(bound, free);
         // The key derived afresh with ring's HMAC (an independent one).
         let mut fresh_key = format!("AWS4{SECRET}").into_bytes();
-        for part in [time.amz_date_text().date(), "us-east-1", "service", "aws4_request"] {
+        for part in [
+            time.amz_date_text().date(),
+            "us-east-1",
+            "service",
+            "aws4_request",
+        ] {
             let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &fresh_key);
             fresh_key = ring::hmac::sign(&key, part.as_bytes()).as_ref().to_vec();
         }
