@@ -2,9 +2,7 @@
 
 use http::header::{HeaderName, HeaderValue};
 use sagerun_core::protocol;
-use sagerun_core::sigv4::{
-    self, Credentials, Payload, SignableRequest, SigningParams, SigningTime,
-};
+use sagerun_core::sigv4::{self, Credentials, Payload, SignableRequest, SigningTime};
 
 use crate::error::ClientError;
 
@@ -48,21 +46,31 @@ pub fn sign(
         headers: &pairs,
         payload: Payload::Sha256Hex(payload_sha256),
     };
-    let params = SigningParams {
-        credentials,
+    // The per-request path: only the headers to add, no intermediate text.
+    let added = sigv4::sign_headers(
+        &request,
+        credentials.borrowed(),
         region,
-        service: protocol::SIGNING_NAME,
-        time: SigningTime::now(),
-    };
-    let details = sigv4::sign(&request, &params)
-        .map_err(|e| ClientError::InvalidRequest(format!("could not sign the request: {e}")))?;
-    details
-        .headers_to_add
-        .into_iter()
+        protocol::SIGNING_NAME,
+        SigningTime::now(),
+    )
+    .map_err(|e| ClientError::InvalidRequest(format!("could not sign the request: {e}")))?;
+    let mut out = Vec::with_capacity(3);
+    if let Some(date) = &added.amz_date {
+        out.push((protocol::header::AMZ_DATE, date.as_str()));
+    }
+    if let Some(token) = added.security_token {
+        out.push((protocol::header::SECURITY_TOKEN, token));
+    }
+    out.push((
+        protocol::header::AUTHORIZATION,
+        added.authorization.as_str(),
+    ));
+    out.into_iter()
         .map(|(name, value)| {
             let name = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
-            let value = HeaderValue::from_str(&value).map_err(|_| {
+            let value = HeaderValue::from_str(value).map_err(|_| {
                 ClientError::InvalidRequest(format!("{name} would not be a valid header value"))
             })?;
             Ok((name, value))

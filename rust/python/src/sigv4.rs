@@ -12,6 +12,7 @@ use sagerun_core::protocol::header;
 use sagerun_core::sigv4::{self, CredentialsRef, Payload, SignableRequest, SigningTime};
 use smallvec::SmallVec;
 use std::os::raw::c_char;
+use std::sync::Mutex;
 
 create_exception!(
     sagerun.sigv4,
@@ -81,13 +82,16 @@ type HeaderPairs<'py> = SmallVec<[HeaderPair<'py>; 12]>;
 
 /// `headers`: a dict, any mapping with `.items()` (botocore's HTTPHeaders
 /// yields repeated names there), or an iterable of (name, value) pairs. The
-/// objects are kept (alive) here; `header_texts` borrows their text.
-fn header_pairs<'py>(headers: &Bound<'py, PyAny>) -> PyResult<HeaderPairs<'py>> {
+/// objects are kept (alive) in `pairs`; `header_texts` borrows their text.
+/// (Both fill the caller's buffers: returned, these large stack values
+/// would be copied.)
+fn header_pairs<'py>(headers: &Bound<'py, PyAny>, pairs: &mut HeaderPairs<'py>) -> PyResult<()> {
     if headers.is_none() {
-        return Ok(HeaderPairs::new());
+        return Ok(());
     }
     if let Ok(dict) = headers.cast::<PyDict>() {
-        return Ok(dict.iter().collect());
+        pairs.extend(dict.iter());
+        return Ok(());
     }
     if headers.is_instance_of::<PyString>() || headers.is_instance_of::<PyBytes>() {
         return Err(PyTypeError::new_err(
@@ -99,7 +103,6 @@ fn header_pairs<'py>(headers: &Bound<'py, PyAny>) -> PyResult<HeaderPairs<'py>> 
     } else {
         headers.clone()
     };
-    let mut pairs = HeaderPairs::new();
     for item in items.try_iter().map_err(|_| {
         PyTypeError::new_err(format!(
             "headers must be a mapping or a list of (name, value) pairs, not {}",
@@ -124,22 +127,25 @@ fn header_pairs<'py>(headers: &Bound<'py, PyAny>) -> PyResult<HeaderPairs<'py>> 
             }
         }
     }
-    Ok(pairs)
+    Ok(())
 }
+
+/// The headers' text, borrowed from the objects in `pairs`.
+type HeaderTexts<'a> = SmallVec<[(&'a str, &'a str); 12]>;
 
 /// The headers as text, plus `Host` from the URL when they have none.
 fn header_texts<'a>(
     pairs: &'a [HeaderPair<'_>],
     url_host: &'a str,
-) -> PyResult<SmallVec<[(&'a str, &'a str); 12]>> {
-    let mut texts: SmallVec<[(&str, &str); 12]> = SmallVec::with_capacity(pairs.len() + 1);
+    texts: &mut HeaderTexts<'a>,
+) -> PyResult<()> {
     for (name, value) in pairs {
         texts.push((text(name, "header name")?, text(value, "header value")?));
     }
     if !texts.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
         texts.push(("Host", url_host));
     }
-    Ok(texts)
+    Ok(())
 }
 
 /// The body's bytes: borrowed from `bytes` (and from `str` via its UTF-8
@@ -234,12 +240,14 @@ impl RequestArgs<'_, '_> {
         let method = text(self.method, "method")?;
         let url = text(self.url, "url")?;
         let explicit_time = timestamp_of(self.timestamp)?;
-        let pairs = header_pairs(self.headers)?;
+        let mut pairs = HeaderPairs::new();
+        header_pairs(self.headers, &mut pairs)?;
         let body = body_of(self.body)?;
         let body = body.bytes()?;
 
         let split = sigv4::split_url(url).map_err(signing_error)?;
-        let headers = header_texts(&pairs, &split.host)?;
+        let mut headers = HeaderTexts::new();
+        header_texts(&pairs, &split.host, &mut headers)?;
         let time = match explicit_time {
             Some(t) => t,
             None => sigv4::time_from_headers(&headers)
@@ -310,18 +318,17 @@ impl From<sigv4::HeadersToAdd<'_>> for Added {
 }
 
 impl Added {
-    /// The headers to add, in wire order; `token`: the session token's str.
+    /// The headers to add, in wire order; `date`: the X-Amz-Date's str,
+    /// `token`: the session token's str.
     fn into_dict<'py>(
         self,
         py: Python<'py>,
+        date: impl FnOnce(sigv4::AmzDate) -> Bound<'py, PyString>,
         token: impl FnOnce() -> PyResult<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let dict = PyDict::new(py);
-        if let Some(date) = self.amz_date {
-            dict.set_item(
-                pyo3::intern!(py, header::AMZ_DATE),
-                PyString::new(py, date.as_str()),
-            )?;
+        if let Some(amz_date) = self.amz_date {
+            dict.set_item(pyo3::intern!(py, header::AMZ_DATE), date(amz_date))?;
         }
         if self.token_added {
             dict.set_item(pyo3::intern!(py, header::SECURITY_TOKEN), token()?)?;
@@ -378,9 +385,11 @@ fn sigv4_sign<'py>(
     let added = request.sign(|req, time| {
         sigv4::sign_headers(req, who.credentials, who.region, who.service, time).map(Added::from)
     })?;
-    added.into_dict(py, || {
-        token_value(session_token.expect("a token was added, so there is one"))
-    })
+    added.into_dict(
+        py,
+        |date| PyString::new(py, date.as_str()),
+        || token_value(session_token.expect("a token was added, so there is one")),
+    )
 }
 
 fn headers_dict<'py>(
@@ -476,6 +485,26 @@ struct PySigner {
     core: sigv4::Signer,
     /// The token's str, put into the headers as it is.
     token: Option<Py<PyAny>>,
+    /// The last X-Amz-Date's str: requests signed in one second share it.
+    last_date: Mutex<Option<(sigv4::AmzDate, Py<PyString>)>>,
+}
+
+impl PySigner {
+    /// `date`'s str, the last one's again when it is the same.
+    fn date_str<'py>(&self, py: Python<'py>, date: sigv4::AmzDate) -> Bound<'py, PyString> {
+        let mut last = self
+            .last_date
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match &*last {
+            Some((held, text)) if *held == date => text.bind(py).clone(),
+            _ => {
+                let text = PyString::new(py, date.as_str());
+                *last = Some((date, text.clone().unbind()));
+                text
+            }
+        }
+    }
 }
 
 #[pymethods]
@@ -503,7 +532,11 @@ impl PySigner {
             Some(t) if core.has_session_token() => Some(token_value(t)?.unbind()),
             _ => None,
         };
-        Ok(PySigner { core, token })
+        Ok(PySigner {
+            core,
+            token,
+            last_date: Mutex::new(None),
+        })
     }
 
     /// Signs a request; returns the headers to add (as `sagerun.sigv4.sign`).
@@ -525,14 +558,18 @@ impl PySigner {
             timestamp,
         };
         let added = request.sign(|req, time| self.core.sign_headers(req, time).map(Added::from))?;
-        added.into_dict(py, || {
-            Ok(self
-                .token
-                .as_ref()
-                .expect("a token was added, so the signer has one")
-                .bind(py)
-                .clone())
-        })
+        added.into_dict(
+            py,
+            |date| self.date_str(py, date),
+            || {
+                Ok(self
+                    .token
+                    .as_ref()
+                    .expect("a token was added, so the signer has one")
+                    .bind(py)
+                    .clone())
+            },
+        )
     }
 
     /// Like `sign`, with the intermediate strings (as `sagerun.sigv4.sign_details`).
@@ -601,11 +638,13 @@ fn sigv4_verify(
     let method = text(method, "method")?;
     let url = text(url, "url")?;
     let secret = text(secret_key, "secret_key")?;
-    let pairs = header_pairs(headers)?;
+    let mut pairs = HeaderPairs::new();
+    header_pairs(headers, &mut pairs)?;
     let body = body_of(body)?;
     let body = body.bytes()?;
     let split = sigv4::split_url(url).map_err(signing_error)?;
-    let headers = header_texts(&pairs, &split.host)?;
+    let mut headers = HeaderTexts::new();
+    header_texts(&pairs, &split.host, &mut headers)?;
     let req = SignableRequest {
         method,
         uri: &split.target,

@@ -114,6 +114,33 @@ pub(crate) fn split_target(uri: &str) -> (&str, &str) {
 /// dropped (as botocore's `remove_dot_segments` does: a trailing slash
 /// survives only if something is left), then each segment encoded.
 pub(crate) fn write_canonical_uri(out: &mut impl Sink, path: &str) {
+    if is_canonical_already(path.as_bytes()) {
+        out.put(path.as_bytes());
+    } else {
+        write_normalised_uri(out, path);
+    }
+}
+
+/// Whether a path is its own canonical form (as API paths like
+/// `/endpoints/name/invocations` are): it starts with '/', holds only
+/// unreserved characters and '/', and has no empty segment (but a last
+/// one: a trailing slash) and no segment starting with '.' (which covers
+/// the dot segments). Branch-free scans: the answer is nearly always yes.
+fn is_canonical_already(path: &[u8]) -> bool {
+    let Some(rest) = path.strip_prefix(b"/") else {
+        return false;
+    };
+    let plain = rest.iter().fold(true, |ok, &b| {
+        ok & (b.is_ascii_alphanumeric() | matches!(b, b'-' | b'.' | b'_' | b'~' | b'/'))
+    });
+    let odd_segment = path.windows(2).fold(false, |odd, pair| {
+        odd | ((pair[0] == b'/') & matches!(pair[1], b'/' | b'.'))
+    });
+    plain & !odd_segment
+}
+
+/// [`write_canonical_uri`] for any path.
+fn write_normalised_uri(out: &mut impl Sink, path: &str) {
     let mut segments: SmallVec<[&[u8]; 16]> = SmallVec::new();
     // Split as bytes ('/' is ASCII): cheaper than `str::split`'s searcher.
     for segment in path.as_bytes().split(|&b| b == b'/') {
@@ -314,6 +341,28 @@ mod tests {
         assert_eq!(uri("/../.."), "/");
         assert_eq!(uri("/a/%2F b"), "/a/%252F%20b");
         assert_eq!(uri("/ሴ/$"), "/%E1%88%B4/%24");
+    }
+
+    #[test]
+    fn paths_taken_as_they_are_are_their_normalised_form() {
+        let normalised = |path: &str| written(|out| write_normalised_uri(out, path));
+        for path in [
+            "/",
+            "/a",
+            "/a/",
+            "/endpoints/my-endpoint/invocations",
+            "/a.b/c~d_e-f",
+            "/a./b",
+        ] {
+            assert!(is_canonical_already(path.as_bytes()), "{path:?}");
+            assert_eq!(uri(path), normalised(path));
+        }
+        for path in [
+            "", "a", "//", "/a//b", "/.", "/..", "/a/.", "/a/..", "/.a", "/a/./b", "/a%20", "/a b",
+            "/a?", "/ሴ", "/a/+",
+        ] {
+            assert!(!is_canonical_already(path.as_bytes()), "{path:?}");
+        }
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! costs four HMACs, and a process signs thousands of requests per day with
 //! the same one.
 
-use ring::hmac;
 use std::sync::Mutex;
+
+use super::sha256::HmacKey;
 
 /// Enough for many credentials × regions × services at once; when full the
 /// oldest entry goes (keys change at most daily per principal).
@@ -15,14 +16,14 @@ struct CachedKey {
     date: String,
     region: String,
     service: String,
-    key: hmac::Key,
+    key: HmacKey,
 }
 // No Debug on purpose: entries hold secrets.
 
 static CACHE: Mutex<Vec<CachedKey>> = Mutex::new(Vec::new());
 
 /// The signing key as a ready HMAC key, from the cache when possible.
-pub(crate) fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> hmac::Key {
+pub(crate) fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> HmacKey {
     {
         let cache = CACHE
             .lock()
@@ -30,7 +31,7 @@ pub(crate) fn signing_key(secret: &str, date: &str, region: &str, service: &str)
         if let Some(hit) = cache.iter().find(|e| {
             e.date == date && e.region == region && e.service == service && e.secret == secret
         }) {
-            return hit.key.clone();
+            return hit.key;
         }
     }
     let key = derive(secret, date, region, service);
@@ -45,20 +46,19 @@ pub(crate) fn signing_key(secret: &str, date: &str, region: &str, service: &str)
         date: date.to_owned(),
         region: region.to_owned(),
         service: service.to_owned(),
-        key: key.clone(),
+        key,
     });
     key
 }
 
 /// The derivation itself, uncached.
-pub(crate) fn derive(secret: &str, date: &str, region: &str, service: &str) -> hmac::Key {
+pub(crate) fn derive(secret: &str, date: &str, region: &str, service: &str) -> HmacKey {
     let mut k_secret = Vec::with_capacity(4 + secret.len());
     k_secret.extend_from_slice(b"AWS4");
     k_secret.extend_from_slice(secret.as_bytes());
-    let mut key = hmac::Key::new(hmac::HMAC_SHA256, &k_secret);
+    let mut key = HmacKey::new(&k_secret);
     for part in [date, region, service, "aws4_request"] {
-        let tag = hmac::sign(&key, part.as_bytes());
-        key = hmac::Key::new(hmac::HMAC_SHA256, tag.as_ref());
+        key = HmacKey::new(&key.sign(part.as_bytes()));
     }
     key
 }
@@ -74,9 +74,39 @@ pub(crate) fn cached_entries() -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ring::hmac;
 
-    fn tag(key: &hmac::Key) -> Vec<u8> {
-        hmac::sign(key, b"probe").as_ref().to_vec()
+    fn tag(key: &HmacKey) -> Vec<u8> {
+        key.sign(b"probe").to_vec()
+    }
+
+    /// The derivation done with ring's HMAC, step by step.
+    fn derived_by_ring(secret: &str, date: &str, region: &str, service: &str) -> Vec<u8> {
+        let mut key = format!("AWS4{secret}").into_bytes();
+        for part in [date, region, service, "aws4_request"] {
+            let k = hmac::Key::new(hmac::HMAC_SHA256, &key);
+            key = hmac::sign(&k, part.as_bytes()).as_ref().to_vec();
+        }
+        hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &key), b"probe")
+            .as_ref()
+            .to_vec()
+    }
+
+    #[test]
+    fn derivation_equals_rings_for_short_and_long_secrets() {
+        for secret in [
+            "",
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            &"s".repeat(61),
+            &"s".repeat(200),
+        ] {
+            assert_eq!(
+                tag(&derive(secret, "20150830", "us-east-1", "iam")),
+                derived_by_ring(secret, "20150830", "us-east-1", "iam"),
+                "secret of {} bytes",
+                secret.len()
+            );
+        }
     }
 
     #[test]

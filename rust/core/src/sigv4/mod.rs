@@ -5,16 +5,15 @@
 //! and may add fast paths beside them, but keeps these.
 //!
 //! Layout: `time` (the signing instant), `validate` (input checks),
-//! `canonical` (canonical request), `sink` (where the text goes: kept for
-//! `sign`/`sign_with`, streamed into hashes for the per-request
-//! `sign_headers`), `key_cache` (derived signing keys), `memory` (what
-//! signing remembers between requests), `signer` (a
-//! [`Signer`] bound to one principal and scope), `authorization`
-//! (the header value), `url` (URL -> Host + target).
+//! `canonical` (canonical request), `sink` (where the text goes: a buffer
+//! or a hash), `sha256` (SHA-256/HMAC with their states at hand),
+//! `resume` (a canonical request's hash resumed after the blocks it shares
+//! with the previous one), `key_cache` (derived signing keys), `memory`
+//! (which key signs), `signer` (a [`Signer`] bound to one principal and
+//! scope), `authorization` (the header value), `url` (URL -> Host +
+//! target).
 
 use std::fmt;
-
-use ring::{digest, hmac};
 
 use crate::protocol::header;
 
@@ -22,6 +21,8 @@ mod authorization;
 mod canonical;
 mod key_cache;
 mod memory;
+mod resume;
+mod sha256;
 mod signer;
 mod sink;
 mod time;
@@ -171,8 +172,8 @@ pub struct HeadersToAdd<'a> {
 }
 
 /// [`sign_with`] for the per-request path: the same rules and checks, but
-/// the canonical request and string to sign are streamed into their hashes
-/// instead of kept as text, and only the headers to add come back.
+/// the string to sign is streamed into its HMAC instead of kept as text,
+/// and only the headers to add come back.
 pub fn sign_headers<'a>(
     req: &SignableRequest<'a>,
     creds: CredentialsRef<'a>,
@@ -251,12 +252,12 @@ pub(crate) fn sign_headers_for(
     let mut names = LowerNames::new();
     let mut signed = SignedHeaders::new();
     let prepared = prepare(req, principal, &amz_date, &mut names, &mut signed)?;
-    let canonical_hash = memory.canonical_hash(&prepared);
-    let signature = memory.with_key(&principal, amz_date.date(), |key| {
-        sink::hex32(&sink::hmac_of(key, |sink| {
-            prepared.write_string_to_sign(sink, &canonical_hash)
-        }))
-    });
+    let canonical_hash =
+        resume::sha256_of_canonical_request(|text| prepared.write_canonical_request(text));
+    let key = memory.key(&principal, amz_date.date());
+    let signature = sink::hex32(&resume::hmac_of_string_to_sign(&key, |text| {
+        prepared.write_string_to_sign(text, &canonical_hash)
+    }));
     Ok(Signed {
         amz_date: prepared.add_date.then_some(amz_date),
         token_added: prepared.add_token,
@@ -277,12 +278,13 @@ pub(crate) fn sign_details_for(
     let prepared = prepare(req, principal, &amz_date, &mut names, &mut signed)?;
     let mut canonical_request = Vec::with_capacity(512);
     prepared.write_canonical_request(&mut canonical_request);
-    let canonical_hash = sink::sha256_of(|sink| sink.put(&canonical_request));
+    let canonical_hash = resume::sha256_of_canonical_request(|text| text.put(&canonical_request));
     let mut string_to_sign = Vec::with_capacity(160);
     prepared.write_string_to_sign(&mut string_to_sign, &canonical_hash);
-    let signature = memory.with_key(&principal, amz_date.date(), |key| {
-        sink::hex32(&sink::hmac_of(key, |sink| sink.put(&string_to_sign)))
-    });
+    let key = memory.key(&principal, amz_date.date());
+    let signature = sink::hex32(&resume::hmac_of_string_to_sign(&key, |text| {
+        text.put(&string_to_sign)
+    }));
     let authorization = prepared.authorization(&signature);
 
     let mut headers_to_add = Vec::with_capacity(3);
@@ -587,7 +589,17 @@ pub fn verify(
     let claimed = hex::decode(&auth.signature)
         .map_err(|_| SigningError::MalformedAuthorization("Signature is not hex".to_owned()))?;
     let key = key_cache::signing_key(secret_key, date, &auth.region, &auth.service);
-    hmac::verify(&key, &string_to_sign, &claimed).map_err(|_| SigningError::SignatureMismatch)
+    if same_in_constant_time(&key.sign(&string_to_sign), &claimed) {
+        Ok(())
+    } else {
+        Err(SigningError::SignatureMismatch)
+    }
+}
+
+/// Compares every byte whatever the first difference (no timing hint at
+/// how much of a forged signature was right).
+fn same_in_constant_time(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
 }
 
 /// Checks a received request end to end: finds its `Authorization` and
@@ -622,9 +634,7 @@ pub fn payload_sha256_hex(body: &[u8]) -> String {
 }
 
 fn body_sha256_hex(body: &[u8]) -> [u8; 64] {
-    sink::hex32(&sink::digest_bytes(
-        digest::digest(&digest::SHA256, body).as_ref(),
-    ))
+    sink::hex32(&sha256::sha256(body))
 }
 
 /// The payload line of the canonical request: a hash given by the caller

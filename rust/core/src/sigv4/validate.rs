@@ -40,7 +40,8 @@ const TCHAR: [bool; 256] = {
 };
 
 fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| TCHAR[usize::from(b)])
+    // Branch-free (valid names are the rule): one load and AND per byte.
+    !s.is_empty() && s.bytes().fold(true, |ok, b| ok & TCHAR[usize::from(b)])
 }
 
 /// Where the first control character (other than tab when `tab_ok`) is.
