@@ -22,12 +22,10 @@ botocore event hooks on this client (``meta.events`` are not emitted).
 
 from __future__ import annotations
 
-import io
 from typing import Any, Callable, Dict, Iterable, Iterator, Mapping, Optional, Union
 
-from botocore.response import StreamingBody
-
 from sagerun import _many, _native
+from sagerun._body import InMemoryBody
 from sagerun._client_base import ClientBase, _Operation
 from sagerun._stream import EventStream
 
@@ -47,7 +45,7 @@ class Client(ClientBase):
     def invoke_endpoint(self, *args: Any, **kwargs: Any) -> Dict[str, Any]:
         op = self._invoke_endpoint_op
         response, body = self._call(op, args, kwargs, op.native.invoke)
-        response["Body"] = StreamingBody(io.BytesIO(body), len(body))
+        response["Body"] = InMemoryBody(body)
         return response
 
     def invoke_endpoint_async(self, *args: Any, **kwargs: Any) -> Dict[str, Any]:
