@@ -10,12 +10,10 @@ The fan-out engine (concurrency limit, completion queue, reorder window) is
 from __future__ import annotations
 
 from collections.abc import Mapping
-from io import BytesIO
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
-from botocore.response import StreamingBody
-
 from sagerun import _native
+from sagerun._body import InMemoryBody
 from sagerun._errors import transport_error
 
 if TYPE_CHECKING:
@@ -201,7 +199,7 @@ def _shaper(client: "Client", op: "_Operation") -> Callable[[Any], Result]:
             if status >= 300:
                 return service_error(model, status, headers, body, retries)
             response = shape(op, status, headers, retries)
-            response["Body"] = StreamingBody(BytesIO(body), len(body))
+            response["Body"] = InMemoryBody(body)
             return response
         if isinstance(outcome, TransportError):
             return transport_error(outcome)

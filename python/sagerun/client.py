@@ -24,12 +24,10 @@ not check it then). Not supported: botocore event hooks on this client
 
 from __future__ import annotations
 
-import io
 from typing import Any, Callable, Dict, Iterable, Iterator, Mapping, Optional, Union
 
-from botocore.response import StreamingBody
-
 from sagerun import _many, _native
+from sagerun._body import InMemoryBody
 from sagerun._client_base import ClientBase, _Operation
 from sagerun._stream import EventStream
 
@@ -49,7 +47,7 @@ class Client(ClientBase):
     def invoke_endpoint(self, *args: Any, **kwargs: Any) -> Dict[str, Any]:
         op = self._invoke_endpoint_op
         response, body = self._call(op, args, kwargs, op.native.invoke)
-        response["Body"] = StreamingBody(io.BytesIO(body), len(body))
+        response["Body"] = InMemoryBody(body)
         return response
 
     def invoke_endpoint_async(self, *args: Any, **kwargs: Any) -> Dict[str, Any]:

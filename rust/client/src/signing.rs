@@ -1,10 +1,15 @@
 //! Glue between a prepared request and the SigV4 signer in sagerun-core.
 
-use http::header::{HeaderName, HeaderValue};
+use http::header::{HeaderName, HeaderValue, AUTHORIZATION};
 use sagerun_core::protocol;
 use sagerun_core::sigv4::{self, Credentials, Payload, SignableRequest, SigningTime};
 
 use crate::error::ClientError;
+
+// The names of `protocol::header::{AMZ_DATE, SECURITY_TOKEN}` as HTTP
+// carries them (lower case); a test checks they are the same names.
+const X_AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
+const X_AMZ_SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-amz-security-token");
 
 pub fn sha256_hex(data: &[u8]) -> String {
     lower_hex(ring::digest::digest(&ring::digest::SHA256, data).as_ref())
@@ -14,17 +19,19 @@ pub fn sha256_hex(data: &[u8]) -> String {
 /// iterator: a measurable share of a small call).
 pub fn lower_hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = Vec::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)]);
-        out.push(DIGITS[usize::from(b & 0x0f)]);
+    let mut out = vec![0u8; bytes.len() * 2];
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0x0f)];
     }
     String::from_utf8(out).expect("hex digits are ASCII")
 }
 
 /// Signs `headers` (Host included) and returns the headers to add:
 /// X-Amz-Date, X-Amz-Security-Token when there is a token, Authorization.
-/// Like botocore, User-Agent and Content-Length are not signed.
+/// Like botocore, User-Agent and Content-Length are not signed. (The
+/// streaming signer: the canonical request and string to sign are hashed as
+/// they are written, never kept as text.)
 pub fn sign(
     path: &str,
     headers: &[(HeaderName, HeaderValue)],
@@ -55,32 +62,36 @@ pub fn sign(
         SigningTime::now(),
     )
     .map_err(|e| ClientError::InvalidRequest(format!("could not sign the request: {e}")))?;
+    let value = |name: &HeaderName, text: &str| {
+        HeaderValue::from_str(text).map_err(|_| {
+            ClientError::InvalidRequest(format!("{name} would not be a valid header value"))
+        })
+    };
     let mut out = Vec::with_capacity(3);
     if let Some(date) = &added.amz_date {
-        out.push((protocol::header::AMZ_DATE, date.as_str()));
+        out.push((X_AMZ_DATE, value(&X_AMZ_DATE, date.as_str())?));
     }
     if let Some(token) = added.security_token {
-        out.push((protocol::header::SECURITY_TOKEN, token));
+        out.push((X_AMZ_SECURITY_TOKEN, value(&X_AMZ_SECURITY_TOKEN, token)?));
     }
-    out.push((
-        protocol::header::AUTHORIZATION,
-        added.authorization.as_str(),
-    ));
-    out.into_iter()
-        .map(|(name, value)| {
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
-            let value = HeaderValue::from_str(value).map_err(|_| {
-                ClientError::InvalidRequest(format!("{name} would not be a valid header value"))
-            })?;
-            Ok((name, value))
-        })
-        .collect()
+    out.push((AUTHORIZATION, value(&AUTHORIZATION, &added.authorization)?));
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_names_are_the_protocol_tables() {
+        for (name, table) in [
+            (&X_AMZ_DATE, protocol::header::AMZ_DATE),
+            (&X_AMZ_SECURITY_TOKEN, protocol::header::SECURITY_TOKEN),
+            (&AUTHORIZATION, protocol::header::AUTHORIZATION),
+        ] {
+            assert!(name.as_str().eq_ignore_ascii_case(table), "{name} vs {table}");
+        }
+    }
 
     #[test]
     fn lower_hex_matches_the_hex_crate() {
