@@ -21,6 +21,7 @@ from botocore.config import Config
 
 import sagerun
 from sagerun.local import LocalRuntime
+from loopback import ThreadPerConnectionServer
 
 KEYS = {"region_name": "us-east-1", "aws_access_key_id": "AKIDTEST", "aws_secret_access_key": "s3cr3t-key"}
 
@@ -245,26 +246,13 @@ def test_tls_against_local_runtime(ca, tmp_path):
 # -- proxies ------------------------------------------------------------------
 
 
-class Proxy:
+class Proxy(ThreadPerConnectionServer):
     """A minimal HTTP proxy: absolute-form forwarding and CONNECT tunnels.
     Records each request line and its Proxy-Authorization header."""
 
     def __init__(self):
         self.seen = []
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+        super().__init__()
 
     def _handle(self, conn):
         data = b""
@@ -311,8 +299,6 @@ class Proxy:
             a.close()
             b.close()
 
-    def close(self):
-        self.sock.close()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import base64
 import select
 import socket
 import ssl
-import threading
 from typing import Any, List, Optional, Tuple
 from urllib.parse import urlsplit
 
@@ -22,7 +21,7 @@ import pytest
 from botocore.config import Config
 
 import sagerun
-from waiting import wait_until
+from loopback import ThreadPerConnectionServer, wait_until
 
 trustme = pytest.importorskip("trustme")
 
@@ -60,7 +59,7 @@ def _pipe(a: socket.socket, b: socket.socket) -> None:
         b.close()
 
 
-class TlsProxy:
+class TlsProxy(ThreadPerConnectionServer):
     """An HTTP proxy reached over TLS (``https://``), or plain when
     `server_context` is None. CONNECT opens a tunnel; an absolute-form
     request is forwarded (over TLS to the target for ``https://`` URLs,
@@ -72,20 +71,8 @@ class TlsProxy:
         self.failed_handshakes = 0
         self.server_context = server_context
         self.upstream_ca = upstream_ca
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(32)
-        scheme = "https" if server_context else "http"
-        self.url = f"{scheme}://127.0.0.1:{self.sock.getsockname()[1]}"
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+        self.scheme = "https" if server_context else "http"
+        super().__init__()
 
     def _handle(self, conn: socket.socket) -> None:
         subject = None
@@ -136,9 +123,6 @@ class TlsProxy:
             upstream.sendall(f"{method} {origin} HTTP/1.1\r\n".encode() + "\r\n".join(kept).encode()
                              + b"\r\n\r\n" + rest)
         _pipe(conn, upstream)
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 class Pki:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-import threading
 from typing import Any, List
 
 import boto3
@@ -20,7 +19,7 @@ from botocore.config import Config
 import sagerun
 
 from test_client_proxy import _pipe
-from waiting import wait_until
+from loopback import ThreadPerConnectionServer, wait_until
 
 trustme = pytest.importorskip("trustme")
 
@@ -32,27 +31,17 @@ def no_env(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
-class MutualTlsTerminator:
+class MutualTlsTerminator(ThreadPerConnectionServer):
     """Accepts TLS that presents a certificate of `client_ca`, then pipes the
     plaintext to `upstream` (host, port)."""
+
+    scheme = "https"
 
     def __init__(self, context: ssl.SSLContext, upstream: "tuple[str, int]"):
         self.context, self.upstream = context, upstream
         self.peers: List[Any] = []
         self.refused = 0
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(32)
-        self.url = f"https://127.0.0.1:{self.sock.getsockname()[1]}"
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+        super().__init__()
 
     def _handle(self, conn: socket.socket) -> None:
         try:
@@ -68,9 +57,6 @@ class MutualTlsTerminator:
         upstream = socket.create_connection(self.upstream)
         upstream.sendall(first)
         _pipe(tls, upstream)
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @pytest.fixture
