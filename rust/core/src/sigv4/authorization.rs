@@ -10,25 +10,43 @@ use super::{ParsedAuthorization, Scope, SigningError};
 pub(crate) const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 pub(crate) const TERMINATOR: &str = "aws4_request";
 
-/// The header value, written in one buffer (the signed-header list is
-/// written from the sorted headers, as in the canonical request).
-pub(crate) fn format(
-    access_key: &str,
-    scope: &Scope<'_>,
-    signed_headers: &[SignedHeader<'_>],
-    signature_hex: &[u8; 64],
-) -> String {
-    let mut out = Vec::with_capacity(160 + access_key.len() + signed_headers.len() * 24);
-    out.put(ALGORITHM.as_bytes());
-    out.put(b" Credential=");
-    out.put(access_key.as_bytes());
-    out.put(b"/");
-    scope.write(&mut out);
-    out.put(b", SignedHeaders=");
-    write_signed_list(&mut out, signed_headers);
-    out.put(b", Signature=");
-    out.put(signature_hex);
-    String::from_utf8(out).expect("built from str pieces")
+/// The header value up to its signature, begun before the canonical
+/// request: the signed-header list (`a;b;c`) is written once, here, and
+/// the canonical request takes its copy from here.
+pub(crate) struct Draft {
+    text: Vec<u8>,
+    /// Where the signed-header list starts in `text` (it runs to the end).
+    list_at: usize,
+}
+
+impl Draft {
+    pub(crate) fn new(
+        access_key: &str,
+        scope: &Scope<'_>,
+        signed_headers: &[SignedHeader<'_>],
+    ) -> Draft {
+        let mut text = Vec::with_capacity(160 + access_key.len() + signed_headers.len() * 24);
+        text.put(ALGORITHM.as_bytes());
+        text.put(b" Credential=");
+        text.put(access_key.as_bytes());
+        text.put(b"/");
+        scope.write(&mut text);
+        text.put(b", SignedHeaders=");
+        let list_at = text.len();
+        write_signed_list(&mut text, signed_headers);
+        Draft { text, list_at }
+    }
+
+    pub(crate) fn signed_list(&self) -> &[u8] {
+        &self.text[self.list_at..]
+    }
+
+    /// The whole header value.
+    pub(crate) fn finish(mut self, signature_hex: &[u8; 64]) -> String {
+        self.text.put(b", Signature=");
+        self.text.put(signature_hex);
+        String::from_utf8(self.text).expect("built from str pieces")
+    }
 }
 
 fn malformed(msg: impl Into<String>) -> SigningError {

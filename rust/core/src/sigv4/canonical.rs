@@ -275,12 +275,14 @@ fn needs_trimming(bytes: &[u8]) -> bool {
     inner | is_blank(first) | is_blank(last)
 }
 
-/// Writes the whole canonical request into `out`.
+/// Writes the whole canonical request into `out`; `signed_list`: what
+/// [`write_signed_list`] writes for `sorted_headers`.
 pub(crate) fn write_canonical_request(
     out: &mut impl Sink,
     method: &str,
     uri: &str,
     sorted_headers: &[SignedHeader<'_>],
+    signed_list: &[u8],
     payload_hash: &[u8],
 ) {
     let (path, query) = split_target(uri);
@@ -292,7 +294,7 @@ pub(crate) fn write_canonical_request(
     out.put(b"\n");
     write_canonical_headers(out, sorted_headers);
     out.put(b"\n");
-    write_signed_list(out, sorted_headers);
+    out.put(signed_list);
     out.put(b"\n");
     out.put(payload_hash);
 }

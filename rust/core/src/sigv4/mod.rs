@@ -285,13 +285,14 @@ pub(crate) fn sign_details_for(
     let signature = sink::hex32(&resume::hmac_of_string_to_sign(&key, |text| {
         text.put(&string_to_sign)
     }));
+    let (add_date, add_token) = (prepared.add_date, prepared.add_token);
     let authorization = prepared.authorization(&signature);
 
     let mut headers_to_add = Vec::with_capacity(3);
-    if prepared.add_date {
+    if add_date {
         headers_to_add.push((header::AMZ_DATE.to_owned(), amz_date.as_str().to_owned()));
     }
-    if let (true, Some(token)) = (prepared.add_token, principal.token) {
+    if let (true, Some(token)) = (add_token, principal.token) {
         headers_to_add.push((header::SECURITY_TOKEN.to_owned(), token.to_owned()));
     }
     headers_to_add.push((header::AUTHORIZATION.to_owned(), authorization.clone()));
@@ -326,7 +327,8 @@ pub(crate) struct Prepared<'a> {
     add_date: bool,
     add_token: bool,
     scope: Scope<'a>,
-    access_key: &'a str,
+    /// Holds the signed-header list the canonical request needs.
+    authorization: authorization::Draft,
 }
 
 /// Checks everything about a request to sign (the principal is checked
@@ -403,6 +405,11 @@ fn prepare<'s, 'n: 's>(
         Some(declared) => PayloadHash::Given(declared),
         None => payload_hash(req.payload)?,
     };
+    let scope = Scope {
+        date: amz_date.date(),
+        region: principal.region,
+        service: principal.service,
+    };
     Ok(Prepared {
         method: req.method,
         uri: req.uri,
@@ -411,12 +418,8 @@ fn prepare<'s, 'n: 's>(
         amz_date,
         add_date: !has_date,
         add_token: add_token.is_some(),
-        scope: Scope {
-            date: amz_date.date(),
-            region: principal.region,
-            service: principal.service,
-        },
-        access_key: principal.access_key,
+        scope,
+        authorization: authorization::Draft::new(principal.access_key, &scope, signed),
     })
 }
 
@@ -427,6 +430,7 @@ impl Prepared<'_> {
             self.method,
             self.uri,
             self.signed,
+            self.authorization.signed_list(),
             self.payload_hash.as_bytes(),
         );
     }
@@ -435,8 +439,8 @@ impl Prepared<'_> {
         write_string_to_sign(out, self.amz_date.as_str(), &self.scope, canonical_hash);
     }
 
-    fn authorization(&self, signature_hex: &[u8; 64]) -> String {
-        authorization::format(self.access_key, &self.scope, self.signed, signature_hex)
+    fn authorization(self, signature_hex: &[u8; 64]) -> String {
+        self.authorization.finish(signature_hex)
     }
 }
 
@@ -573,7 +577,16 @@ pub fn verify(
     };
     let mut string_to_sign = Vec::with_capacity(160);
     let canonical_hash = sink::sha256_of(|sink| {
-        canonical::write_canonical_request(sink, req.method, req.uri, &signed, payload_line)
+        let mut signed_list = Vec::with_capacity(signed.len() * 24);
+        canonical::write_signed_list(&mut signed_list, &signed);
+        canonical::write_canonical_request(
+            sink,
+            req.method,
+            req.uri,
+            &signed,
+            &signed_list,
+            payload_line,
+        )
     });
     let scope = Scope {
         date,
