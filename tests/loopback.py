@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from typing import Callable
+from typing import Callable, Dict, List, NamedTuple, Optional
 
 
 class ThreadPerConnectionServer:
@@ -37,6 +37,32 @@ class ThreadPerConnectionServer:
 
     def close(self) -> None:
         self.sock.close()
+
+
+class RequestHead(NamedTuple):
+    method: str
+    target: str
+    header_lines: List[str]  # as sent, for forwarding
+    rest: bytes  # what was read past the head
+
+    @property
+    def headers(self) -> Dict[str, str]:
+        """Lower-cased names."""
+        return {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in self.header_lines)}
+
+
+def read_request_head(conn: socket.socket) -> Optional[RequestHead]:
+    """Reads one HTTP request head, or None if the peer closed first."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+    head, rest = data.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    method, target, _ = lines[0].split(" ", 2)
+    return RequestHead(method, target, lines[1:], rest)
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0, step: float = 0.01) -> bool:

@@ -21,7 +21,7 @@ from botocore.config import Config
 
 import sagerun
 from sagerun.local import LocalRuntime
-from loopback import ThreadPerConnectionServer
+from loopback import ThreadPerConnectionServer, read_request_head
 
 KEYS = {"region_name": "us-east-1", "aws_access_key_id": "AKIDTEST", "aws_secret_access_key": "s3cr3t-key"}
 
@@ -255,17 +255,12 @@ class Proxy(ThreadPerConnectionServer):
         super().__init__()
 
     def _handle(self, conn):
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = conn.recv(65536)
-            if not chunk:
-                conn.close()
-                return
-            data += chunk
-        head, rest = data.split(b"\r\n\r\n", 1)
-        lines = head.decode("latin-1").split("\r\n")
-        method, target, _ = lines[0].split(" ", 2)
-        headers = {k.lower(): v.strip() for k, v in (l.split(":", 1) for l in lines[1:])}
+        request = read_request_head(conn)
+        if request is None:
+            conn.close()
+            return
+        method, target, lines, rest = request
+        headers = request.headers
         self.seen.append((method, target, headers.get("proxy-authorization")))
         if method == "CONNECT":
             host, port = target.rsplit(":", 1)
@@ -277,7 +272,7 @@ class Proxy(ThreadPerConnectionServer):
             parts = urlsplit(target)
             upstream = socket.create_connection((parts.hostname, parts.port))
             origin = parts.path + (f"?{parts.query}" if parts.query else "")
-            kept = [l for l in lines[1:] if not l.lower().startswith("proxy-authorization")]
+            kept = [l for l in lines if not l.lower().startswith("proxy-authorization")]
             upstream.sendall(f"{method} {origin} HTTP/1.1\r\n".encode() + "\r\n".join(kept).encode()
                              + b"\r\n\r\n" + rest)
         self._pipe(conn, upstream)

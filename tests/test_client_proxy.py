@@ -21,7 +21,7 @@ import pytest
 from botocore.config import Config
 
 import sagerun
-from loopback import ThreadPerConnectionServer, wait_until
+from loopback import ThreadPerConnectionServer, read_request_head, wait_until
 
 trustme = pytest.importorskip("trustme")
 
@@ -85,24 +85,19 @@ class TlsProxy(ThreadPerConnectionServer):
                 return
             peer = conn.getpeercert()
             subject = peer.get("subjectAltName") if peer else None
-        data = b""
         try:
-            while b"\r\n\r\n" not in data:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    conn.close()
-                    return
-                data += chunk
+            request = read_request_head(conn)
         except (ssl.SSLError, OSError):
             # TLS 1.3: a missing client certificate is refused after the
             # client's side of the handshake completed.
             self.failed_handshakes += 1
             conn.close()
             return
-        head, rest = data.split(b"\r\n\r\n", 1)
-        lines = head.decode("latin-1").split("\r\n")
-        method, target, _ = lines[0].split(" ", 2)
-        headers = {k.lower(): v.strip() for k, v in (l.split(":", 1) for l in lines[1:])}
+        if request is None:
+            conn.close()
+            return
+        method, target, lines, rest = request
+        headers = request.headers
         self.seen.append((method, target, headers.get("proxy-authorization"), subject))
         if method == "CONNECT":
             host, port = target.rsplit(":", 1)
@@ -117,7 +112,7 @@ class TlsProxy(ThreadPerConnectionServer):
                 upstream = ssl.create_default_context(cafile=self.upstream_ca).wrap_socket(
                     upstream, server_hostname=parts.hostname)
             origin = parts.path + (f"?{parts.query}" if parts.query else "")
-            kept = [l for l in lines[1:]
+            kept = [l for l in lines
                     if not l.lower().startswith(("proxy-authorization", "connection"))]
             kept.append("Connection: close")
             upstream.sendall(f"{method} {origin} HTTP/1.1\r\n".encode() + "\r\n".join(kept).encode()
