@@ -214,11 +214,15 @@ impl NativeClient {
         operation_name: &str,
         call: CallArgs,
     ) -> PyResult<PendingCall> {
-        let (call, credentials) = call.into_parts(operation_name)?;
-        let client = self.client.clone();
-        Ok(async_client::spawn(queue, future, async move {
-            Completion::Invoke(client.invoke(call, &credentials).await)
-        }))
+        self.spawn_call(
+            queue,
+            future,
+            operation_name,
+            call,
+            |client, call, credentials| async move {
+                Completion::Invoke(client.invoke(call, &credentials).await)
+            },
+        )
     }
 
     /// `invoke_stream` as a task of the multi-thread runtime (see
@@ -230,11 +234,15 @@ impl NativeClient {
         operation_name: &str,
         call: CallArgs,
     ) -> PyResult<PendingCall> {
-        let (call, credentials) = call.into_parts(operation_name)?;
-        let client = self.client.clone();
-        Ok(async_client::spawn(queue, future, async move {
-            Completion::Stream(client.invoke_stream(call, &credentials).await)
-        }))
+        self.spawn_call(
+            queue,
+            future,
+            operation_name,
+            call,
+            |client, call, credentials| async move {
+                Completion::Stream(client.invoke_stream(call, &credentials).await)
+            },
+        )
     }
 
     /// Closes the idle connections of the async calls' pool (`AsyncClient.close`).
@@ -286,6 +294,30 @@ pub(crate) struct CallArgs(
     String,
     Option<String>,
 );
+
+impl NativeClient {
+    /// The async entry points' common part: `run(client, call, credentials)`
+    /// becomes a task of the multi-thread runtime whose `Completion` settles
+    /// the asyncio `future` through `queue`.
+    fn spawn_call<Fut>(
+        &self,
+        queue: &CompletionQueue,
+        future: Py<PyAny>,
+        operation_name: &str,
+        call: CallArgs,
+        run: impl FnOnce(Arc<Client>, Invocation, Credentials) -> Fut,
+    ) -> PyResult<PendingCall>
+    where
+        Fut: Future<Output = Completion> + Send + 'static,
+    {
+        let (call, credentials) = call.into_parts(operation_name)?;
+        Ok(async_client::spawn(
+            queue,
+            future,
+            run(self.client.clone(), call, credentials),
+        ))
+    }
+}
 
 impl CallArgs {
     /// The invocation of `operation_name` and the credentials to sign it with.
