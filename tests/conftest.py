@@ -10,15 +10,25 @@ Other test files use them as::
 from __future__ import annotations
 
 import http.client
-import json
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
+from botocore.config import Config
+from configs import NO_RETRIES
 
 from sagerun.local import LocalRuntime
+
+
+
+@pytest.fixture(scope="module")
+def rt(request: pytest.FixtureRequest) -> Iterator[LocalRuntime]:
+    """The local runtime serving the test module's ``ENDPOINTS``, started
+    once per module (a module needing other settings defines its own)."""
+    with LocalRuntime(request.module.ENDPOINTS) as runtime:
+        yield runtime
 
 
 @pytest.fixture
@@ -43,12 +53,9 @@ def boto_client() -> Callable[..., Any]:
     without retries (each call is exactly one request) and with short
     timeouts. Keyword arguments override ``client_kwargs()``."""
     boto3 = pytest.importorskip("boto3")
-    from botocore.config import Config
 
     def make(rt: LocalRuntime, config: Optional[Config] = None, **overrides: Any) -> Any:
-        cfg = Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=30)
-        if config is not None:
-            cfg = cfg.merge(config)
+        cfg = NO_RETRIES if config is None else NO_RETRIES.merge(config)
         kwargs = {**rt.client_kwargs(), **overrides}
         return boto3.client("sagemaker-runtime", config=cfg, **kwargs)
 

@@ -25,12 +25,6 @@ ENDPOINTS = {
 NO_RETRIES = Config(retries={"total_max_attempts": 1}, read_timeout=30)
 
 
-@pytest.fixture(scope="module")
-def rt():
-    from sagerun.local import LocalRuntime
-    with LocalRuntime(ENDPOINTS) as runtime:
-        yield runtime
-
 
 def mixed(n: int) -> List[Dict[str, Any]]:
     """Slow, fast and failing requests interleaved, so that they finish out of order."""

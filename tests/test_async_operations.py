@@ -19,16 +19,10 @@ import sagerun
 from async_support import LOOPS, outcome, read_body, read_events, reference_client, run
 from sagerun._async_body import AsyncStreamingBody
 from sagerun._errors import EventStreamTruncatedError
-from sagerun.local import LocalRuntime
+from test_client_operations import ENDPOINTS  # noqa: F401 (served by conftest's rt)
 from test_client_operations import (
-    ENDPOINTS, ERROR_CODES, MEMBER_SETS, NO_RETRIES, TEXT, comparable, comparable_error,
+    ERROR_CODES, MEMBER_SETS, NO_RETRIES, TEXT, comparable, comparable_error,
 )
-
-
-@pytest.fixture(scope="module")
-def rt():
-    with LocalRuntime(ENDPOINTS) as runtime:
-        yield runtime
 
 
 def both(rt, scenario, loop="asyncio"):

@@ -11,7 +11,6 @@ import sys
 import boto3
 import pytest
 
-from sagerun.local import LocalRuntime
 
 TEXT = "Streaming ✓ tokens, lines and events — ünïcode included."
 ENDPOINTS = {
@@ -23,11 +22,6 @@ ENDPOINTS = {
                "original_message": "short and stout"},
 }
 
-
-@pytest.fixture(scope="module")
-def rt():
-    with LocalRuntime(ENDPOINTS) as runtime:
-        yield runtime
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,6 @@ from botocore.config import Config
 
 import sagerun
 from hostile_server import HostileServer, closed_port, ok, reset_before_response, short_body, status
-from sagerun.local import LocalRuntime
 from test_client_operations import comparable, comparable_error
 
 ENDPOINTS = {
@@ -30,13 +29,8 @@ ENDPOINTS = {
     "cut": {"model": "echo", "faults": {"cut_after_bytes": 5}},
     "slow": {"model": "echo", "faults": {"latency_ms": 150}},
 }
-NO_RETRIES = Config(retries={"total_max_attempts": 1}, read_timeout=30, connect_timeout=5)
+from configs import NO_RETRIES
 
-
-@pytest.fixture(scope="module")
-def rt():
-    with LocalRuntime(ENDPOINTS) as runtime:
-        yield runtime
 
 
 @pytest.fixture(scope="module")

@@ -5,17 +5,14 @@ server: equal response dicts (minus per-request values), equal exceptions
 from __future__ import annotations
 
 import copy
-import json
 
 import boto3
 import botocore.exceptions as bex
 import pytest
-from botocore.config import Config
 from botocore.eventstream import ChecksumMismatch, ParserError
 
 import sagerun
 from sagerun._errors import EventStreamTruncatedError
-from sagerun.local import LocalRuntime
 
 TEXT = "Hello world, this is sagerun streaming tokens.\nSecond line ✓ done"
 ENDPOINTS = {
@@ -42,13 +39,8 @@ ERROR_CODES = [
 for _code in ERROR_CODES:
     ENDPOINTS[f"err-{_code}"] = {"model": "error", "code": _code, "message": f"says {_code}"}
 
-NO_RETRIES = Config(retries={"total_max_attempts": 1}, read_timeout=30, connect_timeout=5)
+from configs import NO_RETRIES
 
-
-@pytest.fixture(scope="module")
-def rt():
-    with LocalRuntime(ENDPOINTS) as runtime:
-        yield runtime
 
 
 @pytest.fixture(scope="module")

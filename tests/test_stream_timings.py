@@ -12,11 +12,9 @@ from typing import Any, List
 import boto3
 import botocore.exceptions as bex
 import pytest
-from botocore.config import Config
 
 import sagerun
 from sagerun._cli.stream_stats import StreamStats
-from sagerun.local import LocalRuntime
 
 DELAY_MS = 60
 PARTS = 5
@@ -28,13 +26,8 @@ ENDPOINTS = {
     "fails": {"model": "tokens", "text": "a b c d e f", "parts": 6,
               "faults": {"stream_error_after": 3}},
 }
-NO_RETRIES = Config(retries={"total_max_attempts": 1}, read_timeout=30, connect_timeout=5)
+from configs import NO_RETRIES
 
-
-@pytest.fixture(scope="module")
-def rt():
-    with LocalRuntime(ENDPOINTS) as runtime:
-        yield runtime
 
 
 @pytest.fixture(scope="module")
