@@ -41,10 +41,26 @@ static RUNTIME: Mutex<Option<(u64, Arc<Runtime>)>> = Mutex::new(None);
 /// The process-wide runtime (two worker threads drive all connections; the
 /// calling threads run their own requests via `block_on`).
 pub fn get() -> Arc<Runtime> {
-    let generation = process_generation();
     let mut slot = RUNTIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
+    made_in_this_process(&mut slot, || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("sagerun-io")
+            .enable_all()
+            .build()
+            .expect("the Tokio runtime could not start (out of threads?)")
+    })
+}
+
+/// The runtime in `slot` if this process made it, else a new one from
+/// `build` (a parent's runtime is leaked: see the module comment).
+fn made_in_this_process(
+    slot: &mut Option<(u64, Arc<Runtime>)>,
+    build: impl FnOnce() -> Runtime,
+) -> Arc<Runtime> {
+    let generation = process_generation();
     if let Some((owner, rt)) = slot.as_ref() {
         if *owner == generation {
             return rt.clone();
@@ -53,14 +69,7 @@ pub fn get() -> Arc<Runtime> {
     if let Some((_, stale)) = slot.take() {
         std::mem::forget(stale);
     }
-    let rt = Arc::new(
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("sagerun-io")
-            .enable_all()
-            .build()
-            .expect("the Tokio runtime could not start (out of threads?)"),
-    );
+    let rt = Arc::new(build());
     *slot = Some((generation, rt.clone()));
     rt
 }
@@ -82,24 +91,12 @@ thread_local! {
 /// written while this thread (or another thread calling `block_on` on the
 /// same runtime) drives a request or a body on them.
 pub fn local() -> Arc<Runtime> {
-    let generation = process_generation();
     LOCAL.with(|slot| {
-        let mut slot = slot.borrow_mut();
-        if let Some((owner, rt)) = slot.as_ref() {
-            if *owner == generation {
-                return rt.clone();
-            }
-        }
-        if let Some((_, stale)) = slot.take() {
-            std::mem::forget(stale);
-        }
-        let rt = Arc::new(
+        made_in_this_process(&mut slot.borrow_mut(), || {
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-                .expect("the Tokio runtime could not start"),
-        );
-        *slot = Some((generation, rt.clone()));
-        rt
+                .expect("the Tokio runtime could not start")
+        })
     })
 }
