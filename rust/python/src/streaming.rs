@@ -212,10 +212,7 @@ impl LineDecoder {
 
     /// The lines `part` completes.
     fn feed<'py>(&mut self, part: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
-        let out = PyList::empty(part.py());
-        self.feed_into(part, &out)
-            .map_err(|e| with_items(e, &out))?;
-        Ok(out)
+        feed_list(self, part)
     }
 
     /// The last line, if the stream did not end with a newline.
@@ -369,10 +366,7 @@ impl SseDecoder {
 
     /// The events `part` completes.
     fn feed<'py>(&mut self, part: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
-        let out = PyList::empty(part.py());
-        self.feed_into(part, &out)
-            .map_err(|e| with_items(e, &out))?;
-        Ok(out)
+        feed_list(self, part)
     }
 
     /// Ends the stream; an event without its closing blank line is dropped.
@@ -427,10 +421,7 @@ impl TokenDecoder {
 
     /// The text deltas `part` completes.
     fn feed<'py>(&mut self, part: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
-        let out = PyList::empty(part.py());
-        self.feed_into(part, &out)
-            .map_err(|e| with_items(e, &out))?;
-        Ok(out)
+        feed_list(self, part)
     }
 
     /// The deltas of an unterminated last JSON line.
@@ -454,43 +445,58 @@ impl TokenDecoder {
     }
 }
 
-impl LineDecoder {
-    /// Appends what `part` completes to `out`.
-    fn feed_into(&mut self, part: &Bound<'_, PyAny>, out: &Bound<'_, PyList>) -> PyResult<()> {
-        let py = part.py();
-        if let Some(bytes) = payload_of(part)? {
-            self.inner.feed_with(bytes.as_bytes(), |line| {
-                Ok::<_, Failure>(out.append(PyBytes::new(py, line))?)
-            })?;
-        }
-        Ok(())
+/// The decoders whose `feed` hands out a list: a payload's complete items
+/// are appended to a list, each made into its Python object.
+trait ItemDecoder {
+    fn feed_payload(&mut self, payload: &[u8], out: &Bound<'_, PyList>) -> PyResult<()>;
+}
+
+impl ItemDecoder for LineDecoder {
+    fn feed_payload(&mut self, payload: &[u8], out: &Bound<'_, PyList>) -> PyResult<()> {
+        let py = out.py();
+        let append = |line: &[u8]| Ok::<_, Failure>(out.append(PyBytes::new(py, line))?);
+        Ok(self.inner.feed_with(payload, append)?)
     }
 }
 
-impl SseDecoder {
-    /// Appends what `part` completes to `out`.
-    fn feed_into(&mut self, part: &Bound<'_, PyAny>, out: &Bound<'_, PyList>) -> PyResult<()> {
-        let py = part.py();
-        if let Some(bytes) = payload_of(part)? {
-            self.inner.feed_with(bytes.as_bytes(), |event| {
-                Ok::<_, Failure>(out.append(Bound::new(py, ServerSentEvent::from(event))?)?)
-            })?;
-        }
-        Ok(())
+impl ItemDecoder for SseDecoder {
+    fn feed_payload(&mut self, payload: &[u8], out: &Bound<'_, PyList>) -> PyResult<()> {
+        let py = out.py();
+        let append =
+            |event| Ok::<_, Failure>(out.append(Bound::new(py, ServerSentEvent::from(event))?)?);
+        Ok(self.inner.feed_with(payload, append)?)
     }
 }
 
-impl TokenDecoder {
-    /// Appends what `part` completes to `out`.
-    fn feed_into(&mut self, part: &Bound<'_, PyAny>, out: &Bound<'_, PyList>) -> PyResult<()> {
-        let py = part.py();
-        if let Some(bytes) = payload_of(part)? {
-            self.inner.feed_with(bytes.as_bytes(), |text| {
-                Ok::<_, Failure>(out.append(PyString::new(py, text))?)
-            })?;
-        }
-        Ok(())
+impl ItemDecoder for TokenDecoder {
+    fn feed_payload(&mut self, payload: &[u8], out: &Bound<'_, PyList>) -> PyResult<()> {
+        let py = out.py();
+        let append = |text: &str| Ok::<_, Failure>(out.append(PyString::new(py, text))?);
+        Ok(self.inner.feed_with(payload, append)?)
     }
+}
+
+/// Appends what `part` completes to `out`.
+fn feed_into(
+    decoder: &mut impl ItemDecoder,
+    part: &Bound<'_, PyAny>,
+    out: &Bound<'_, PyList>,
+) -> PyResult<()> {
+    match payload_of(part)? {
+        Some(bytes) => decoder.feed_payload(bytes.as_bytes(), out),
+        None => Ok(()),
+    }
+}
+
+/// What `part` completes, as a new list (an error carries the items
+/// completed before it: see `with_items`).
+fn feed_list<'py>(
+    decoder: &mut impl ItemDecoder,
+    part: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyList>> {
+    let out = PyList::empty(part.py());
+    feed_into(decoder, part, &out).map_err(|e| with_items(e, &out))?;
+    Ok(out)
 }
 
 /// A decoder whose `feed` hands out a list of items and that may end the
@@ -520,9 +526,9 @@ impl ListDecoder {
     fn feed_into(&self, part: &Bound<'_, PyAny>, out: &Bound<'_, PyList>) -> PyResult<()> {
         let py = part.py();
         match self {
-            ListDecoder::Lines(d) => d.bind(py).borrow_mut().feed_into(part, out),
-            ListDecoder::Sse(d) => d.bind(py).borrow_mut().feed_into(part, out),
-            ListDecoder::Tokens(d) => d.bind(py).borrow_mut().feed_into(part, out),
+            ListDecoder::Lines(d) => feed_into(&mut *d.bind(py).borrow_mut(), part, out),
+            ListDecoder::Sse(d) => feed_into(&mut *d.bind(py).borrow_mut(), part, out),
+            ListDecoder::Tokens(d) => feed_into(&mut *d.bind(py).borrow_mut(), part, out),
         }
     }
 
