@@ -23,6 +23,7 @@ use crate::body::ResponseBody;
 use crate::config::EndpointConfig;
 use crate::errors::ApiError;
 use crate::faults::FaultState;
+use crate::head_deadline::InFlight;
 use crate::header_names::{response_header, ERROR_TYPE, REQUEST_ID};
 use crate::ids::{uuid_v4, uuid_v4_text};
 use crate::invocation::RequestMembers;
@@ -76,9 +77,12 @@ impl Runtime {
     }
 }
 
+/// Answers one request; `in_flight` goes with the response body, so the
+/// connection counts the request as in progress until the body is sent.
 pub async fn handle(
     rt: Arc<Runtime>,
     req: Request<Incoming>,
+    in_flight: InFlight,
 ) -> Result<Response<ResponseBody>, Infallible> {
     let served = catch_panic(async {
         injected_panic_point();
@@ -96,6 +100,7 @@ pub async fn handle(
     if let Ok(id) = HeaderValue::from_bytes(&uuid_v4_text()) {
         response.headers_mut().insert(REQUEST_ID.clone(), id);
     }
+    response.body_mut().hold(in_flight);
     Ok(response)
 }
 
