@@ -231,3 +231,19 @@ fn a_stream_longer_than_the_header_timeout_is_not_cut() {
     let payloads: Vec<&[u8]> = messages.iter().map(|m| &m.payload[..]).collect();
     assert_eq!(payloads, [&b"ab"[..], b"cd", b"ef", b"gh"]);
 }
+
+#[test]
+fn a_body_sent_after_the_head_is_waited_for() {
+    let server = start(r#"{"e": {"model": "echo"}}"#);
+    let mut s = TcpStream::connect(server.local_addr()).unwrap();
+    s.write_all(b"POST /endpoints/e/invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    // The handler sees the head first, finds no body yet, and must wait.
+    std::thread::sleep(Duration::from_millis(100));
+    s.write_all(b"hel").unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    s.write_all(b"lo").unwrap();
+    let raw = read_until_closed(&mut s);
+    assert!(raw.starts_with(b"HTTP/1.1 200 OK\r\n"), "{raw:?}");
+    assert!(raw.ends_with(b"\r\n\r\nhello"), "{raw:?}");
+}
