@@ -66,6 +66,9 @@ json.dump({
     "big": {"model": "tokens", "text": "x" * (64 * 1024 * 32), "parts": 32, "format": "raw"},
 }, open(sys.argv[1], "w"))
 PY
+# The log exists before the server starts: the wait below reads it at once
+# (a missing file made sed fail, and set -e end the script, now and then).
+: >"$workdir/serve.log"
 sagerun serve --port 0 --config "$workdir/endpoints.json" \
     --no-verify-signatures --workers "$SERVER_THREADS" \
     >"$workdir/serve.log" 2>&1 &
