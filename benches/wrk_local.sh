@@ -11,8 +11,10 @@
 # `tokens200` (a 200-part response stream) and `big` (2 MiB streamed in 32
 # parts of 64 KiB), the endpoints of benches/bench_client.py; for streams the
 # CPU is also given per event. SKIP_BUILD=1 reuses the venv; SAGERUN_VENV
-# picks another one. Needs wrk (installed with apt-get when missing and
-# running as root).
+# picks another one. PERF_STAT=1 also counts, with `perf stat` on the
+# server process, its context switches, wake-ups and syscalls per request
+# (figures a busy machine does not move, unlike the CPU time). Needs wrk
+# (installed with apt-get when missing and running as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${1:-10}"
@@ -64,6 +66,9 @@ json.dump({
     "big": {"model": "tokens", "text": "x" * (64 * 1024 * 32), "parts": 32, "format": "raw"},
 }, open(sys.argv[1], "w"))
 PY
+# The log exists before the server starts: the wait below reads it at once
+# (a missing file made sed fail, and set -e end the script, now and then).
+: >"$workdir/serve.log"
 sagerun serve --port 0 --config "$workdir/endpoints.json" \
     --no-verify-signatures --workers "$SERVER_THREADS" \
     >"$workdir/serve.log" 2>&1 &
@@ -86,9 +91,20 @@ LUA
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
 
 echo "wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s -s post.lua $url/$path (server threads: $SERVER_THREADS, cores: $(nproc))"
+perf_pid=""
+if [ "${PERF_STAT:-0}" = 1 ]; then
+    perf stat -x, -o "$workdir/perf.csv" -p "$server_pid" -e \
+        context-switches,sched:sched_wakeup,raw_syscalls:sys_enter,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_futex,syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto \
+        2>/dev/null &
+    perf_pid=$!
+fi
 before="$(cpu_ticks)"
 wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$workdir/post.lua" "$url/$path" | tee "$workdir/wrk.out"
 after="$(cpu_ticks)"
+if [ -n "$perf_pid" ]; then
+    kill -INT "$perf_pid" 2>/dev/null || true
+    wait "$perf_pid" 2>/dev/null || true
+fi
 requests="$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$workdir/wrk.out")"
 python3 - "$before" "$after" "$requests" "$(getconf CLK_TCK)" "$events" <<'PY'
 import sys
@@ -97,3 +113,13 @@ cpu_s = (after - before) / hz
 print(f"server CPU: {cpu_s:.2f} s for {requests:.0f} requests = {cpu_s / requests * 1e6:.1f} us/request", end="")
 print(f", {cpu_s / (requests * events) * 1e9:.0f} ns/event" if events else "")
 PY
+if [ -n "$perf_pid" ]; then
+    # perf stat -x, lines: value,unit,event,...
+    python3 - "$workdir/perf.csv" "$requests" <<'PY'
+import csv, sys
+requests = float(sys.argv[2])
+rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 2 and not r[0].startswith("#")]
+print("server, per request:", ", ".join(
+    f"{r[2].split(':')[-1]} {float(r[0]) / requests:.2f}" for r in rows if r[0].replace(".", "").isdigit()))
+PY
+fi

@@ -12,6 +12,7 @@ use hyper::body::{Body, Frame, SizeHint};
 
 use crate::config::{Faults, StreamErrorKind};
 use crate::events;
+use crate::head_deadline::InFlight;
 use crate::models::{Part, Parts};
 
 pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
@@ -29,6 +30,8 @@ const WHOLE_SLICE: usize = 64 * 1024;
 pub struct ResponseBody {
     kind: Kind,
     cut: Option<Cut>,
+    /// Marks the request answered when hyper drops the body (sent or not).
+    _in_flight: Option<InFlight>,
 }
 
 enum Kind {
@@ -52,6 +55,7 @@ impl ResponseBody {
         ResponseBody {
             kind: Kind::Whole { rest: data, len },
             cut: None,
+            _in_flight: None,
         }
     }
 
@@ -59,6 +63,7 @@ impl ResponseBody {
         ResponseBody {
             kind: Kind::Events(EventFrames::new(parts, faults)),
             cut: None,
+            _in_flight: None,
         }
     }
 
@@ -69,6 +74,11 @@ impl ResponseBody {
             closing: None,
         });
         self
+    }
+
+    /// Keeps the request counted as in progress until the body is dropped.
+    pub fn hold(&mut self, in_flight: InFlight) {
+        self._in_flight = Some(in_flight);
     }
 
     fn poll_inner(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {

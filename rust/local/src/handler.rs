@@ -4,7 +4,10 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::future::{poll_fn, Future};
+use std::pin::{pin, Pin};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -23,6 +26,7 @@ use crate::body::ResponseBody;
 use crate::config::EndpointConfig;
 use crate::errors::ApiError;
 use crate::faults::FaultState;
+use crate::head_deadline::InFlight;
 use crate::header_names::{response_header, ERROR_TYPE, REQUEST_ID};
 use crate::ids::{uuid_v4, uuid_v4_text};
 use crate::invocation::RequestMembers;
@@ -76,9 +80,12 @@ impl Runtime {
     }
 }
 
+/// Answers one request; `in_flight` goes with the response body, so the
+/// connection counts the request as in progress until the body is sent.
 pub async fn handle(
     rt: Arc<Runtime>,
     req: Request<Incoming>,
+    in_flight: InFlight,
 ) -> Result<Response<ResponseBody>, Infallible> {
     let served = catch_panic(async {
         injected_panic_point();
@@ -96,6 +103,7 @@ pub async fn handle(
     if let Ok(id) = HeaderValue::from_bytes(&uuid_v4_text()) {
         response.headers_mut().insert(REQUEST_ID.clone(), id);
     }
+    response.body_mut().hold(in_flight);
     Ok(response)
 }
 
@@ -146,6 +154,16 @@ async fn serve(rt: &Runtime, req: Request<Incoming>) -> Result<Response<Response
     }
 }
 
+/// Polls `fut` once: its output if it is ready, `None` if not (the waker
+/// stays registered, so it can be awaited further).
+async fn poll_once<F: Future>(mut fut: Pin<&mut F>) -> Option<F::Output> {
+    poll_fn(|cx| match fut.as_mut().poll(cx) {
+        Poll::Ready(out) => Poll::Ready(Some(out)),
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await
+}
+
 fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -165,14 +183,16 @@ async fn read_body(headers: &http::HeaderMap, body: Incoming) -> Result<Bytes, A
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(ApiError::payload_too_large());
     }
-    let read = tokio::time::timeout(
-        BODY_READ_TIMEOUT,
-        Limited::new(body, MAX_BODY_BYTES).collect(),
-    );
-    match read
-        .await
-        .map_err(|_| ApiError::validation("Timed out reading the request body."))?
-    {
+    let mut collect = pin!(Limited::new(body, MAX_BODY_BYTES).collect());
+    // A small body usually came with the head: no timer unless it is still
+    // on its way (arming one costs more than the rest of reading it).
+    let collected = match poll_once(collect.as_mut()).await {
+        Some(collected) => collected,
+        None => tokio::time::timeout(BODY_READ_TIMEOUT, collect)
+            .await
+            .map_err(|_| ApiError::validation("Timed out reading the request body."))?,
+    };
+    match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::payload_too_large()),
         Err(e) => Err(ApiError::validation(format!(

@@ -11,7 +11,9 @@ pub fn uuid_v4() -> String {
 /// needs no String).
 pub fn uuid_v4_text() -> [u8; 36] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut b: [u8; 16] = rand::random();
+    // One u128 (two 64-bit draws), not `random::<[u8; 16]>()`, which draws
+    // a 32-bit word per byte.
+    let mut b = rand::random::<u128>().to_le_bytes();
     b[6] = (b[6] & 0x0f) | 0x40; // version 4
     b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
     let mut out = [b'-'; 36];
@@ -37,5 +39,18 @@ mod tests {
         assert_eq!(&u[14..15], "4");
         assert!(matches!(&u[19..20], "8" | "9" | "a" | "b"));
         assert_ne!(u, super::uuid_v4());
+    }
+
+    #[test]
+    fn every_random_digit_varies() {
+        // Over 64 ids each digit but the version takes several values (no
+        // part of the 128 random bits left constant).
+        let ids: Vec<[u8; 36]> = (0..64).map(|_| super::uuid_v4_text()).collect();
+        for at in (0..36).filter(|&i| !matches!(i, 8 | 13 | 14 | 18 | 23)) {
+            let mut seen: Vec<u8> = ids.iter().map(|id| id[at]).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            assert!(seen.len() >= 2, "digit {at} never changes");
+        }
     }
 }

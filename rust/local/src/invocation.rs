@@ -34,10 +34,9 @@ impl<'a> RequestMembers<'a> {
         let table = op.request_headers();
         let mut values: Vec<(&'static str, &'a str)> = Vec::new();
         for (name, raw) in headers {
-            let Some(m) = table
-                .iter()
-                .find(|m| m.header.eq_ignore_ascii_case(name.as_str()))
-            else {
+            // Looked up once per header, not once per table entry.
+            let name = name.as_str();
+            let Some(m) = table.iter().find(|m| m.header.eq_ignore_ascii_case(name)) else {
                 continue;
             };
             if values.iter().any(|(member, _)| *member == m.member) {

@@ -11,6 +11,7 @@ pub mod errors;
 pub mod events;
 pub mod faults;
 pub mod handler;
+pub mod head_deadline;
 pub mod header_names;
 pub mod ids;
 pub mod invocation;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
@@ -19,6 +19,7 @@ use crate::async_invocations::AsyncStore;
 use crate::auth::Verifier;
 use crate::config::{parse_endpoints_json, ConfigError};
 use crate::handler::{handle, Runtime};
+use crate::head_deadline::HeadDeadline;
 use crate::models::ModelContext;
 use crate::sessions::Sessions;
 use crate::tls;
@@ -40,6 +41,10 @@ pub struct ServerOptions {
     pub session_ttl: Duration,
     pub account_id: String,
     pub worker_threads: usize,
+    /// How long a connection may wait for a request head (the first one
+    /// counted from the connection's start, TLS handshake included; the
+    /// next from the end of the last response) before it is closed.
+    pub header_timeout: Duration,
 }
 
 impl Default for ServerOptions {
@@ -55,6 +60,8 @@ impl Default for ServerOptions {
             session_ttl: Duration::from_secs(20 * 60),
             account_id: "123456789012".to_owned(),
             worker_threads: 2,
+            // hyper's default header_read_timeout, which this replaces.
+            header_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -134,7 +141,12 @@ impl LocalServer {
         let mut inboxes = Vec::new();
         for _ in 0..opts.worker_threads.max(1) {
             let (tx, rx) = mpsc::unbounded_channel();
-            let worker = Worker::start(rx, acceptor.clone(), state.clone(), stop_rx.clone())?;
+            let serving = Serving {
+                acceptor: acceptor.clone(),
+                state: state.clone(),
+                header_timeout: opts.header_timeout,
+            };
+            let worker = Worker::start(rx, serving, stop_rx.clone())?;
             workers.push(worker);
             inboxes.push(tx);
         }
@@ -193,16 +205,22 @@ impl Drop for LocalServer {
 struct Worker {
     runtime: tokio::runtime::Runtime,
     inbox: mpsc::UnboundedReceiver<std::net::TcpStream>,
+    serving: Serving,
+    stop: watch::Receiver<bool>,
+}
+
+/// What serving a connection needs.
+#[derive(Clone)]
+struct Serving {
     acceptor: Option<TlsAcceptor>,
     state: Arc<Runtime>,
-    stop: watch::Receiver<bool>,
+    header_timeout: Duration,
 }
 
 impl Worker {
     fn start(
         inbox: mpsc::UnboundedReceiver<std::net::TcpStream>,
-        acceptor: Option<TlsAcceptor>,
-        state: Arc<Runtime>,
+        serving: Serving,
         stop: watch::Receiver<bool>,
     ) -> Result<Worker, StartError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -212,8 +230,7 @@ impl Worker {
         Ok(Worker {
             runtime,
             inbox,
-            acceptor,
-            state,
+            serving,
             stop,
         })
     }
@@ -225,8 +242,7 @@ impl Worker {
                 let Worker {
                     runtime,
                     mut inbox,
-                    acceptor,
-                    state,
+                    serving,
                     mut stop,
                 } = self;
                 runtime.block_on(async {
@@ -239,7 +255,7 @@ impl Worker {
                         let Ok(stream) = TcpStream::from_std(stream) else {
                             continue;
                         };
-                        tokio::spawn(serve_stream(stream, acceptor.clone(), state.clone()));
+                        tokio::spawn(serve_stream(stream, serving.clone()));
                     }
                 });
                 // Ends this thread's connections and tasks.
@@ -272,22 +288,29 @@ async fn accept_loop(
     }
 }
 
-async fn serve_stream(stream: TcpStream, acceptor: Option<TlsAcceptor>, state: Arc<Runtime>) {
-    match acceptor {
-        None => serve_connection(stream, state).await,
-        Some(acceptor) => {
-            if let Ok(tls_stream) = acceptor.accept(stream).await {
-                serve_connection(tls_stream, state).await;
+async fn serve_stream(stream: TcpStream, serving: Serving) {
+    let deadline = HeadDeadline::new(serving.header_timeout);
+    let serve = async {
+        match serving.acceptor {
+            None => serve_connection(stream, serving.state, &deadline).await,
+            Some(acceptor) => {
+                if let Ok(tls_stream) = acceptor.accept(stream).await {
+                    serve_connection(tls_stream, serving.state, &deadline).await;
+                }
             }
         }
-    }
+    };
+    deadline.serve(serve).await;
 }
 
-async fn serve_connection<S>(io: S, state: Arc<Runtime>)
+async fn serve_connection<S>(io: S, state: Arc<Runtime>, deadline: &HeadDeadline)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = service_fn(move |req| handle(state.clone(), req));
+    let deadline = deadline.clone();
+    // The request counts as in progress from its head to the end of its
+    // response body.
+    let service = service_fn(move |req| handle(state.clone(), req, deadline.begin()));
     // Errors here are the client's doing (reset, bad HTTP); the connection
     // simply ends, as on a real server.
     let _ = http1::Builder::new()
@@ -298,7 +321,9 @@ where
         // goes out in one write rather than 13 (one HTTP chunk per event
         // either way; the bytes on the wire are the same).
         .writev(false)
-        .timer(TokioTimer::new())
+        // The wait for a head is bounded by `deadline` (one timer per
+        // connection) instead of hyper's timer per request.
+        .header_read_timeout(None)
         .serve_connection(TokioIo::new(io), service)
         .await;
 }

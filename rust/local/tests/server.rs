@@ -3,6 +3,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::time::Duration;
 
 use sagerun_core::eventstream::{DecodeError, Decoder, HeaderValue, Limits, Message};
 use sagerun_local::{LocalServer, ServerOptions};
@@ -165,4 +166,84 @@ fn ipv6_loopback_urls_are_bracketed() {
         let (status, _, body) = post(&server, "/endpoints/e/invocations", b"v6");
         assert_eq!((status, body), (200, b"v6".to_vec()));
     }
+}
+
+/// A server that waits `header_timeout` for a request head.
+fn start_with_header_timeout(endpoints: &str, header_timeout: Duration) -> LocalServer {
+    let opts = ServerOptions {
+        verify_signatures: false,
+        header_timeout,
+        ..ServerOptions::default()
+    };
+    LocalServer::start(endpoints, opts).expect("server starts")
+}
+
+/// Reads until the server closes the connection (a bounded wait: a server
+/// that never closes fails the test instead of hanging it).
+fn read_until_closed(s: &mut TcpStream) -> Vec<u8> {
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut raw = Vec::new();
+    match s.read_to_end(&mut raw) {
+        Ok(_) => raw,
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => raw,
+        Err(e) => panic!("the server did not close the connection: {e} (read {raw:?})"),
+    }
+}
+
+#[test]
+fn a_connection_that_never_completes_a_head_is_closed() {
+    let server =
+        start_with_header_timeout(r#"{"e": {"model": "echo"}}"#, Duration::from_millis(200));
+    let mut s = TcpStream::connect(server.local_addr()).unwrap();
+    s.write_all(b"POST /endpoints/e/invocations HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    assert_eq!(read_until_closed(&mut s), b"");
+}
+
+#[test]
+fn an_idle_keep_alive_connection_is_closed_after_its_response() {
+    let server =
+        start_with_header_timeout(r#"{"e": {"model": "echo"}}"#, Duration::from_millis(200));
+    let mut s = TcpStream::connect(server.local_addr()).unwrap();
+    s.write_all(
+        b"POST /endpoints/e/invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+    )
+    .unwrap();
+    // The response, then the close (no `Connection: close` was asked for).
+    let raw = read_until_closed(&mut s);
+    assert!(raw.starts_with(b"HTTP/1.1 200 OK\r\n"), "{raw:?}");
+    assert!(raw.ends_with(b"\r\n\r\nhello"), "{raw:?}");
+}
+
+#[test]
+fn a_stream_longer_than_the_header_timeout_is_not_cut() {
+    // Four parts 150 ms apart: the response outlasts the 200 ms wait for a
+    // head, which only counts while no request is in progress.
+    let server = start_with_header_timeout(
+        r#"{"t": {"model": "tokens", "text": "abcdefgh", "parts": 4, "delay_ms": 150}}"#,
+        Duration::from_millis(200),
+    );
+    let (status, _, body) = post(&server, "/endpoints/t/invocations-response-stream", b"x");
+    assert_eq!(status, 200);
+    let mut decoder = Decoder::new(Limits::default());
+    let messages = decoder.feed(&body).unwrap();
+    decoder.finish().unwrap();
+    let payloads: Vec<&[u8]> = messages.iter().map(|m| &m.payload[..]).collect();
+    assert_eq!(payloads, [&b"ab"[..], b"cd", b"ef", b"gh"]);
+}
+
+#[test]
+fn a_body_sent_after_the_head_is_waited_for() {
+    let server = start(r#"{"e": {"model": "echo"}}"#);
+    let mut s = TcpStream::connect(server.local_addr()).unwrap();
+    s.write_all(b"POST /endpoints/e/invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    // The handler sees the head first, finds no body yet, and must wait.
+    std::thread::sleep(Duration::from_millis(100));
+    s.write_all(b"hel").unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    s.write_all(b"lo").unwrap();
+    let raw = read_until_closed(&mut s);
+    assert!(raw.starts_with(b"HTTP/1.1 200 OK\r\n"), "{raw:?}");
+    assert!(raw.ends_with(b"\r\n\r\nhello"), "{raw:?}");
 }

@@ -73,6 +73,7 @@ impl PyLocalServer {
             session_ttl: Duration::from_secs_f64(session_ttl_seconds),
             account_id,
             worker_threads,
+            ..ServerOptions::default()
         };
         let server = py.detach(|| {
             guard("starting the local runtime", || {
