@@ -10,12 +10,17 @@
 use std::cell::RefCell;
 
 use super::authorization::Draft;
+use super::sha256::{Sha256, State};
 use super::SigningError;
+
+const BLOCK: usize = 64;
 
 /// A request's canonical text and Authorization draft, short of the payload.
 pub(crate) struct Head {
     /// The canonical request up to (not including) its payload-hash line.
     pub canonical: Vec<u8>,
+    /// The SHA-256 state after `canonical`'s whole blocks.
+    pub canonical_state: State,
     /// The request's X-Amz-Content-SHA256 value: it stands for the payload hash.
     pub declared_payload: Option<String>,
     pub authorization: Draft,
@@ -23,6 +28,16 @@ pub(crate) struct Head {
     pub add_token: bool,
 }
 // No Debug on purpose: the canonical text may carry a session token.
+
+impl Head {
+    /// SHA-256 of the canonical request: this head, then `payload_line`.
+    pub(crate) fn canonical_hash(&self, payload_line: &[u8]) -> [u8; 32] {
+        let mut hash = Sha256::resume(self.canonical_state);
+        hash.update(self.canonical.as_chunks::<BLOCK>().1);
+        hash.update(payload_line);
+        hash.finish()
+    }
+}
 
 /// Heads from larger requests are not kept (no ordinary request comes
 /// close; it bounds what a thread keeps).

@@ -266,10 +266,7 @@ pub(crate) fn sign_headers_for(
         || head_of(req, principal, &amz_date),
         |head| {
             let payload = payload_line(head.declared_payload.as_deref(), req.payload)?;
-            let canonical_hash = resume::sha256_of_canonical_request(|text| {
-                text.put(&head.canonical);
-                text.put(payload.as_bytes());
-            });
+            let canonical_hash = head.canonical_hash(payload.as_bytes());
             let key = memory.key(&principal, scope.date);
             let signature = sink::hex32(&resume::hmac_of_string_to_sign(&key, |text| {
                 write_string_to_sign(text, amz_date.as_str(), &scope, &canonical_hash)
@@ -314,6 +311,7 @@ fn head_of(
     let mut canonical = Vec::with_capacity(512);
     prepared.write_canonical_head(&mut canonical);
     Ok(memo::Head {
+        canonical_state: resume::state_of_canonical_head(&canonical),
         canonical,
         declared_payload: prepared.declared_payload.map(str::to_owned),
         add_date: prepared.add_date,
