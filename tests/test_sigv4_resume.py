@@ -1,9 +1,11 @@
 """Consecutive signings in one thread: the signer resumes each hash after the
 blocks a canonical request (and string to sign) shares with the previous
-one. Whatever came before, every signature must be botocore's for the same
+one, and reuses the last request's head (its canonical text but the payload
+line, its Authorization draft) for a request made of the same pieces.
+Whatever came before, every signature must be botocore's for the same
 request and instant: requests differing late, early, by one byte, in
-length around block edges, by key, across seconds, and texts too long to
-remember."""
+length around block edges, by key, across seconds, in any one piece of the
+head, and texts too long to remember."""
 
 from __future__ import annotations
 
@@ -114,3 +116,39 @@ def test_threads_signing_different_requests_at_once_match_botocore():
     for t in threads:
         t.join()
     assert not errors
+
+
+HEAD = [("Content-Type", "application/json"), ("X-Amzn-SageMaker-Custom-Attributes", "a=1")]
+# Each differs from HEAD in one piece only (the body and the instant aside).
+ONE_PIECE_OFF = [
+    [("Content-Type", "application/jsoN"), HEAD[1]],
+    [("content-type", "application/json"), HEAD[1]],
+    [HEAD[1], HEAD[0]],
+    HEAD + [("X-Amzn-SageMaker-Custom-Attributes", "b=2")],
+    HEAD + [("User-Agent", "unsigned/1.0")],
+    [HEAD[0], ("X-Amzn-SageMaker-Custom-Attributes", "  a=1 ")],
+    HEAD + [("X-Amz-Content-SHA256", "UNSIGNED-PAYLOAD")],
+]
+
+
+@pytest.mark.parametrize("other", ONE_PIECE_OFF)
+def test_a_remembered_head_serves_only_the_same_request(other):
+    """The same head twice in a row (the second reuses it), then a head one
+    piece off, then back, with bodies, keys, paths and instants changing in
+    between: each signing is botocore's."""
+    later = T0 + datetime.timedelta(seconds=1)
+    sequence = [
+        (HEAD, b"{}", T0, KEYS[0], PATH),
+        (HEAD, b"{}", T0, KEYS[0], PATH),
+        (HEAD, b"[1]" * 500, T0, KEYS[0], PATH),
+        (other, b"[1]" * 500, T0, KEYS[0], PATH),
+        (other, b"[1]" * 500, T0, KEYS[0], PATH),
+        (HEAD, b"{}", T0, KEYS[0], PATH),
+        (HEAD, b"{}", later, KEYS[0], PATH),
+        (HEAD, b"{}", later, KEYS[1], PATH),
+        (HEAD, b"{}", later, KEYS[1], PATH + "x"),
+        (HEAD, b"{}", T0, KEYS[0], PATH),
+    ]
+    for headers, body, when, key, path in sequence:
+        assert sign_both_ways(headers, body, when, key, path) == botocore_headers(
+            headers, body, when, key, path)

@@ -131,3 +131,36 @@ def test_bad_requests_are_refused_as_by_sign():
         signer.sign("POST", URL_BASE + PATH, {}, b"", timestamp="now")
     with pytest.raises(TypeError):
         signer.sign("POST", URL_BASE + PATH, {}, b"", 0)  # timestamp is keyword-only
+
+
+@pytest.mark.parametrize("token", [None, "FwoGZXIvYXdzEBYaDExample+/="])
+def test_each_dict_is_the_requests_own_whatever_came_before(token):
+    """A signer remembers what it signed last (the request's head, the
+    X-Amz-Date str of its second): with instants, a request's own X-Amz-Date
+    and callers changing the dicts they got in between, each dict is a new
+    one and botocore's, in its order."""
+    signer = sigv4.Signer(region="us-west-2", service="sagemaker", access_key="AKIDEXAMPLE",
+                          secret_key="secret", session_token=token)
+    t0 = datetime.datetime(2026, 11, 21, 12, 0, 0)
+    t1 = t0 + datetime.timedelta(seconds=1)
+    steps = [(t0, False, b"{}"), (t0, False, b"[]"), (t1, False, b"[]"), (t1, True, b"[]"),
+             (t0, True, b"{}"), (t0, False, b"{}"), (t0, False, b"{}")]
+    handed_out = []
+    for instant, dated, payload in steps:
+        hdrs = [("Content-Type", "a/b")]
+        if dated:
+            hdrs.append(("X-Amz-Date", instant.strftime("%Y%m%dT%H%M%SZ")))
+        _, request = botocore_sign("POST", URL_BASE, PATH, [], hdrs, payload, region="us-west-2",
+                                   service="sagemaker", access_key="AKIDEXAMPLE",
+                                   secret_key="secret", token=token, when=instant)
+        expected = {name: request.headers[name]
+                    for name in ("X-Amz-Date", "X-Amz-Security-Token", "Authorization")
+                    if name in request.headers and not (dated and name == "X-Amz-Date")}
+        signed = signer.sign("POST", URL_BASE + PATH, hdrs, payload, timestamp=instant)
+        assert signed == expected and list(signed) == list(expected)
+        assert all(signed is not other for other in handed_out)
+        handed_out.append(signed)
+        # The caller's dict is theirs to change: the next ones do not see it.
+        signed["Authorization"] = "changed"
+        signed.pop("X-Amz-Date", None)
+        signed["X-Extra"] = "1"

@@ -48,18 +48,22 @@ extern "C" {
 /// UTF-8 form inside the object (ASCII strings are their own UTF-8), where
 /// PyO3's abi3 `to_cow` would allocate a bytes object and a String each.
 fn text<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<&'a str> {
-    let s = obj
-        .cast::<PyString>()
-        .map_err(|_| PyTypeError::new_err(format!("{what} must be str, not {}", type_name(obj))))?;
     let mut size: pyo3::ffi::Py_ssize_t = 0;
-    // SAFETY: `s` is a live str (the GIL is held); the call returns NULL with
-    // an exception set (e.g. lone surrogates) or a pointer to `size` bytes of
-    // UTF-8 owned by `s`, valid while `s` lives, which the returned borrow
-    // cannot outlast.
+    // SAFETY: `obj` is a live object (the GIL is held). The call checks
+    // that it is a str itself (so no type check first: under abi3 that is
+    // one more call into CPython per string); it returns NULL with an
+    // exception set (not a str, lone surrogates) or a pointer to `size`
+    // bytes of UTF-8 owned by `obj`, valid while `obj` lives, which the
+    // returned borrow cannot outlast.
     unsafe {
-        let data = PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut size);
+        let data = PyUnicode_AsUTF8AndSize(obj.as_ptr(), &mut size);
         if data.is_null() {
-            return Err(PyErr::fetch(s.py()));
+            let err = PyErr::fetch(obj.py());
+            return Err(if obj.is_instance_of::<PyString>() {
+                err
+            } else {
+                PyTypeError::new_err(format!("{what} must be str, not {}", type_name(obj)))
+            });
         }
         let len = usize::try_from(size).expect("a str's UTF-8 size is not negative");
         Ok(std::str::from_utf8_unchecked(std::slice::from_raw_parts(

@@ -41,11 +41,15 @@ impl Draft {
         &self.text[self.list_at..]
     }
 
-    /// The whole header value.
-    pub(crate) fn finish(mut self, signature_hex: &[u8; 64]) -> String {
-        self.text.put(b", Signature=");
-        self.text.put(signature_hex);
-        String::from_utf8(self.text).expect("built from str pieces")
+    /// The whole header value. (The draft stays: a remembered request
+    /// head signs its next body with it.)
+    pub(crate) fn finish(&self, signature_hex: &[u8; 64]) -> String {
+        const SIGNATURE: &[u8] = b", Signature=";
+        let mut text = Vec::with_capacity(self.text.len() + SIGNATURE.len() + signature_hex.len());
+        text.put(&self.text);
+        text.put(SIGNATURE);
+        text.put(signature_hex);
+        String::from_utf8(text).expect("built from str pieces")
     }
 }
 

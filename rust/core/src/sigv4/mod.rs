@@ -8,7 +8,8 @@
 //! `canonical` (canonical request), `sink` (where the text goes: a buffer
 //! or a hash), `sha256` (SHA-256/HMAC with their states at hand),
 //! `resume` (a canonical request's hash resumed after the blocks it shares
-//! with the previous one), `key_cache` (derived signing keys), `memory`
+//! with the previous one), `memo` (the last request's head, reused by the
+//! next one made of the same pieces), `key_cache` (derived signing keys), `memory`
 //! (which key signs), `signer` (a [`Signer`] bound to one principal and
 //! scope), `authorization` (the header value), `url` (URL -> Host +
 //! target).
@@ -20,6 +21,7 @@ use crate::protocol::header;
 mod authorization;
 mod canonical;
 mod key_cache;
+mod memo;
 mod memory;
 mod resume;
 mod sha256;
@@ -249,19 +251,72 @@ pub(crate) fn sign_headers_for(
     memory: &impl Memory,
 ) -> Result<Signed, SigningError> {
     let amz_date = signing_date(time)?;
+    let scope = Scope {
+        date: amz_date.date(),
+        region: principal.region,
+        service: principal.service,
+    };
+    let own = head_pieces(req, &principal, &amz_date);
+    let pieces = memo::Pieces {
+        own: &own,
+        headers: req.headers,
+    };
+    memo::with_head(
+        pieces,
+        || head_of(req, principal, &amz_date),
+        |head| {
+            let payload = payload_line(head.declared_payload.as_deref(), req.payload)?;
+            let canonical_hash = head.canonical_hash(payload.as_bytes());
+            let key = memory.key(&principal, scope.date);
+            let signature = sink::hex32(&resume::hmac_of_string_to_sign(&key, |text| {
+                write_string_to_sign(text, amz_date.as_str(), &scope, &canonical_hash)
+            }));
+            Ok(Signed {
+                amz_date: head.add_date.then_some(amz_date),
+                token_added: head.add_token,
+                authorization: head.authorization.finish(&signature),
+            })
+        },
+    )
+}
+
+/// What a request's head is made of besides its headers: its method and
+/// target, the signing second and the principal (the secret aside: the
+/// head does not depend on it). (A principal's token is never `Some("")`.)
+fn head_pieces<'a>(
+    req: &SignableRequest<'a>,
+    principal: &Principal<'a>,
+    amz_date: &'a AmzDate,
+) -> [&'a str; 7] {
+    [
+        req.method,
+        req.uri,
+        amz_date.as_str(),
+        principal.access_key,
+        principal.region,
+        principal.service,
+        principal.token.unwrap_or(""),
+    ]
+}
+
+/// The request's head, checked and written out (see `memo`).
+fn head_of(
+    req: &SignableRequest<'_>,
+    principal: Principal<'_>,
+    amz_date: &AmzDate,
+) -> Result<memo::Head, SigningError> {
     let mut names = LowerNames::new();
     let mut signed = SignedHeaders::new();
-    let prepared = prepare(req, principal, &amz_date, &mut names, &mut signed)?;
-    let canonical_hash =
-        resume::sha256_of_canonical_request(|text| prepared.write_canonical_request(text));
-    let key = memory.key(&principal, amz_date.date());
-    let signature = sink::hex32(&resume::hmac_of_string_to_sign(&key, |text| {
-        prepared.write_string_to_sign(text, &canonical_hash)
-    }));
-    Ok(Signed {
-        amz_date: prepared.add_date.then_some(amz_date),
-        token_added: prepared.add_token,
-        authorization: prepared.authorization(&signature),
+    let prepared = prepare(req, principal, amz_date, &mut names, &mut signed)?;
+    let mut canonical = Vec::with_capacity(512);
+    prepared.write_canonical_head(&mut canonical);
+    Ok(memo::Head {
+        canonical_state: resume::state_of_canonical_head(&canonical),
+        canonical,
+        declared_payload: prepared.declared_payload.map(str::to_owned),
+        add_date: prepared.add_date,
+        add_token: prepared.add_token,
+        authorization: prepared.authorization,
     })
 }
 
@@ -276,8 +331,10 @@ pub(crate) fn sign_details_for(
     let mut names = LowerNames::new();
     let mut signed = SignedHeaders::new();
     let prepared = prepare(req, principal, &amz_date, &mut names, &mut signed)?;
+    let payload = payload_line(prepared.declared_payload, req.payload)?;
     let mut canonical_request = Vec::with_capacity(512);
-    prepared.write_canonical_request(&mut canonical_request);
+    prepared.write_canonical_head(&mut canonical_request);
+    canonical_request.put(payload.as_bytes());
     let canonical_hash = resume::sha256_of_canonical_request(|text| text.put(&canonical_request));
     let mut string_to_sign = Vec::with_capacity(160);
     prepared.write_string_to_sign(&mut string_to_sign, &canonical_hash);
@@ -322,7 +379,8 @@ pub(crate) struct Prepared<'a> {
     uri: &'a str,
     /// Sorted by lower-cased name.
     signed: &'a [SignedHeader<'a>],
-    payload_hash: PayloadHash<'a>,
+    /// The X-Amz-Content-SHA256 value (it stands for the payload hash).
+    declared_payload: Option<&'a str>,
     amz_date: &'a AmzDate,
     add_date: bool,
     add_token: bool,
@@ -332,8 +390,8 @@ pub(crate) struct Prepared<'a> {
 }
 
 /// Checks everything about a request to sign (the principal is checked
-/// already) and gathers what signing it takes; nothing is hashed (but the
-/// body) until all checks passed. The signed headers go into the caller's
+/// already) and gathers what signing it takes (the payload aside: see
+/// [`payload_line`]); nothing is hashed. The signed headers go into the caller's
 /// `signed` (a large stack value better not moved around), their
 /// lower-cased names into `names`.
 fn prepare<'s, 'n: 's>(
@@ -401,10 +459,6 @@ fn prepare<'s, 'n: 's>(
     }
     canonical::sort_signed_headers(signed);
 
-    let payload_hash = match content_sha256 {
-        Some(declared) => PayloadHash::Given(declared),
-        None => payload_hash(req.payload)?,
-    };
     let scope = Scope {
         date: amz_date.date(),
         region: principal.region,
@@ -414,7 +468,7 @@ fn prepare<'s, 'n: 's>(
         method: req.method,
         uri: req.uri,
         signed,
-        payload_hash,
+        declared_payload: content_sha256,
         amz_date,
         add_date: !has_date,
         add_token: add_token.is_some(),
@@ -424,14 +478,14 @@ fn prepare<'s, 'n: 's>(
 }
 
 impl Prepared<'_> {
-    pub(crate) fn write_canonical_request(&self, out: &mut impl Sink) {
-        canonical::write_canonical_request(
+    /// The canonical request but its payload-hash line.
+    fn write_canonical_head(&self, out: &mut impl Sink) {
+        canonical::write_canonical_head(
             out,
             self.method,
             self.uri,
             self.signed,
             self.authorization.signed_list(),
-            self.payload_hash.as_bytes(),
         );
     }
 
@@ -439,7 +493,7 @@ impl Prepared<'_> {
         write_string_to_sign(out, self.amz_date.as_str(), &self.scope, canonical_hash);
     }
 
-    fn authorization(self, signature_hex: &[u8; 64]) -> String {
+    fn authorization(&self, signature_hex: &[u8; 64]) -> String {
         self.authorization.finish(signature_hex)
     }
 }
@@ -663,6 +717,18 @@ impl PayloadHash<'_> {
             PayloadHash::Given(hash) => hash.as_bytes(),
             PayloadHash::Computed(hex) => hex,
         }
+    }
+}
+
+/// The payload line: the request's X-Amz-Content-SHA256 value when it
+/// has one (as in botocore), else the payload's hash.
+fn payload_line<'a>(
+    declared: Option<&'a str>,
+    payload: Payload<'a>,
+) -> Result<PayloadHash<'a>, SigningError> {
+    match declared {
+        Some(declared) => Ok(PayloadHash::Given(declared)),
+        None => payload_hash(payload),
     }
 }
 

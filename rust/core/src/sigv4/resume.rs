@@ -55,6 +55,26 @@ pub(crate) fn sha256_of_canonical_request(write: impl FnOnce(&mut Vec<u8>)) -> [
     resumed(Kind::CanonicalRequest, State::INITIAL, write)
 }
 
+/// The hash state after the whole blocks of `head`, a canonical request's
+/// text but its payload line (the caller hashes the rest on from there).
+pub(crate) fn state_of_canonical_head(head: &[u8]) -> State {
+    let remembered = REMEMBERED.try_with(|memo| {
+        let mut memo = memo.try_borrow_mut().ok()?;
+        let memo = &mut memo[Kind::CanonicalRequest as usize];
+        let state = memo.whole_blocks(State::INITIAL, head);
+        if head.len() <= MAX_REMEMBERED {
+            memo.text.clear();
+            memo.text.extend_from_slice(head);
+        }
+        Some(state)
+    });
+    remembered.ok().flatten().unwrap_or_else(|| {
+        let mut state = State::INITIAL;
+        state.compress(head.as_chunks::<BLOCK>().0);
+        state
+    })
+}
+
 /// HMAC-SHA256 with `key` of the string to sign `write` writes.
 pub(crate) fn hmac_of_string_to_sign(key: &HmacKey, write: impl FnOnce(&mut Vec<u8>)) -> [u8; 32] {
     key.outer_of(&resumed(Kind::StringToSign, key.inner(), write))
@@ -99,12 +119,21 @@ impl Remembered {
     /// after the whole blocks it shares with the last text (from the same
     /// start), and remembers its own states (the caller keeps the text).
     fn hash_text(&mut self, start: State, text: &[u8]) -> [u8; 32] {
+        let state = self.whole_blocks(start, text);
+        let mut hash = Sha256::resume(state);
+        hash.update(text.as_chunks::<BLOCK>().1);
+        hash.finish()
+    }
+
+    /// The state after `start` and the whole blocks of `text` (see
+    /// `hash_text`).
+    fn whole_blocks(&mut self, start: State, text: &[u8]) -> State {
         if self.start != start || self.states.is_empty() {
             self.start = start;
             self.states.clear();
             self.states.push(start);
         }
-        let (blocks, tail) = text.as_chunks::<BLOCK>();
+        let (blocks, _) = text.as_chunks::<BLOCK>();
         let (old_blocks, _) = self.text.as_chunks::<BLOCK>();
         let shared = blocks
             .iter()
@@ -124,9 +153,7 @@ impl Remembered {
             // Not remembered: nothing of it may be resumed later.
             self.states.truncate(1);
         }
-        let mut hash = Sha256::resume(state);
-        hash.update(tail);
-        hash.finish()
+        state
     }
 }
 
@@ -163,6 +190,42 @@ mod tests {
             // And again, now from its own remembered states.
             let again = sha256_of_canonical_request(|out| out.extend_from_slice(text));
             assert_eq!(again.to_vec(), hashed_by_ring(text));
+        }
+    }
+
+    /// A head's state, hashed on with the rest of its text, gives the
+    /// text's digest, whatever came before (heads and whole texts mixed).
+    #[test]
+    fn head_states_continue_to_the_texts_own_hash() {
+        let base: Vec<u8> = (0..500u32).map(|i| (i * 13 % 241) as u8).collect();
+        let mut heads = vec![
+            base.clone(),
+            base[..64].to_vec(),
+            base[..63].to_vec(),
+            Vec::new(),
+        ];
+        heads.push(vec![5; MAX_REMEMBERED + 70]);
+        for at in [0, 64, 130, 499] {
+            let mut changed = base.clone();
+            changed[at] ^= 1;
+            heads.push(changed);
+        }
+        for head in heads.iter().chain(heads.iter().rev()).chain(&heads) {
+            for _ in 0..2 {
+                let state = state_of_canonical_head(head);
+                let mut hash = Sha256::resume(state);
+                hash.update(head.as_chunks::<BLOCK>().1);
+                hash.update(b"payload line");
+                let text = [&head[..], b"payload line"].concat();
+                assert_eq!(
+                    hash.finish().to_vec(),
+                    hashed_by_ring(&text),
+                    "len {}",
+                    head.len()
+                );
+                let whole = sha256_of_canonical_request(|out| out.extend_from_slice(&text));
+                assert_eq!(whole.to_vec(), hashed_by_ring(&text));
+            }
         }
     }
 

@@ -140,7 +140,11 @@ pub struct AmzDate([u8; 16]);
 
 impl AmzDate {
     pub fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.0).expect("digits, 'T' and 'Z'")
+        // (Read several times per signing: not re-checked each time.)
+        // SAFETY: the field is private and `format_amz_date` is the only
+        // place an AmzDate is made: it writes an ASCII digit, 'T' or 'Z'
+        // into each of the 16 bytes, and ASCII is valid UTF-8.
+        unsafe { std::str::from_utf8_unchecked(&self.0) }
     }
 
     /// The `YYYYMMDD` part (the credential scope's date).

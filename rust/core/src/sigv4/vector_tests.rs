@@ -759,3 +759,209 @@ fn a_bound_signer_checks_its_principal_once_and_hides_secrets() {
     );
     assert!(shown.contains(ACCESS_KEY));
 }
+
+/// A request's head is remembered per thread (`memo`) and reused by the
+/// next request made of the same pieces: requests differing from the last
+/// one in any single piece still sign exactly as the path that remembers
+/// nothing (`sign_with`, which reproduces the suite), before and after.
+#[test]
+fn a_remembered_head_serves_only_the_same_request() {
+    let body_a = b"{\"a\":1}".to_vec();
+    let body_b = vec![7u8; 1000];
+    let base: Vec<(&str, &str)> = vec![
+        ("Host", "example.amazonaws.com"),
+        ("Content-Type", "application/json"),
+        ("X-Amz-Meta", "  a   b "),
+    ];
+    type Headers = Vec<(&'static str, &'static str)>;
+    let with = |edit: &dyn Fn(&mut Headers)| {
+        let mut headers = base.clone();
+        edit(&mut headers);
+        headers
+    };
+    let variants: Vec<Vec<(&str, &str)>> = vec![
+        base.clone(),
+        with(&|h| h[1].1 = "application/jsoN"),
+        with(&|h| h[1].0 = "content-type"),
+        with(&|h| h.swap(1, 2)),
+        with(&|h| h.push(("X-Amz-Meta", "second"))),
+        with(&|h| h.push(("User-Agent", "unsigned/1.0"))),
+        with(&|h| h[2].1 = "a b"),
+        with(&|h| h.push(("X-Amz-Content-SHA256", "UNSIGNED-PAYLOAD"))),
+        with(&|h| h.push(("X-Amz-Date", "20150830T123600Z"))),
+        with(&|h| h.push(("X-Amz-Security-Token", "tok"))),
+    ];
+    let time = SigningTime::from_unix(SUITE_TIME);
+    let later = SigningTime::from_unix(SUITE_TIME + 1);
+    let tokens = [Some("tok"), None, Some("other")];
+    let scopes = [
+        ("us-east-1", "service"),
+        ("us-west-2", "service"),
+        ("us-east-1", "s3x"),
+    ];
+    let check = |method: &str,
+                 uri: &str,
+                 headers: &[(&str, &str)],
+                 body: &[u8],
+                 access_key: &str,
+                 token: Option<&str>,
+                 (region, service): (&str, &str),
+                 time: SigningTime| {
+        let req = SignableRequest {
+            method,
+            uri,
+            headers,
+            payload: Payload::Bytes(body),
+        };
+        let creds = CredentialsRef {
+            access_key,
+            secret_key: SECRET,
+            session_token: token,
+        };
+        let expected = sign_with(&req, creds, region, service, time);
+        let got = sign_headers(&req, creds, region, service, time);
+        match (expected, got) {
+            (Ok(expected), Ok(got)) => {
+                assert_eq!(got.authorization, expected.authorization);
+                let added: Vec<&str> = expected
+                    .headers_to_add
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect();
+                assert_eq!(got.amz_date.is_some(), added.contains(&"X-Amz-Date"));
+                assert_eq!(
+                    got.security_token.is_some(),
+                    added.contains(&"X-Amz-Security-Token")
+                );
+            }
+            (Err(expected), Err(got)) => assert_eq!(got, expected),
+            (expected, got) => panic!("{expected:?} vs {got:?}"),
+        }
+    };
+    let base_sign = || {
+        check(
+            "POST",
+            "/p",
+            &base,
+            &body_a,
+            ACCESS_KEY,
+            Some("tok"),
+            scopes[0],
+            time,
+        )
+    };
+    for headers in &variants {
+        for body in [&body_a, &body_b] {
+            // The same request twice (the second reuses the head), each
+            // between two signings of the base request.
+            for _ in 0..2 {
+                base_sign();
+                check(
+                    "POST",
+                    "/p",
+                    headers,
+                    body,
+                    ACCESS_KEY,
+                    Some("tok"),
+                    scopes[0],
+                    time,
+                );
+                check(
+                    "POST",
+                    "/p",
+                    headers,
+                    body,
+                    ACCESS_KEY,
+                    Some("tok"),
+                    scopes[0],
+                    time,
+                );
+            }
+        }
+        base_sign();
+        check(
+            "PUT",
+            "/p",
+            headers,
+            &body_a,
+            ACCESS_KEY,
+            Some("tok"),
+            scopes[0],
+            time,
+        );
+        check(
+            "POST",
+            "/q",
+            headers,
+            &body_a,
+            ACCESS_KEY,
+            Some("tok"),
+            scopes[0],
+            time,
+        );
+        check(
+            "POST",
+            "/p",
+            headers,
+            &body_a,
+            "AKIDOTHER",
+            Some("tok"),
+            scopes[0],
+            time,
+        );
+        check(
+            "POST",
+            "/p",
+            headers,
+            &body_a,
+            ACCESS_KEY,
+            Some("tok"),
+            scopes[0],
+            later,
+        );
+        for token in tokens {
+            check(
+                "POST", "/p", headers, &body_a, ACCESS_KEY, token, scopes[0], time,
+            );
+        }
+        for scope in scopes {
+            check(
+                "POST",
+                "/p",
+                headers,
+                &body_a,
+                ACCESS_KEY,
+                Some("tok"),
+                scope,
+                time,
+            );
+        }
+        // A refused request in between changes nothing.
+        check(
+            "POST",
+            "/p",
+            &[("Host", "h"), ("Bad Name", "x")],
+            &body_a,
+            ACCESS_KEY,
+            None,
+            scopes[0],
+            time,
+        );
+    }
+    // A given payload hash is checked on every request, the head's reuse aside.
+    let creds = CredentialsRef {
+        access_key: ACCESS_KEY,
+        secret_key: SECRET,
+        session_token: None,
+    };
+    let given = |hash: &'static str| SignableRequest {
+        method: "POST",
+        uri: "/p",
+        headers: &base,
+        payload: Payload::Sha256Hex(hash),
+    };
+    let good = "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072";
+    assert!(sign_headers(&given(good), creds, "us-east-1", "service", time).is_ok());
+    assert!(sign_headers(&given("not hex"), creds, "us-east-1", "service", time).is_err());
+    assert!(sign_headers(&given(good), creds, "us-east-1", "service", time).is_ok());
+}
