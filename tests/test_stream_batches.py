@@ -8,6 +8,7 @@ the connection again (the server holds it open: a read would wait)."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Dict, List
 
 import botocore.exceptions as bex
@@ -88,6 +89,32 @@ def test_close_in_the_middle_of_a_batch_ends_the_iteration():
         assert client.invoke_endpoint(EndpointName="ep", Body=b"{}")["Body"].read() == H.OK_BODY
         # The stream's connection was dropped, not handed to the next call.
         assert srv.requests[1].connection != srv.requests[0].connection
+
+
+@pytest.mark.timeout(60)
+def test_leaving_the_loop_in_the_middle_of_a_batch_closes_the_stream():
+    """`break` drops the loop's iterator: the stream's connection is closed
+    then (the server, holding it open, sees the close), not when the body
+    is collected; the body cannot be iterated again."""
+    peer_closed = threading.Event()
+    held = H.stream_of(ONE_CHUNK, then_hold=True)
+
+    def behaviour(conn: H.Conn, request: H.Request) -> bool:
+        held(conn, request)  # returns once the client closed the connection
+        peer_closed.set()
+        return False
+
+    with H.HostileServer([behaviour]) as srv:
+        client = sagerun.Client(endpoint_url=srv.url, config=PATIENT, **KEYS)
+        body = client.invoke_endpoint_with_response_stream(EndpointName="ep", Body=b"{}")["Body"]
+        got = []
+        for event in body:
+            got.append(event["PayloadPart"]["Bytes"])
+            if len(got) == 2:
+                break
+        assert got == PARTS[:2]
+        assert peer_closed.wait(20)
+        assert list(body) == []
 
 
 @pytest.mark.timeout(60)
