@@ -9,7 +9,7 @@ use bytes::Bytes;
 use super::error::{invalid, DecodeError};
 use super::frame::{Prelude, PRELUDE_LEN};
 use super::header::{parse_headers, KnownBlock};
-use super::types::{Limits, Message, MessageRef};
+use super::types::{HeaderRef, Limits, Message, MessageRef};
 
 /// A buffer grown past this for one large frame is released afterwards.
 const KEEP_BUFFER_CAPACITY: usize = 1 << 20;
@@ -34,6 +34,16 @@ pub struct Decoder {
     pending: Option<Prelude>,
     poisoned: Option<DecodeError>,
     known: KnownBlock,
+    /// The headers list's allocation, kept between calls (one chunk often
+    /// holds one frame: a new list per call would be an allocation per frame).
+    spare: Vec<HeaderRef<'static>>,
+}
+
+/// An empty list of another lifetime on the same allocation (std collects
+/// a mapped `into_iter` in place; nothing is mapped, the list is empty).
+fn recycle<'b>(mut list: Vec<HeaderRef<'_>>) -> Vec<HeaderRef<'b>> {
+    list.clear();
+    list.into_iter().map(|_| unreachable!("emptied")).collect()
 }
 
 /// Where a whole, not yet verified frame sits while the walk hands it out.
@@ -185,7 +195,7 @@ impl Decoder {
         E: From<DecodeError>,
         F: FnMut(MessageRef<'_>, &Bytes) -> Result<(), E>,
     {
-        let mut scratch = Vec::new();
+        let mut scratch = recycle(std::mem::take(&mut self.spare));
         let mut known = std::mem::take(&mut self.known);
         let result = self.walk(data, |whole, prelude| match whole {
             Whole::Input(range) => {
@@ -200,6 +210,7 @@ impl Decoder {
             }
         });
         self.known = known;
+        self.spare = recycle(scratch);
         result
     }
 

@@ -371,6 +371,39 @@ fn feed_shared_all(decoder: &mut Decoder, chunks: &[Bytes]) -> (Vec<Message>, Ve
 }
 
 #[test]
+fn a_repeated_header_block_decodes_as_it_did_the_first_time() {
+    // Every header type (the smithy-rs vector), three times in a row: the
+    // second and third are read from the remembered layout.
+    let frame = read("smithy-rs/test_data/valid_with_all_headers_and_payload");
+    let expected = decode_message(&frame).unwrap();
+    assert!(expected.headers.len() >= 8, "the vector has every type");
+    let mut decoder = Decoder::default();
+    let got = decoder.feed(&[&frame[..], &frame, &frame].concat()).unwrap();
+    assert_eq!(got, vec![expected.clone(); 3]);
+    // Same length, one value byte changed: decoded afresh, not from the layout.
+    let string_header = Header {
+        name: "k".into(),
+        value: HeaderValue::String("abc".into()),
+    };
+    let changed = Header {
+        name: "k".into(),
+        value: HeaderValue::String("abd".into()),
+    };
+    let a = encode_message(std::slice::from_ref(&string_header), b"x").unwrap();
+    let b = encode_message(std::slice::from_ref(&changed), b"x").unwrap();
+    let got = decoder.feed(&[a, b.clone(), b].concat()).unwrap();
+    let values: Vec<_> = got.iter().map(|m| m.headers[0].value.clone()).collect();
+    assert_eq!(
+        values,
+        [string_header.value, changed.value.clone(), changed.value]
+    );
+    // The known block with its last value byte made invalid UTF-8 differs
+    // in bytes, so it is checked again and refused.
+    let bad = raw_frame(&[1, b'k', 7, 0, 3, b'a', b'b', 0xff], b"x");
+    assert!(is_invalid(decoder.feed(&bad)));
+}
+
+#[test]
 fn feed_shared_matches_the_vectors_at_every_split() {
     let (stream, expected) = valid_stream();
     let stream = Bytes::from(stream);
