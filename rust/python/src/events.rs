@@ -144,7 +144,6 @@ impl EventStreamReader {
             _ => Ok(Some(object)),
         }
     }
-
 }
 
 #[pymethods]

@@ -378,7 +378,9 @@ fn a_repeated_header_block_decodes_as_it_did_the_first_time() {
     let expected = decode_message(&frame).unwrap();
     assert!(expected.headers.len() >= 8, "the vector has every type");
     let mut decoder = Decoder::default();
-    let got = decoder.feed(&[&frame[..], &frame, &frame].concat()).unwrap();
+    let got = decoder
+        .feed(&[&frame[..], &frame, &frame].concat())
+        .unwrap();
     assert_eq!(got, vec![expected.clone(); 3]);
     // Same length, one value byte changed: decoded afresh, not from the layout.
     let string_header = Header {
@@ -413,7 +415,10 @@ fn feed_shared_matches_the_vectors_at_every_split() {
         assert_eq!(got, expected, "cut at {cut}");
     }
     let bytewise: Vec<Bytes> = (0..stream.len()).map(|i| stream.slice(i..i + 1)).collect();
-    assert_eq!(feed_shared_all(&mut Decoder::default(), &bytewise).0, expected);
+    assert_eq!(
+        feed_shared_all(&mut Decoder::default(), &bytewise).0,
+        expected
+    );
 }
 
 #[test]
@@ -432,7 +437,9 @@ fn feed_shared_payloads_are_views_not_copies() {
     let mut decoder = Decoder::default();
     let pieces: Vec<Bytes> = frame.chunks(1024).map(Bytes::copy_from_slice).collect();
     for piece in &pieces[..pieces.len() - 1] {
-        decoder.feed_shared(piece, |_, _| Ok::<_, DecodeError>(())).unwrap();
+        decoder
+            .feed_shared(piece, |_, _| Ok::<_, DecodeError>(()))
+            .unwrap();
         assert_eq!(decoder.buffer_capacity(), frame.len());
     }
     let mut shared = None;
