@@ -116,7 +116,9 @@ impl EventReader {
                 // together, microseconds apart.
                 self.stamp_parts(read_at);
                 self.ready_bytes = 0;
-                return Ok(self.ready.drain(..).collect());
+                // Its buffer is handed over (in place: the queue was only
+                // pushed to since it was made, so it is contiguous).
+                return Ok(std::mem::take(&mut self.ready).into());
             }
             if let Some(error) = self.failed.take() {
                 return Err(error);

@@ -78,7 +78,11 @@ impl ReaderState {
         if events.is_empty() || self.closed.load(Ordering::Acquire) {
             return Ok(false);
         }
-        ready.extend(events);
+        if ready.is_empty() {
+            *ready = events.into(); // the batch's buffer, not a copy
+        } else {
+            ready.extend(events);
+        }
         Ok(true)
     }
 }
