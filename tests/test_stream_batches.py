@@ -8,6 +8,7 @@ the connection again (the server holds it open: a read would wait)."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Dict, List
 
 import botocore.exceptions as bex
@@ -91,6 +92,32 @@ def test_close_in_the_middle_of_a_batch_ends_the_iteration():
 
 
 @pytest.mark.timeout(60)
+def test_leaving_the_loop_in_the_middle_of_a_batch_closes_the_stream():
+    """`break` drops the loop's iterator: the stream's connection is closed
+    then (the server, holding it open, sees the close), not when the body
+    is collected; the body cannot be iterated again."""
+    peer_closed = threading.Event()
+    held = H.stream_of(ONE_CHUNK, then_hold=True)
+
+    def behaviour(conn: H.Conn, request: H.Request) -> bool:
+        held(conn, request)  # returns once the client closed the connection
+        peer_closed.set()
+        return False
+
+    with H.HostileServer([behaviour]) as srv:
+        client = sagerun.Client(endpoint_url=srv.url, config=PATIENT, **KEYS)
+        body = client.invoke_endpoint_with_response_stream(EndpointName="ep", Body=b"{}")["Body"]
+        got = []
+        for event in body:
+            got.append(event["PayloadPart"]["Bytes"])
+            if len(got) == 2:
+                break
+        assert got == PARTS[:2]
+        assert peer_closed.wait(20)
+        assert list(body) == []
+
+
+@pytest.mark.timeout(60)
 @pytest.mark.parametrize("loop", LOOPS)
 def test_async_close_in_the_middle_of_a_batch_ends_the_iteration(loop):
     with H.HostileServer([H.stream_of(ONE_CHUNK, then_hold=True), H.ok]) as srv:
@@ -131,3 +158,30 @@ def test_async_events_of_a_chunk_and_its_exception(loop):
 
 def events_of(outcome: Dict[str, Any]) -> List[bytes]:
     return [e["PayloadPart"]["Bytes"] for e in outcome["events"]]
+
+
+# Parts of 64 KiB and more, sent in HTTP chunks that cut across frames: most
+# frames are assembled from several chunks (and handed out without copying
+# the assembled frame again).
+BIG_PARTS = [bytes((i * 7 + j) % 251 for j in range(size))
+             for i, size in enumerate([64 * 1024, 64 * 1024 + 1, 1, 200 * 1024, 3])]
+BIG_STREAM = b"".join(H.payload_part(p) for p in BIG_PARTS)
+CUT_ACROSS = [BIG_STREAM[i:i + 7001] for i in range(0, len(BIG_STREAM), 7001)]
+
+
+def test_large_parts_assembled_across_chunks_are_the_bytes_boto3_reads():
+    behaviour = H.stream_of(*CUT_ACROSS, end=H.LAST_CHUNK)
+    ours, boto = read_all("sagerun", behaviour), read_all("boto3", behaviour)
+    assert boto["error"] is None and ours["error"] is None
+    assert events_of(boto) == BIG_PARTS
+    assert ours["events"] == boto["events"]
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_async_large_parts_assembled_across_chunks(loop):
+    with H.HostileServer([H.stream_of(*CUT_ACROSS, end=H.LAST_CHUNK)]) as srv:
+        async def go() -> List[bytes]:
+            async with sagerun.AsyncClient(endpoint_url=srv.url, **KEYS) as client:
+                r = await client.invoke_endpoint_with_response_stream(EndpointName="ep", Body=b"{}")
+                return [e["PayloadPart"]["Bytes"] async for e in r["Body"]]
+        assert run(go, loop) == BIG_PARTS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
-from sagerun import _native, streaming
+from sagerun import streaming
 from sagerun._errors import transport_error
 
 
@@ -76,23 +76,12 @@ class EventStream(StreamTimings):
 
     def __iter__(self) -> Iterator[Dict[str, Dict[str, bytes]]]:
         if self._consumed:
-            return
+            return iter(())
         self._consumed = True
-        reader = self._reader
-        try:
-            while True:
-                # The events already read, made one at a time (see _native.EventStreamReader).
-                yield from reader
-                if not reader.readable:  # the last batch reached the end
-                    return
-                try:
-                    more = reader.fill()
-                except _native.TransportError as e:
-                    raise transport_error(e) from None
-                if not more:
-                    return
-        finally:
-            reader.close()
+        # A native iterator: one call per event, reading the next batch when
+        # the events read are used up; it closes the stream when it ends,
+        # fails or is dropped (see _native.EventStreamReader.iterate).
+        return self._reader.iterate(transport_error)  # type: ignore[no-any-return]
 
     def _payloads(self) -> Iterator[bytes]:
         # The body hands out payloads from now on: no event dicts are made

@@ -21,7 +21,7 @@ use tokio::runtime::Runtime;
 use tokio::sync::Notify;
 
 use crate::async_client::{self, Completion, CompletionQueue, PendingCall};
-use crate::client::{block_interruptibly, to_py_err};
+use crate::client::{block_interruptibly, to_py_err, TransportError};
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
@@ -78,7 +78,11 @@ impl ReaderState {
         if events.is_empty() || self.closed.load(Ordering::Acquire) {
             return Ok(false);
         }
-        ready.extend(events);
+        if ready.is_empty() {
+            *ready = events.into(); // the batch's buffer, not a copy
+        } else {
+            ready.extend(events);
+        }
         Ok(true)
     }
 }
@@ -124,21 +128,9 @@ impl EventStreamReader {
             make_error: OnceLock::new(),
         }
     }
-}
 
-#[pymethods]
-impl EventStreamReader {
-    /// Iterating hands out the events read so far, one at a time, and
-    /// stops when they are used up (it never reads: `fill` does).
-    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
-        slf
-    }
-
-    /// The next event read and not handed out yet. A PayloadPart comes as
-    /// `{"PayloadPart": {"Bytes": b"..."}}`; an in-stream exception as
-    /// `("exception", type, payload)`, an unmodeled error message as
-    /// `("error", code, message)`, or, after `raise_events_with`, raised.
-    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    /// The next event read and not handed out yet (see `__next__`).
+    fn next_ready<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         let Some(event) = lock(&self.state.ready).pop_front() else {
             return Ok(None);
         };
@@ -154,6 +146,36 @@ impl EventStreamReader {
                 Err(PyErr::from_value(make_error.bind(py).call1((object,))?))
             }
             _ => Ok(Some(object)),
+        }
+    }
+}
+
+#[pymethods]
+impl EventStreamReader {
+    /// Iterating hands out the events read so far, one at a time, and
+    /// stops when they are used up (it never reads: `fill` does).
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    /// The next event read and not handed out yet. A PayloadPart comes as
+    /// `{"PayloadPart": {"Bytes": b"..."}}`; an in-stream exception as
+    /// `("exception", type, payload)`, an unmodeled error message as
+    /// `("error", code, message)`, or, after `raise_events_with`, raised.
+    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.next_ready(py)
+    }
+
+    /// The iteration of a sync stream body (`for event in body`), one
+    /// native call per event: events read so far are handed out as
+    /// `__next__` does, and once they are used up the next batch is read
+    /// (`fill`) within the same call. A transport error is raised as
+    /// `map_error(error)` makes it. The stream is closed when the iteration
+    /// ends, fails, or is dropped unfinished (a `break`).
+    fn iterate(slf: Py<Self>, map_error: Py<PyAny>) -> BlockingEvents {
+        BlockingEvents {
+            reader: slf,
+            map_error,
         }
     }
 
@@ -259,6 +281,65 @@ impl EventStreamReader {
     }
 }
 
+/// `for event in body` over a sync stream (see `EventStreamReader.iterate`).
+#[pyclass(module = "sagerun._native")]
+pub struct BlockingEvents {
+    reader: Py<EventStreamReader>,
+    /// Makes the exception a `TransportError` is raised as.
+    map_error: Py<PyAny>,
+}
+
+impl BlockingEvents {
+    /// The next event, reading a batch when those read are used up;
+    /// `None` at the end of the stream.
+    fn next_event<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let reader = self.reader.get();
+        loop {
+            if let Some(event) = reader.next_ready(py)? {
+                return Ok(Some(event));
+            }
+            // The last batch may have brought the end with it: no read.
+            if !reader.readable() {
+                return Ok(None);
+            }
+            match reader.fill(py) {
+                Ok(true) => {}
+                Ok(false) => return Ok(None),
+                Err(e) if e.is_instance_of::<TransportError>(py) => {
+                    let mapped = self.map_error.bind(py).call1((e.value(py),))?;
+                    return Err(PyErr::from_value(mapped));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+#[pymethods]
+impl BlockingEvents {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let next = self.next_event(py);
+        // Over (its end, an in-stream exception, a failure): the connection
+        // is dropped now, as a generator's `finally` would.
+        if !matches!(next, Ok(Some(_))) {
+            self.reader.get().close(py);
+        }
+        next
+    }
+}
+
+impl Drop for BlockingEvents {
+    /// An iteration given up early (`break`) closes the stream, as the
+    /// generator it replaces did when collected.
+    fn drop(&mut self) {
+        Python::attach(|py| self.reader.get().close(py));
+    }
+}
+
 /// One event as the Python object `__next__` describes.
 fn event_object(py: Python<'_>, event: StreamEvent) -> PyResult<Bound<'_, PyAny>> {
     Ok(match event {
@@ -284,5 +365,6 @@ fn event_object(py: Python<'_>, event: StreamEvent) -> PyResult<Bound<'_, PyAny>
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<EventStreamReader>()?;
+    m.add_class::<BlockingEvents>()?;
     Ok(())
 }

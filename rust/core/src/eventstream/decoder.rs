@@ -4,13 +4,22 @@
 
 use std::ops::Range;
 
+use bytes::Bytes;
+
 use super::error::{invalid, DecodeError};
 use super::frame::{Prelude, PRELUDE_LEN};
 use super::header::{parse_headers, KnownBlock};
-use super::types::{Limits, Message, MessageRef};
+use super::types::{HeaderRef, Limits, Message, MessageRef};
 
 /// A buffer grown past this for one large frame is released afterwards.
 const KEEP_BUFFER_CAPACITY: usize = 1 << 20;
+
+/// An unfinished frame's buffer is reserved up to this size at once (its
+/// declared length, if smaller): a 64 KiB part (plus its headers) then costs
+/// one allocation, not a dozen doublings that copy it again each time.
+/// Larger frames grow by doubling, so memory follows the bytes that really
+/// arrived, not a hostile declared length.
+const EAGER_RESERVE: usize = 128 * 1024;
 
 /// Incremental decoder: feed bytes in any split, get complete messages.
 ///
@@ -25,6 +34,16 @@ pub struct Decoder {
     pending: Option<Prelude>,
     poisoned: Option<DecodeError>,
     known: KnownBlock,
+    /// The headers list's allocation, kept between calls (one chunk often
+    /// holds one frame: a new list per call would be an allocation per frame).
+    spare: Vec<HeaderRef<'static>>,
+}
+
+/// An empty list of another lifetime on the same allocation (std collects
+/// a mapped `into_iter` in place; nothing is mapped, the list is empty).
+fn recycle<'b>(mut list: Vec<HeaderRef<'_>>) -> Vec<HeaderRef<'b>> {
+    list.clear();
+    list.into_iter().map(|_| unreachable!("emptied")).collect()
 }
 
 /// Where a whole, not yet verified frame sits while the walk hands it out.
@@ -166,6 +185,35 @@ impl Decoder {
         result
     }
 
+    /// `feed_with` for a caller that keeps payloads as `Bytes`: each message
+    /// comes with the buffer it borrows from, `data` itself or, for a frame
+    /// that straddled chunks, the frame assembled from them (moved out of
+    /// the decoder), so that `Bytes::slice_ref` shares the payload instead
+    /// of copying it.
+    pub fn feed_shared<E, F>(&mut self, data: &Bytes, mut on_message: F) -> Result<(), E>
+    where
+        E: From<DecodeError>,
+        F: FnMut(MessageRef<'_>, &Bytes) -> Result<(), E>,
+    {
+        let mut scratch = recycle(std::mem::take(&mut self.spare));
+        let mut known = std::mem::take(&mut self.known);
+        let result = self.walk(data, |whole, prelude| match whole {
+            Whole::Input(range) => {
+                let message = prelude.verify(&data[range], &mut scratch, &mut known)?;
+                on_message(message, data).map_err(Stop::Consumer)
+            }
+            Whole::Buffered(buf) => {
+                let frame = Bytes::from(std::mem::take(buf));
+                let mut own_scratch = Vec::new();
+                let message = prelude.verify(&frame, &mut own_scratch, &mut known)?;
+                on_message(message, &frame).map_err(Stop::Consumer)
+            }
+        });
+        self.known = known;
+        self.spare = recycle(scratch);
+        result
+    }
+
     /// Checks every frame completed by `data` (CRCs, lengths, headers)
     /// without building messages, so that the expensive part can run while
     /// the caller holds no locks; `VerifiedFrame::with_message` then borrows
@@ -282,7 +330,9 @@ impl Decoder {
         let needed = self.buf.len() + bytes.len();
         if needed > self.buf.capacity() {
             let cap = self.pending.as_ref().map_or(PRELUDE_LEN, |p| p.total_len);
-            let target = needed.max((self.buf.capacity() * 2).min(cap));
+            let target = needed
+                .max((self.buf.capacity() * 2).min(cap))
+                .max(cap.min(EAGER_RESERVE));
             self.buf.reserve_exact(target - self.buf.len());
         }
         self.buf.extend_from_slice(bytes);

@@ -2,6 +2,7 @@
 //! borrows from the block; writing appends to a buffer.
 
 use std::collections::HashSet;
+use std::ops::Range;
 
 use super::error::{invalid, DecodeError, EncodeError};
 use super::types::{HeaderRef, HeaderValueRef};
@@ -51,11 +52,103 @@ impl<'a> DuplicateCheck<'a> {
     }
 }
 
-/// The last header block that passed every check. Streams repeat one block
-/// in almost every message, and a byte-identical block is read again
-/// without re-checking its UTF-8 and its names for duplicates.
+/// The last header block that passed every check, and where its headers
+/// lie in it. Streams repeat one block in almost every message, and a
+/// byte-identical block is read again from that layout: no walk, no UTF-8
+/// or duplicate checks.
 #[derive(Debug, Default)]
-pub(crate) struct KnownBlock(Vec<u8>);
+pub(crate) struct KnownBlock {
+    block: Vec<u8>,
+    layout: Vec<Slot>,
+}
+
+/// Where one header of a known block lies: its name, its type code and its
+/// value's bytes (without a length prefix).
+#[derive(Clone, Debug)]
+struct Slot {
+    name: Range<usize>,
+    code: u8,
+    value: Range<usize>,
+}
+
+impl KnownBlock {
+    /// Remembers `headers`, parsed and checked from `block`.
+    fn remember(&mut self, block: &[u8], headers: &[HeaderRef<'_>]) {
+        let offset = |part: &[u8]| part.as_ptr() as usize - block.as_ptr() as usize;
+        self.block.clear();
+        self.block.extend_from_slice(block);
+        self.layout.clear();
+        self.layout.extend(headers.iter().map(|h| {
+            let name = offset(h.name.as_bytes());
+            let value = match &h.value {
+                HeaderValueRef::String(v) => Some(v.as_bytes()),
+                HeaderValueRef::Bytes(v) => Some(*v),
+                _ => None,
+            };
+            // A fixed-size value follows its type code, which follows the name.
+            let value_at = value.map_or(name + h.name.len() + 1, offset);
+            Slot {
+                name: name..name + h.name.len(),
+                code: h.value.type_code(),
+                value: value_at..value_at + value_len(&h.value),
+            }
+        }));
+    }
+
+    /// `block`'s headers, if it is the known block.
+    fn read<'a>(&self, block: &'a [u8], out: &mut Vec<HeaderRef<'a>>) -> bool {
+        if block.is_empty() || self.block != block {
+            return false;
+        }
+        out.extend(self.layout.iter().map(|slot| slot.header(block)));
+        true
+    }
+}
+
+impl Slot {
+    fn header<'a>(&self, block: &'a [u8]) -> HeaderRef<'a> {
+        // SAFETY (both): `block` equals the block this layout was read from,
+        // whose names and string values `from_utf8` accepted then.
+        let name = unsafe { std::str::from_utf8_unchecked(&block[self.name.clone()]) };
+        let bytes = &block[self.value.clone()];
+        let value = match self.code {
+            type_code::TRUE => HeaderValueRef::Bool(true),
+            type_code::FALSE => HeaderValueRef::Bool(false),
+            type_code::BYTE => HeaderValueRef::Byte(i8::from_be_bytes(exact::<1>(bytes))),
+            type_code::SHORT => HeaderValueRef::Short(i16::from_be_bytes(exact::<2>(bytes))),
+            type_code::INT => HeaderValueRef::Int(i32::from_be_bytes(exact::<4>(bytes))),
+            type_code::LONG => HeaderValueRef::Long(i64::from_be_bytes(exact::<8>(bytes))),
+            type_code::TIMESTAMP => {
+                HeaderValueRef::Timestamp(i64::from_be_bytes(exact::<8>(bytes)))
+            }
+            type_code::UUID => HeaderValueRef::Uuid(exact::<16>(bytes)),
+            type_code::STRING => {
+                HeaderValueRef::String(unsafe { std::str::from_utf8_unchecked(bytes) })
+            }
+            _ => HeaderValueRef::Bytes(bytes),
+        };
+        HeaderRef { name, value }
+    }
+}
+
+/// A fixed-size value's bytes (the layout gave them their exact length).
+fn exact<const N: usize>(bytes: &[u8]) -> [u8; N] {
+    bytes.try_into().expect("a layout slot of the value's size")
+}
+
+/// The bytes of a value on the wire, after its type code and length prefix.
+fn value_len(value: &HeaderValueRef<'_>) -> usize {
+    match value {
+        HeaderValueRef::Bool(_) => 0,
+        HeaderValueRef::Byte(_) => 1,
+        HeaderValueRef::Short(_) => 2,
+        HeaderValueRef::Int(_) => 4,
+        HeaderValueRef::Long(_) | HeaderValueRef::Timestamp(_) => 8,
+        HeaderValueRef::Uuid(_) => 16,
+        HeaderValueRef::Bytes(v) => v.len(),
+        HeaderValueRef::String(v) => v.len(),
+    }
+}
 
 /// Longer blocks are not remembered (comparing them costs more than it saves).
 const KNOWN_BLOCK_MAX: usize = 1024;
@@ -63,8 +156,6 @@ const KNOWN_BLOCK_MAX: usize = 1024;
 /// A cursor over the header block that fails cleanly on any overrun.
 struct Reader<'a> {
     data: &'a [u8],
-    /// The block is byte-identical to one that passed every check.
-    known_valid: bool,
 }
 
 impl<'a> Reader<'a> {
@@ -88,12 +179,6 @@ impl<'a> Reader<'a> {
 
     fn str(&mut self, n: usize, what: &str) -> Result<&'a str, DecodeError> {
         let bytes = self.take(n, what)?;
-        if self.known_valid {
-            // SAFETY: `known_valid` means the whole block equals one this
-            // parser already read to the end, so the same `take`s land on the
-            // same bytes, which `from_utf8` accepted then.
-            return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
-        }
         std::str::from_utf8(bytes).map_err(|_| invalid(format!("{what} is not valid UTF-8")))
     }
 }
@@ -107,11 +192,10 @@ pub(crate) fn parse_headers<'a>(
     known: &mut KnownBlock,
 ) -> Result<(), DecodeError> {
     out.clear();
-    let known_valid = !block.is_empty() && known.0 == block;
-    let mut reader = Reader {
-        data: block,
-        known_valid,
-    };
+    if known.read(block, out) {
+        return Ok(());
+    }
+    let mut reader = Reader { data: block };
     let mut dups = DuplicateCheck::new();
     while !reader.data.is_empty() {
         let name_len = reader.u8("a header name length")? as usize;
@@ -120,14 +204,13 @@ pub(crate) fn parse_headers<'a>(
         }
         let name = reader.str(name_len, "a header name")?;
         let value = parse_value(&mut reader)?;
-        if !known_valid && dups.is_repeat(out, name) {
+        if dups.is_repeat(out, name) {
             return Err(invalid(format!("duplicate header {name:?}")));
         }
         out.push(HeaderRef { name, value });
     }
-    if !known_valid && block.len() <= KNOWN_BLOCK_MAX {
-        known.0.clear();
-        known.0.extend_from_slice(block);
+    if !block.is_empty() && block.len() <= KNOWN_BLOCK_MAX {
+        known.remember(block, out);
     }
     Ok(())
 }

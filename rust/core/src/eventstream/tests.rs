@@ -347,6 +347,114 @@ fn feed_verified_matches_feed() {
     }
 }
 
+/// Messages from `feed_shared` (payloads taken as the callback's `Bytes`
+/// would: `slice_ref`), and how many of those payloads share memory with
+/// the chunks fed or the decoder's assembled frames rather than a copy.
+fn feed_shared_all(decoder: &mut Decoder, chunks: &[Bytes]) -> (Vec<Message>, Vec<Bytes>) {
+    let mut messages = Vec::new();
+    let mut payloads = Vec::new();
+    for chunk in chunks {
+        decoder
+            .feed_shared(chunk, |m, frame| {
+                let payload = frame.slice_ref(m.payload);
+                let mut owned = m.to_owned_message();
+                assert_eq!(owned.payload, payload);
+                owned.payload = payload.clone();
+                messages.push(owned);
+                payloads.push(payload);
+                Ok::<_, DecodeError>(())
+            })
+            .unwrap();
+    }
+    decoder.finish().unwrap();
+    (messages, payloads)
+}
+
+#[test]
+fn a_repeated_header_block_decodes_as_it_did_the_first_time() {
+    // Every header type (the smithy-rs vector), three times in a row: the
+    // second and third are read from the remembered layout.
+    let frame = read("smithy-rs/test_data/valid_with_all_headers_and_payload");
+    let expected = decode_message(&frame).unwrap();
+    assert!(expected.headers.len() >= 8, "the vector has every type");
+    let mut decoder = Decoder::default();
+    let got = decoder
+        .feed(&[&frame[..], &frame, &frame].concat())
+        .unwrap();
+    assert_eq!(got, vec![expected.clone(); 3]);
+    // Same length, one value byte changed: decoded afresh, not from the layout.
+    let string_header = Header {
+        name: "k".into(),
+        value: HeaderValue::String("abc".into()),
+    };
+    let changed = Header {
+        name: "k".into(),
+        value: HeaderValue::String("abd".into()),
+    };
+    let a = encode_message(std::slice::from_ref(&string_header), b"x").unwrap();
+    let b = encode_message(std::slice::from_ref(&changed), b"x").unwrap();
+    let got = decoder.feed(&[a, b.clone(), b].concat()).unwrap();
+    let values: Vec<_> = got.iter().map(|m| m.headers[0].value.clone()).collect();
+    assert_eq!(
+        values,
+        [string_header.value, changed.value.clone(), changed.value]
+    );
+    // The known block with its last value byte made invalid UTF-8 differs
+    // in bytes, so it is checked again and refused.
+    let bad = raw_frame(&[1, b'k', 7, 0, 3, b'a', b'b', 0xff], b"x");
+    assert!(is_invalid(decoder.feed(&bad)));
+}
+
+#[test]
+fn feed_shared_matches_the_vectors_at_every_split() {
+    let (stream, expected) = valid_stream();
+    let stream = Bytes::from(stream);
+    for cut in [0, 1, 11, 12, 13, 40, stream.len() / 2, stream.len()] {
+        let chunks = [stream.slice(..cut), stream.slice(cut..)];
+        let (got, _) = feed_shared_all(&mut Decoder::default(), &chunks);
+        assert_eq!(got, expected, "cut at {cut}");
+    }
+    let bytewise: Vec<Bytes> = (0..stream.len()).map(|i| stream.slice(i..i + 1)).collect();
+    assert_eq!(
+        feed_shared_all(&mut Decoder::default(), &bytewise).0,
+        expected
+    );
+}
+
+#[test]
+fn feed_shared_payloads_are_views_not_copies() {
+    let payload = vec![7u8; 64 * 1024];
+    let frame = encode_message(&[], &payload).unwrap();
+    // Whole frames inside the chunk: views of the chunk.
+    let chunk = Bytes::from([frame.clone(), frame.clone()].concat());
+    let (_, payloads) = feed_shared_all(&mut Decoder::default(), std::slice::from_ref(&chunk));
+    let inside = chunk.as_ptr_range();
+    for p in &payloads {
+        assert!(inside.contains(&p.as_ptr()) && p.len() == payload.len());
+    }
+    // A frame in 1 KiB pieces: assembled once, in one buffer reserved at
+    // once (no regrowth), which the payload then shares.
+    let mut decoder = Decoder::default();
+    let pieces: Vec<Bytes> = frame.chunks(1024).map(Bytes::copy_from_slice).collect();
+    for piece in &pieces[..pieces.len() - 1] {
+        decoder
+            .feed_shared(piece, |_, _| Ok::<_, DecodeError>(()))
+            .unwrap();
+        assert_eq!(decoder.buffer_capacity(), frame.len());
+    }
+    let mut shared = None;
+    decoder
+        .feed_shared(&pieces[pieces.len() - 1], |m, assembled| {
+            assert_eq!(assembled.len(), frame.len());
+            let p = assembled.slice_ref(m.payload);
+            assert_eq!(p.as_ptr(), assembled[12..].as_ptr());
+            shared = Some(p);
+            Ok::<_, DecodeError>(())
+        })
+        .unwrap();
+    assert_eq!(shared.unwrap(), payload);
+}
+
 #[test]
 fn truncation_at_every_byte_is_reported_by_finish() {
     let frame = read("smithy-rs/test_data/valid_with_all_headers_and_payload");
