@@ -181,7 +181,11 @@ impl NativeClient {
         let (call, credentials) = call.into_parts(operation_name)?;
         let runtime = runtime::local();
         let response = py
-            .detach(|| block_interruptibly(&runtime, self.client.invoke(call, &credentials)))?
+            .detach(|| {
+                // Boxed: the call's future is kilobytes, and would otherwise
+                // be copied by value into each layer that runs it.
+                block_interruptibly(&runtime, Box::pin(self.client.invoke(call, &credentials)))
+            })?
             .map_err(to_py_err)?;
         response_tuple(py, &response)
     }
@@ -199,7 +203,8 @@ impl NativeClient {
         let runtime = runtime::local();
         let start = py
             .detach(|| {
-                block_interruptibly(&runtime, self.client.invoke_stream(call, &credentials))
+                let start = Box::pin(self.client.invoke_stream(call, &credentials));
+                block_interruptibly(&runtime, start)
             })?
             .map_err(to_py_err)?;
         stream_start_tuple(py, start, runtime)
@@ -269,13 +274,20 @@ pub(crate) fn block_interruptibly<F: Future>(runtime: &Runtime, work: F) -> PyRe
     guard("sending a request or reading its response", || {
         runtime.block_on(async {
             tokio::pin!(work);
-            let start = tokio::time::Instant::now() + SIGNAL_CHECK_INTERVAL;
-            let mut ticks = tokio::time::interval_at(start, SIGNAL_CHECK_INTERVAL);
+            // One timer on the stack, re-armed after each check (an
+            // `Interval` would allocate its timer on every call).
+            let check = tokio::time::sleep(SIGNAL_CHECK_INTERVAL);
+            tokio::pin!(check);
             loop {
                 tokio::select! {
                     biased;
                     out = &mut work => return Ok(out),
-                    _ = ticks.tick() => Python::attach(|py| py.check_signals())?,
+                    () = &mut check => {
+                        Python::attach(|py| py.check_signals())?;
+                        check
+                            .as_mut()
+                            .reset(tokio::time::Instant::now() + SIGNAL_CHECK_INTERVAL);
+                    }
                 }
             }
         })
