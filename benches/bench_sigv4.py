@@ -1,6 +1,8 @@
 """SigV4 signing: sagerun beside botocore's SigV4Auth.add_auth on the same
 request in the same run, plus hashlib's SHA-256 (OpenSSL) as the floor for
-large bodies. Run with scripts/bench.sh (release build):
+large bodies; the bound signer also on requests whose headers change every
+call (nothing of the last request's head to reuse). Run with
+scripts/bench.sh (release build):
 
     bash scripts/bench.sh benches/bench_sigv4.py
 """
@@ -8,6 +10,7 @@ large bodies. Run with scripts/bench.sh (release build):
 from __future__ import annotations
 
 import hashlib
+import itertools
 
 import pytest
 from botocore.auth import SigV4Auth
@@ -89,5 +92,39 @@ def test_bound_signer_botocore(benchmark):
     add_auth, request = botocore_signer(body)
     benchmark(add_auth)
     ours = SIGNER.sign("POST", URL, HEADERS, body)
+    if ours["X-Amz-Date"] == request.headers["X-Amz-Date"]:
+        assert ours["Authorization"] == request.headers["Authorization"]
+
+
+# Requests whose headers differ from the last one's (a per-call id): the
+# signer cannot reuse the last request's head (sigv4/memo.rs) and does all
+# of its work each call. Both sides cycle through the same prepared requests.
+FRESH = 64
+
+
+def fresh_headers(i: int) -> dict:
+    return {**HEADERS, "X-Amzn-SageMaker-Inference-Id": f"call-{i:08d}"}
+
+
+def test_bound_signer_new_head_sagerun(benchmark):
+    benchmark.group = "sigv4 bound signer 1KiB, new headers each call"
+    body = body_of(SIZES["1KiB"])
+    requests = itertools.cycle([fresh_headers(i) for i in range(FRESH)])
+    sign = SIGNER.sign
+    headers = benchmark(lambda: sign("POST", URL, next(requests), body))
+    assert headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=")
+
+
+def test_bound_signer_new_head_botocore(benchmark):
+    benchmark.group = "sigv4 bound signer 1KiB, new headers each call"
+    body = body_of(SIZES["1KiB"])
+    auth = SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY, TOKEN), "sagemaker", "us-west-2")
+    prepared = [AWSRequest(method="POST", url=URL, data=body, headers=fresh_headers(i))
+                for i in range(FRESH)]
+    requests = itertools.cycle(prepared)
+    add_auth = auth.add_auth
+    benchmark(lambda: add_auth(next(requests)))
+    request = prepared[0]
+    ours = SIGNER.sign("POST", URL, fresh_headers(0), body)
     if ours["X-Amz-Date"] == request.headers["X-Amz-Date"]:
         assert ours["Authorization"] == request.headers["Authorization"]

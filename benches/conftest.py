@@ -4,7 +4,23 @@ in _pairing.py; the ratio is of median times, robust on a busy machine)."""
 
 from __future__ import annotations
 
+import os
+
+import pytest
 from _pairing import Case, pair
+
+import sagerun._native
+
+
+def pytest_configure(config):
+    # `scripts/test.sh` installs a debug build in place of the release one
+    # (both are editable installs of the same checkout): figures from it
+    # would be wrong by several times, and look plausible.
+    if sagerun._native.DEBUG_BUILD and os.environ.get("SAGERUN_BENCH_DEBUG") != "1":
+        raise pytest.UsageError(
+            "sagerun is a debug build here: benchmarks need `bash scripts/bench.sh ...` "
+            "(release build into ./.venv-bench); SAGERUN_BENCH_DEBUG=1 runs them anyway"
+        )
 
 
 def _stats(bench):

@@ -27,6 +27,7 @@ from typing import List, Optional, Sequence
 
 from _pairing import Case, Pair, pair
 
+from sagerun import _native
 from sagerun._cli.bench_clients import ClientSpec
 from sagerun._cli.sweep import CONCURRENCIES, SERIES, Point, Series, plot, served, sweep
 
@@ -228,6 +229,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--command", default="bash scripts/bench.sh", help=argparse.SUPPRESS)
     parser.add_argument("pytest_args", nargs="*", help="extra arguments for the pytest-benchmark run")
     args = parser.parse_args(argv)
+    if _native.DEBUG_BUILD and not args.quick and os.environ.get("SAGERUN_BENCH_DEBUG") != "1":
+        parser.error("sagerun is a debug build here: run `bash scripts/bench.sh` (release build "
+                     "into ./.venv-bench); SAGERUN_BENCH_DEBUG=1 runs anyway")
 
     os.makedirs(args.out, exist_ok=True)
     concurrencies = (1, 4) if args.quick else CONCURRENCIES

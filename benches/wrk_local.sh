@@ -41,6 +41,10 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
     SAGERUN_PROFILE=release . scripts/dev-env.sh
 else
     . "${SAGERUN_VENV:-.venv}/bin/activate"
+    if python -c 'import sys, sagerun._native as n; sys.exit(not n.DEBUG_BUILD)'; then
+        echo "the sagerun in ${SAGERUN_VENV:-.venv} is a debug build (run without SKIP_BUILD=1)" >&2
+        exit 2
+    fi
 fi
 
 workdir="$(mktemp -d)"

@@ -7,6 +7,7 @@ from typing import List as _List, Optional as _Optional, Union as _Union
 from typing import Callable
 
 __version__: str
+DEBUG_BUILD: bool  # built without optimisations (maturin develop without --release)
 
 # --- streaming (public API: sagerun.streaming) ---
 

@@ -23,6 +23,9 @@ mod streaming;
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // Benchmarks refuse a debug build (a test run's editable install can
+    // replace the release one in the same checkout).
+    m.add("DEBUG_BUILD", cfg!(debug_assertions))?;
     streaming::register(m)?;
     eventstream::register(m)?;
     sigv4::register(m)?;

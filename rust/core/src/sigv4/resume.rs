@@ -1,9 +1,10 @@
 //! Hashes resumed after the blocks a text shares with the previous text of
 //! its kind this thread hashed. Canonical requests to one endpoint share
-//! method, path, query and the headers before `x-amz-date`, and within one
-//! second everything but the payload hash; strings to sign share their
-//! first block within one second. Only the blocks from the first
-//! difference on are hashed again.
+//! method, path, query and the headers before `x-amz-date` (a new request
+//! head, see `memo`, is hashed on from there: its whole blocks once, for
+//! every body it signs); strings to sign share their first block within
+//! one second. Only the blocks from the first difference on are hashed
+//! again.
 
 use std::cell::RefCell;
 
