@@ -89,7 +89,10 @@ mod tests {
             (&X_AMZ_SECURITY_TOKEN, protocol::header::SECURITY_TOKEN),
             (&AUTHORIZATION, protocol::header::AUTHORIZATION),
         ] {
-            assert!(name.as_str().eq_ignore_ascii_case(table), "{name} vs {table}");
+            assert!(
+                name.as_str().eq_ignore_ascii_case(table),
+                "{name} vs {table}"
+            );
         }
     }
 
