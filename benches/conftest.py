@@ -16,7 +16,8 @@ def pytest_configure(config):
     # `scripts/test.sh` installs a debug build in place of the release one
     # (both are editable installs of the same checkout): figures from it
     # would be wrong by several times, and look plausible.
-    if sagerun._native.DEBUG_BUILD and os.environ.get("SAGERUN_BENCH_DEBUG") != "1":
+    # (getattr: an A/B run may load an older build without the flag)
+    if getattr(sagerun._native, "DEBUG_BUILD", False) and os.environ.get("SAGERUN_BENCH_DEBUG") != "1":
         raise pytest.UsageError(
             "sagerun is a debug build here: benchmarks need `bash scripts/bench.sh ...` "
             "(release build into ./.venv-bench); SAGERUN_BENCH_DEBUG=1 runs them anyway"

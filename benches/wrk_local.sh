@@ -103,19 +103,27 @@ if [ "${PERF_STAT:-0}" = 1 ]; then
     perf_pid=$!
 fi
 before="$(cpu_ticks)"
-wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$workdir/post.lua" "$url/$path" | tee "$workdir/wrk.out"
+# wrk run by a Python parent that then writes wrk's own CPU time: the
+# cheapest a client can be per request here (the floor for bench_client.py).
+python3 -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[2:], check=True)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write(str(r.ru_utime + r.ru_stime))' "$workdir/wrk.cpu" \
+    wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$workdir/post.lua" "$url/$path" \
+    | tee "$workdir/wrk.out"
 after="$(cpu_ticks)"
 if [ -n "$perf_pid" ]; then
     kill -INT "$perf_pid" 2>/dev/null || true
     wait "$perf_pid" 2>/dev/null || true
 fi
 requests="$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$workdir/wrk.out")"
-python3 - "$before" "$after" "$requests" "$(getconf CLK_TCK)" "$events" <<'PY'
+python3 - "$before" "$after" "$requests" "$(getconf CLK_TCK)" "$events" "$(cat "$workdir/wrk.cpu")" <<'PY'
 import sys
-before, after, requests, hz, events = (float(a) for a in sys.argv[1:])
+before, after, requests, hz, events, wrk_cpu_s = (float(a) for a in sys.argv[1:])
 cpu_s = (after - before) / hz
 print(f"server CPU: {cpu_s:.2f} s for {requests:.0f} requests = {cpu_s / requests * 1e6:.1f} us/request", end="")
 print(f", {cpu_s / (requests * events) * 1e9:.0f} ns/event" if events else "")
+print(f"wrk's own CPU (the client): {wrk_cpu_s / requests * 1e6:.1f} us/request")
 PY
 if [ -n "$perf_pid" ]; then
     # perf stat -x, lines: value,unit,event,...
