@@ -252,14 +252,9 @@ pub(crate) fn encoded_len(header: &HeaderRef<'_>) -> Result<usize, EncodeError> 
         )));
     }
     let value_len = match header.value {
-        HeaderValueRef::Bool(_) => 0,
-        HeaderValueRef::Byte(_) => 1,
-        HeaderValueRef::Short(_) => 2,
-        HeaderValueRef::Int(_) => 4,
-        HeaderValueRef::Long(_) | HeaderValueRef::Timestamp(_) => 8,
-        HeaderValueRef::Uuid(_) => 16,
         HeaderValueRef::Bytes(v) => 2 + checked_value_len(header.name, v.len())?,
         HeaderValueRef::String(v) => 2 + checked_value_len(header.name, v.len())?,
+        ref fixed => value_len(fixed),
     };
     Ok(1 + name_len + 1 + value_len)
 }
