@@ -15,6 +15,7 @@
 # count a "before" build. Needs valgrind and wrk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/_serve_url.sh
 CONNECTIONS="${1:-1}"
 DURATION="${2:-5}"
 THREADS=$(( CONNECTIONS > 1 ? 2 : 1 ))
@@ -43,13 +44,7 @@ valgrind --tool=callgrind --callgrind-out-file="$workdir/cg.%p" \
     python -m sagerun.cli serve --port 0 --config "$workdir/endpoints.json" \
     --no-verify-signatures --workers 2 >"$workdir/serve.log" 2>&1 &
 vg_pid=$!
-url=""
-for _ in $(seq 1 600); do
-    url="$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$workdir/serve.log")"
-    [ -n "$url" ] && break
-    sleep 0.1
-done
-[ -n "$url" ] || { echo "sagerun serve did not start:" >&2; cat "$workdir/serve.log" >&2; exit 1; }
+url="$(served_url "$workdir/serve.log" 600)"
 target="$url/endpoints/echo/invocations"
 
 # Warm up (connections, buffers, lazy statics), then count only the run.

@@ -17,6 +17,7 @@
 # (installed with apt-get when missing and running as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/_serve_url.sh
 DURATION="${1:-10}"
 CONNECTIONS="${2:-64}"
 WRK_THREADS="${3:-2}"
@@ -77,13 +78,7 @@ sagerun serve --port 0 --config "$workdir/endpoints.json" \
     --no-verify-signatures --workers "$SERVER_THREADS" \
     >"$workdir/serve.log" 2>&1 &
 server_pid=$!
-url=""
-for _ in $(seq 1 100); do
-    url="$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$workdir/serve.log")"
-    [ -n "$url" ] && break
-    sleep 0.1
-done
-[ -n "$url" ] || { echo "sagerun serve did not start:" >&2; cat "$workdir/serve.log" >&2; exit 1; }
+url="$(served_url "$workdir/serve.log" 100)"
 
 cat >"$workdir/post.lua" <<LUA
 wrk.method = "POST"
