@@ -170,21 +170,32 @@ def test_invoke_16_threads_one_client(benchmark, clients, who):
     benchmark.pedantic(burst, rounds=2, iterations=1)
 
 
-@pytest.mark.benchmark(group="client-stream-200-parts")
-@pytest.mark.parametrize("who", ["sagerun", "boto3"])
-def test_stream_200_small_parts(benchmark, clients, who):
-    client = clients[who]
-
+def small_parts_case(benchmark, client: Any, who: str, case: str) -> None:
     def stream():
         r = client.invoke_endpoint_with_response_stream(EndpointName="tokens200", Body=b"{}")
         return sum(1 for _ in r["Body"])
 
     assert stream() == 200
     calls, wall, cpu = measure(stream)
-    record("stream 200 parts", who, events_per_s=calls * 200 / wall, cpu_us_per_event=cpu / calls / 200 * 1e6)
+    record(case, who, events_per_s=calls * 200 / wall, cpu_us_per_event=cpu / calls / 200 * 1e6)
     benchmark.extra_info.update(events_per_s=calls * 200 / wall)
     benchmark.extra_info.update(cpu_us_per_event=cpu / calls / 200 * 1e6)
     benchmark(stream)
+
+
+@pytest.mark.benchmark(group="client-stream-200-parts")
+@pytest.mark.parametrize("who", ["sagerun", "boto3"])
+def test_stream_200_small_parts(benchmark, clients, who):
+    small_parts_case(benchmark, clients[who], who, "stream 200 parts")
+
+
+@pytest.mark.benchmark(group="client-stream-200-parts-cpus-kept-busy")
+@pytest.mark.parametrize("who", ["sagerun", "boto3"])
+def test_stream_200_small_parts_cpus_kept_busy(benchmark, clients, who):
+    """The same with the vCPUs kept awake (see cpus_kept_busy): one round
+    trip per stream pays the idle VM's wake-ups like a small call does."""
+    with cpus_kept_busy():
+        small_parts_case(benchmark, clients[who], who, "stream 200 parts, busy")
 
 
 @pytest.mark.benchmark(group="client-stream-64k-parts")
