@@ -81,11 +81,17 @@ impl Proxy {
     ) -> Result<Proxy, ClientError> {
         let tls = match uri.scheme_str() {
             Some("http") => None,
-            Some("https") => Some(Arc::new(tls::config_with_roots(
-                &options.verify,
-                options.ca_bundle.as_deref(),
-                options.client_cert.as_ref(),
-            )?)),
+            Some("https") => Some(Arc::new(
+                tls::config_with_roots(
+                    &options.verify,
+                    options.ca_bundle.as_deref(),
+                    options.client_cert.as_ref(),
+                )
+                .map_err(|e| match e {
+                    ClientError::Config(why) => ClientError::ProxyConfig(why),
+                    other => other,
+                })?,
+            )),
             _ => {
                 return Err(ClientError::Config(format!(
                     "proxy URL {uri} is neither http:// nor https://"

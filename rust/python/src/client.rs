@@ -36,6 +36,7 @@ pub(crate) fn to_py_err(error: ClientError) -> PyErr {
     let (kind, url) = match &error {
         ClientError::InvalidRequest(_) => ("invalid_request", ""),
         ClientError::Config(_) => ("config", ""),
+        ClientError::ProxyConfig(_) => ("proxy_config", ""),
         ClientError::Connect { url, .. } => ("connect", url.as_str()),
         ClientError::Tls { url, .. } => ("tls", url.as_str()),
         ClientError::ConnectTimeout { url } => ("connect_timeout", url.as_str()),
