@@ -19,6 +19,7 @@ from sagerun._errors import ErrorTranslator, transport_error
 from sagerun._validation import OperationValidator
 
 logger = logging.getLogger("sagerun")
+_UNSIGNED_STAND_IN = Credentials("", "")
 _DEBUG = logging.DEBUG
 
 #: What a native call returns: (status, headers, payload, (attempts,
@@ -101,6 +102,10 @@ class ClientBase:
             operations[name] = _Operation(
                 name, service_model.operation_model(name), native, settings.endpoint_url
             )
+        if any(s.unsigned for s in natives):
+            # signature_version=UNSIGNED: botocore resolves no credentials;
+            # the native client sends none, so blank ones stand in.
+            self._credentials = _UNSIGNED_STAND_IN
         self._invoke_endpoint_op = operations["InvokeEndpoint"]
         self._invoke_async_op = operations["InvokeEndpointAsync"]
         self._invoke_stream_op = operations["InvokeEndpointWithResponseStream"]
@@ -133,6 +138,7 @@ class ClientBase:
                 proxy_ca_bundle=s.proxy_ca_bundle,
                 proxy_client_cert=s.proxy_client_cert,
                 proxy_use_forwarding_for_https=s.proxy_use_forwarding_for_https,
+                unsigned=s.unsigned,
             )
         except _native.TransportError as e:
             raise transport_error(e) from None

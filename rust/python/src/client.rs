@@ -83,7 +83,7 @@ impl NativeClient {
                         max_pool_connections, verify, ca_bundle, proxy_url, proxy_authorization,
                         retry_mode, max_attempts, new_retries, client_cert=None,
                         proxy_ca_bundle=None, proxy_client_cert=None,
-                        proxy_use_forwarding_for_https=false))]
+                        proxy_use_forwarding_for_https=false, unsigned=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         endpoint_url: String,
@@ -103,6 +103,7 @@ impl NativeClient {
         proxy_ca_bundle: Option<String>,
         proxy_client_cert: Option<(String, Option<String>)>,
         proxy_use_forwarding_for_https: bool,
+        unsigned: bool,
     ) -> PyResult<Self> {
         let cert = |pair: Option<(String, Option<String>)>| {
             pair.map(|(cert, key)| ClientCert {
@@ -162,6 +163,7 @@ impl NativeClient {
                 max_attempts: max_attempts.max(1),
                 new_retries,
             },
+            unsigned,
         };
         Ok(NativeClient {
             client: Arc::new(guard("creating a client", || {
