@@ -15,6 +15,7 @@ from botocore.credentials import Credentials
 from botocore.exceptions import NoCredentialsError
 
 from sagerun import _config, _native, _pickling, _protocol
+from sagerun._botocore_methods import BotocoreMethods
 from sagerun._errors import ErrorTranslator, transport_error
 from sagerun._validation import OperationValidator
 
@@ -52,7 +53,7 @@ class _Operation:
         )
 
 
-class ClientBase:
+class ClientBase(BotocoreMethods):
     """Same construction as ``boto3.client("sagemaker-runtime", ...)``."""
 
     def __init__(
