@@ -13,6 +13,7 @@ from typing import Any, Dict, Optional, Tuple
 from botocore import xform_name
 from botocore.credentials import Credentials
 from botocore.exceptions import NoCredentialsError
+from botocore.validate import ParamValidationDecorator
 
 from sagerun import _config, _native, _pickling, _protocol
 from sagerun._botocore_methods import BotocoreMethods
@@ -38,19 +39,25 @@ class _Operation:
     __slots__ = ("name", "method", "model", "validate", "native", "response_headers",
                  "endpoint_url")
 
-    def __init__(self, name: str, model: Any, native: Any, endpoint_url: str):
+    def __init__(self, name: str, model: Any, native: Any, endpoint_url: str, limits: bool):
         self.name = name
         self.method = xform_name(name)  # the client method's name
         self.model = model
         # The bound method: calling it skips the instance-call slot (a
         # measurable share of the Python part of a small call).
-        self.validate = OperationValidator(model).__call__
+        self.validate = OperationValidator(model, limits).__call__
         self.native = native
         self.endpoint_url = endpoint_url
         self.response_headers: Tuple[Tuple[str, str, bool], ...] = tuple(
             (b.member, b.header.lower(), b.is_integer)
             for b in _protocol.OPERATIONS[name].response_headers
         )
+
+
+def _validates_parameters(botocore_client: Any) -> bool:
+    """botocore's decision (Config(parameter_validation=...), else the
+    profile's parameter_validation setting): its serializer validates."""
+    return isinstance(botocore_client._serializer, ParamValidationDecorator)
 
 
 class ClientBase(BotocoreMethods):
@@ -101,7 +108,8 @@ class ClientBase(BotocoreMethods):
             if native is None:
                 native = natives[settings] = self._native_client(settings)
             operations[name] = _Operation(
-                name, service_model.operation_model(name), native, settings.endpoint_url
+                name, service_model.operation_model(name), native, settings.endpoint_url,
+                limits=_validates_parameters(botocore_client),
             )
         if any(s.unsigned for s in natives):
             # signature_version=UNSIGNED: botocore resolves no credentials;
