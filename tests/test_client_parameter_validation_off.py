@@ -33,8 +33,9 @@ def _outcome(client, params):
     {"EndpointName": "e" * 64, "Body": b"{}"},               # over the model's max length
     {"EndpointName": "-echo", "Body": b"{}"},                # outside the model's pattern
     {"EndpointName": "echo", "Body": b"{}", "CustomAttributes": "x" * 1025},
+    {"EndpointName": "echo", "Body": b"x" * (6 * 1024 * 1024 + 1)},  # the runtime answers 413 unread
     {"EndpointName": "echo", "Body": b"{}", "ContentType": "application/json"},
-], ids=["name-length", "name-pattern", "custom-attributes-length", "valid"])
+], ids=["name-length", "name-pattern", "custom-attributes-length", "body-size", "valid"])
 def test_the_service_judges_what_the_model_would_refuse(runtime, params):
     ours = sagerun.Client(config=OFF, **runtime.client_kwargs())
     theirs = boto3.client("sagemaker-runtime", config=OFF, **runtime.client_kwargs())
