@@ -9,7 +9,9 @@ use std::task::{Context, Poll, Waker};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::{Body, Frame};
-use sagerun_core::eventstream::{DecodeError, Decoder, HeaderValueRef, Limits, MessageRef};
+use sagerun_core::eventstream::{
+    DecodeError, Decoder, Delivery, HeaderValueRef, Limits, MessageRef,
+};
 use sagerun_core::protocol::event;
 
 use crate::error::{ClientError, StreamFault};
@@ -66,6 +68,53 @@ pub struct EventReader {
     part_times: PartTimes,
     /// PayloadParts in `ready` whose time is not in `part_times` yet.
     untimed_parts: usize,
+    /// What the last message meant: a message repeating its header block
+    /// means the same (see `Decoder::feed_repeats`).
+    last_meaning: Meaning,
+}
+
+/// What a message means, but for its payload: a frame whose header block
+/// repeats the previous one's is the same kind of event.
+#[derive(Debug, Default)]
+enum Meaning {
+    /// An event type this client skips (and before the first message).
+    #[default]
+    Skipped,
+    PayloadPart,
+    Exception(String),
+    Error { code: String, message: String },
+}
+
+impl Meaning {
+    fn of(event: Option<&StreamEvent>) -> Meaning {
+        match event {
+            None => Meaning::Skipped,
+            Some(StreamEvent::PayloadPart(_)) => Meaning::PayloadPart,
+            Some(StreamEvent::Exception { exception_type, .. }) => {
+                Meaning::Exception(exception_type.clone())
+            }
+            Some(StreamEvent::Error { code, message }) => Meaning::Error {
+                code: code.clone(),
+                message: message.clone(),
+            },
+        }
+    }
+
+    /// The event of a message with this meaning and `payload`.
+    fn with_payload(&self, payload: impl FnOnce() -> Bytes) -> Option<StreamEvent> {
+        Some(match self {
+            Meaning::Skipped => return None,
+            Meaning::PayloadPart => StreamEvent::PayloadPart(payload()),
+            Meaning::Exception(exception_type) => StreamEvent::Exception {
+                exception_type: exception_type.clone(),
+                payload: payload(),
+            },
+            Meaning::Error { code, message } => StreamEvent::Error {
+                code: code.clone(),
+                message: message.clone(),
+            },
+        })
+    }
 }
 
 /// The decode times of a stream's PayloadParts, in order; shared, so that
@@ -87,6 +136,7 @@ impl EventReader {
             request_sent_at: f64::NAN,
             part_times: PartTimes::default(),
             untimed_parts: 0,
+            last_meaning: Meaning::Skipped,
         }
     }
 
@@ -204,12 +254,23 @@ impl EventReader {
                     return Ok(());
                 };
                 let (ready, ready_bytes) = (&mut self.ready, &mut self.ready_bytes);
-                let untimed_parts = &mut self.untimed_parts;
+                let (untimed_parts, last) = (&mut self.untimed_parts, &mut self.last_meaning);
                 // Events before a bad frame are kept; then the stream is over.
                 // Payloads share the received chunk (or the frame assembled
                 // from several): the one copy after the socket is into Python.
-                let fed = self.decoder.feed_shared(&data, |message, frame| {
-                    if let Some(event) = classify(&message, |payload| frame.slice_ref(payload))? {
+                let fed = self.decoder.feed_repeats(&data, |delivery, frame| {
+                    let event = match delivery {
+                        // The same headers as the last message: the same meaning.
+                        Delivery::Repeat { payload } => {
+                            last.with_payload(|| frame.slice_ref(payload))
+                        }
+                        Delivery::New(message) => {
+                            let event = classify(&message, |payload| frame.slice_ref(payload))?;
+                            *last = Meaning::of(event.as_ref());
+                            event
+                        }
+                    };
+                    if let Some(event) = event {
                         if matches!(event, StreamEvent::PayloadPart(_)) {
                             *untimed_parts += 1;
                         }
