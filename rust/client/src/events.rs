@@ -82,7 +82,10 @@ enum Meaning {
     Skipped,
     PayloadPart,
     Exception(String),
-    Error { code: String, message: String },
+    Error {
+        code: String,
+        message: String,
+    },
 }
 
 impl Meaning {
@@ -97,6 +100,24 @@ impl Meaning {
                 code: code.clone(),
                 message: message.clone(),
             },
+        }
+    }
+
+    /// The event a message from `Decoder::feed_repeats` stands for (its
+    /// payload shares `frame`); a new message's meaning is remembered.
+    fn event(
+        &mut self,
+        delivery: Delivery<'_>,
+        frame: &Bytes,
+    ) -> Result<Option<StreamEvent>, DecodeError> {
+        match delivery {
+            // The same headers as the last message: the same meaning.
+            Delivery::Repeat { payload } => Ok(self.with_payload(|| frame.slice_ref(payload))),
+            Delivery::New(message) => {
+                let event = classify(&message, |payload| frame.slice_ref(payload))?;
+                *self = Meaning::of(event.as_ref());
+                Ok(event)
+            }
         }
     }
 
@@ -259,18 +280,7 @@ impl EventReader {
                 // Payloads share the received chunk (or the frame assembled
                 // from several): the one copy after the socket is into Python.
                 let fed = self.decoder.feed_repeats(&data, |delivery, frame| {
-                    let event = match delivery {
-                        // The same headers as the last message: the same meaning.
-                        Delivery::Repeat { payload } => {
-                            last.with_payload(|| frame.slice_ref(payload))
-                        }
-                        Delivery::New(message) => {
-                            let event = classify(&message, |payload| frame.slice_ref(payload))?;
-                            *last = Meaning::of(event.as_ref());
-                            event
-                        }
-                    };
-                    if let Some(event) = event {
+                    if let Some(event) = last.event(delivery, frame)? {
                         if matches!(event, StreamEvent::PayloadPart(_)) {
                             *untimed_parts += 1;
                         }
@@ -422,5 +432,60 @@ mod tests {
         );
         assert!(classify(msg(&[], b"")).is_err());
         assert!(classify(msg(&[(":message-type", "event")], b"")).is_err());
+    }
+
+    #[test]
+    fn repeated_header_blocks_mean_what_they_meant_the_first_time() {
+        // Each kind of message twice (the second a repeat of the first's
+        // header block), then a part after each: read through
+        // `feed_repeats` as every message classified on its own reads.
+        let kinds: [&[(&str, &str)]; 4] = [
+            &[(":message-type", "event"), (":event-type", "Future")],
+            &[(":message-type", "event"), (":event-type", "PayloadPart")],
+            &[
+                (":message-type", "exception"),
+                (":exception-type", "ModelStreamError"),
+            ],
+            &[
+                (":message-type", "error"),
+                (":error-code", "X"),
+                (":error-message", "m"),
+            ],
+        ];
+        let part = kinds[1];
+        let mut stream = Vec::new();
+        let mut n = 0;
+        for kind in kinds.iter().flat_map(|k| [*k, *k, part, part]) {
+            n += 1;
+            let payload = format!("payload {n}");
+            let message = msg(kind, b"");
+            let frame =
+                sagerun_core::eventstream::encode_message(&message.headers, payload.as_bytes())
+                    .unwrap();
+            stream.extend_from_slice(&frame);
+        }
+        let stream = Bytes::from(stream);
+        let expected: Vec<_> = Decoder::new(Limits::default())
+            .feed(&stream)
+            .unwrap()
+            .into_iter()
+            .filter_map(|m| classify(m).unwrap())
+            .collect();
+        assert_eq!(expected.len(), 14, "the two unknown events are skipped");
+        let mut got = Vec::new();
+        let mut repeats = 0;
+        let mut meaning = Meaning::default();
+        Decoder::new(Limits::default())
+            .feed_repeats(&stream, |delivery, frame| {
+                repeats += matches!(delivery, Delivery::Repeat { .. }) as usize;
+                got.extend(meaning.event(delivery, frame)?);
+                Ok::<_, DecodeError>(())
+            })
+            .unwrap();
+        assert_eq!(got, expected);
+        assert_eq!(
+            repeats, 10,
+            "the second of each pair, and every part after a part"
+        );
     }
 }

@@ -825,7 +825,9 @@ fn a_repeat_is_only_of_the_message_just_before() {
     let a = encode_message(&[header("A")], b"1").unwrap();
     let b = encode_message(&[header("B")], b"2").unwrap();
     let bare = encode_message(&[], b"3").unwrap();
-    let stream = [&a, &a, &bare, &a, &b, &a, &a, &b].map(|f| f.as_slice()).concat();
+    let stream = [&a, &a, &bare, &a, &b, &a, &a, &b]
+        .map(|f| f.as_slice())
+        .concat();
     let (got, repeats) = feed_repeats_all(&mut Decoder::default(), &[Bytes::from(stream)]);
     assert_eq!(
         repeats,
