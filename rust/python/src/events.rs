@@ -12,10 +12,9 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString};
+use pyo3::types::{PyBytes, PyDict};
 use sagerun_client::events::PartTimes;
 use sagerun_client::{ClientError, EventReader, StreamEvent};
 use tokio::runtime::Runtime;
@@ -342,36 +341,16 @@ impl Drop for BlockingEvents {
     }
 }
 
-/// `{key: value}`, straight through the C API: one event makes two, and
-/// the generic `set_item` path costs more than the insertion itself.
-fn one_item_dict<'py>(
-    py: Python<'py>,
-    key: &Bound<'py, PyString>,
-    value: Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyAny>> {
-    // SAFETY: attached to the interpreter; `PyDict_New` returns a new
-    // reference (or NULL with an exception set), and `PyDict_SetItem`
-    // takes its own references to the key and the value.
-    unsafe {
-        let dict = Bound::from_owned_ptr_or_err(py, ffi::PyDict_New())?;
-        if ffi::PyDict_SetItem(dict.as_ptr(), key.as_ptr(), value.as_ptr()) != 0 {
-            return Err(PyErr::fetch(py));
-        }
-        Ok(dict)
-    }
-}
-
 /// One event as the Python object `__next__` describes.
 fn event_object(py: Python<'_>, event: StreamEvent) -> PyResult<Bound<'_, PyAny>> {
     Ok(match event {
         StreamEvent::PayloadPart(bytes) => {
             // Interned keys: made once, not twice per event.
-            let part = one_item_dict(
-                py,
-                intern!(py, "Bytes"),
-                PyBytes::new(py, &bytes).into_any(),
-            )?;
-            one_item_dict(py, intern!(py, "PayloadPart"), part)?
+            let part = PyDict::new(py);
+            part.set_item(intern!(py, "Bytes"), PyBytes::new(py, &bytes))?;
+            let wrapper = PyDict::new(py);
+            wrapper.set_item(intern!(py, "PayloadPart"), part)?;
+            wrapper.into_any()
         }
         StreamEvent::Exception {
             exception_type,
