@@ -391,7 +391,10 @@ impl Decoder {
             on_frame(Whole::Input(pos..end), prelude)?;
             pos = end;
         }
-        self.append(&data[pos..]);
+        // Most chunks end where their last frame does: nothing to keep.
+        if pos < data.len() {
+            self.append(&data[pos..]);
+        }
         Ok(())
     }
 
