@@ -9,7 +9,9 @@ use std::task::{Context, Poll, Waker};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::{Body, Frame};
-use sagerun_core::eventstream::{DecodeError, Decoder, HeaderValueRef, Limits, MessageRef};
+use sagerun_core::eventstream::{
+    DecodeError, Decoder, Delivery, HeaderValueRef, Limits, MessageRef,
+};
 use sagerun_core::protocol::event;
 
 use crate::error::{ClientError, StreamFault};
@@ -66,6 +68,74 @@ pub struct EventReader {
     part_times: PartTimes,
     /// PayloadParts in `ready` whose time is not in `part_times` yet.
     untimed_parts: usize,
+    /// What the last message meant: a message repeating its header block
+    /// means the same (see `Decoder::feed_repeats`).
+    last_meaning: Meaning,
+}
+
+/// What a message means, but for its payload: a frame whose header block
+/// repeats the previous one's is the same kind of event.
+#[derive(Debug, Default)]
+enum Meaning {
+    /// An event type this client skips (and before the first message).
+    #[default]
+    Skipped,
+    PayloadPart,
+    Exception(String),
+    Error {
+        code: String,
+        message: String,
+    },
+}
+
+impl Meaning {
+    fn of(event: Option<&StreamEvent>) -> Meaning {
+        match event {
+            None => Meaning::Skipped,
+            Some(StreamEvent::PayloadPart(_)) => Meaning::PayloadPart,
+            Some(StreamEvent::Exception { exception_type, .. }) => {
+                Meaning::Exception(exception_type.clone())
+            }
+            Some(StreamEvent::Error { code, message }) => Meaning::Error {
+                code: code.clone(),
+                message: message.clone(),
+            },
+        }
+    }
+
+    /// The event a message from `Decoder::feed_repeats` stands for (its
+    /// payload shares `frame`); a new message's meaning is remembered.
+    fn event(
+        &mut self,
+        delivery: Delivery<'_>,
+        frame: &Bytes,
+    ) -> Result<Option<StreamEvent>, DecodeError> {
+        match delivery {
+            // The same headers as the last message: the same meaning.
+            Delivery::Repeat { payload } => Ok(self.with_payload(|| frame.slice_ref(payload))),
+            Delivery::New(message) => {
+                let event = classify(&message, |payload| frame.slice_ref(payload))?;
+                *self = Meaning::of(event.as_ref());
+                Ok(event)
+            }
+        }
+    }
+
+    /// The event of a message with this meaning and `payload`.
+    fn with_payload(&self, payload: impl FnOnce() -> Bytes) -> Option<StreamEvent> {
+        Some(match self {
+            Meaning::Skipped => return None,
+            Meaning::PayloadPart => StreamEvent::PayloadPart(payload()),
+            Meaning::Exception(exception_type) => StreamEvent::Exception {
+                exception_type: exception_type.clone(),
+                payload: payload(),
+            },
+            Meaning::Error { code, message } => StreamEvent::Error {
+                code: code.clone(),
+                message: message.clone(),
+            },
+        })
+    }
 }
 
 /// The decode times of a stream's PayloadParts, in order; shared, so that
@@ -87,6 +157,7 @@ impl EventReader {
             request_sent_at: f64::NAN,
             part_times: PartTimes::default(),
             untimed_parts: 0,
+            last_meaning: Meaning::Skipped,
         }
     }
 
@@ -204,12 +275,12 @@ impl EventReader {
                     return Ok(());
                 };
                 let (ready, ready_bytes) = (&mut self.ready, &mut self.ready_bytes);
-                let untimed_parts = &mut self.untimed_parts;
+                let (untimed_parts, last) = (&mut self.untimed_parts, &mut self.last_meaning);
                 // Events before a bad frame are kept; then the stream is over.
                 // Payloads share the received chunk (or the frame assembled
                 // from several): the one copy after the socket is into Python.
-                let fed = self.decoder.feed_shared(&data, |message, frame| {
-                    if let Some(event) = classify(&message, |payload| frame.slice_ref(payload))? {
+                let fed = self.decoder.feed_repeats(&data, |delivery, frame| {
+                    if let Some(event) = last.event(delivery, frame)? {
                         if matches!(event, StreamEvent::PayloadPart(_)) {
                             *untimed_parts += 1;
                         }
@@ -361,5 +432,60 @@ mod tests {
         );
         assert!(classify(msg(&[], b"")).is_err());
         assert!(classify(msg(&[(":message-type", "event")], b"")).is_err());
+    }
+
+    #[test]
+    fn repeated_header_blocks_mean_what_they_meant_the_first_time() {
+        // Each kind of message twice (the second a repeat of the first's
+        // header block), then a part after each: read through
+        // `feed_repeats` as every message classified on its own reads.
+        let kinds: [&[(&str, &str)]; 4] = [
+            &[(":message-type", "event"), (":event-type", "Future")],
+            &[(":message-type", "event"), (":event-type", "PayloadPart")],
+            &[
+                (":message-type", "exception"),
+                (":exception-type", "ModelStreamError"),
+            ],
+            &[
+                (":message-type", "error"),
+                (":error-code", "X"),
+                (":error-message", "m"),
+            ],
+        ];
+        let part = kinds[1];
+        let mut stream = Vec::new();
+        let mut n = 0;
+        for kind in kinds.iter().flat_map(|k| [*k, *k, part, part]) {
+            n += 1;
+            let payload = format!("payload {n}");
+            let message = msg(kind, b"");
+            let frame =
+                sagerun_core::eventstream::encode_message(&message.headers, payload.as_bytes())
+                    .unwrap();
+            stream.extend_from_slice(&frame);
+        }
+        let stream = Bytes::from(stream);
+        let expected: Vec<_> = Decoder::new(Limits::default())
+            .feed(&stream)
+            .unwrap()
+            .into_iter()
+            .filter_map(|m| classify(m).unwrap())
+            .collect();
+        assert_eq!(expected.len(), 14, "the two unknown events are skipped");
+        let mut got = Vec::new();
+        let mut repeats = 0;
+        let mut meaning = Meaning::default();
+        Decoder::new(Limits::default())
+            .feed_repeats(&stream, |delivery, frame| {
+                repeats += matches!(delivery, Delivery::Repeat { .. }) as usize;
+                got.extend(meaning.event(delivery, frame)?);
+                Ok::<_, DecodeError>(())
+            })
+            .unwrap();
+        assert_eq!(got, expected);
+        assert_eq!(
+            repeats, 10,
+            "the second of each pair, and every part after a part"
+        );
     }
 }

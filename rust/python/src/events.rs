@@ -282,7 +282,8 @@ impl EventStreamReader {
 }
 
 /// `for event in body` over a sync stream (see `EventStreamReader.iterate`).
-#[pyclass(module = "sagerun._native")]
+/// Frozen: nothing in it changes, so a call borrows it without a borrow flag.
+#[pyclass(frozen, module = "sagerun._native")]
 pub struct BlockingEvents {
     reader: Py<EventStreamReader>,
     /// Makes the exception a `TransportError` is raised as.

@@ -7,7 +7,7 @@ use std::ops::Range;
 use bytes::Bytes;
 
 use super::error::{invalid, DecodeError};
-use super::frame::{Prelude, PRELUDE_LEN};
+use super::frame::{FreshHasher, Prelude, PRELUDE_LEN};
 use super::header::{parse_headers, KnownBlock};
 use super::types::{HeaderRef, Limits, Message, MessageRef};
 
@@ -37,6 +37,22 @@ pub struct Decoder {
     /// The headers list's allocation, kept between calls (one chunk often
     /// holds one frame: a new list per call would be an allocation per frame).
     spare: Vec<HeaderRef<'static>>,
+    /// Whether the last message `feed_repeats` handed over had the known
+    /// header block (so a next message with the same block is a repeat).
+    last_known: bool,
+    /// Each frame's CRC starts from a clone of this.
+    fresh: FreshHasher,
+}
+
+/// A message as [`Decoder::feed_repeats`] hands it over.
+#[derive(Debug)]
+pub enum Delivery<'m> {
+    /// Its header block differs from the previous message's: checked and parsed.
+    New(MessageRef<'m>),
+    /// Its header block is byte-identical to the previous message's (which
+    /// was checked then): only the payload is given, the headers are not
+    /// parsed again.
+    Repeat { payload: &'m [u8] },
 }
 
 /// An empty list of another lifetime on the same allocation (std collects
@@ -63,6 +79,42 @@ enum Stop<E> {
 impl<E> From<DecodeError> for Stop<E> {
     fn from(e: DecodeError) -> Self {
         Stop::Decode(e)
+    }
+}
+
+/// What `Decoder::feed_repeats` knows of the previous message.
+struct Repeats<'k> {
+    known: &'k mut KnownBlock,
+    last_known: &'k mut bool,
+}
+
+impl Repeats<'_> {
+    /// Checks the frame at `range` of `frame` and hands it over, as a
+    /// repeat if the previous message had the same (known) header block.
+    fn deliver<'a, E, F>(
+        &mut self,
+        frame: &'a Bytes,
+        range: Range<usize>,
+        prelude: Prelude,
+        scratch: &mut Vec<HeaderRef<'a>>,
+        on_message: &mut F,
+    ) -> Result<(), Stop<E>>
+    where
+        F: FnMut(Delivery<'_>, &Bytes) -> Result<(), E>,
+    {
+        let (headers, payload) = prelude.check_crc(&frame[range])?;
+        if *self.last_known && self.known.holds(headers) {
+            return on_message(Delivery::Repeat { payload }, frame).map_err(Stop::Consumer);
+        }
+        *self.last_known = false;
+        parse_headers(headers, scratch, self.known)?;
+        *self.last_known = self.known.holds(headers);
+        let message = MessageRef {
+            headers: scratch,
+            raw_headers: headers,
+            payload,
+        };
+        on_message(Delivery::New(message), frame).map_err(Stop::Consumer)
     }
 }
 
@@ -214,6 +266,40 @@ impl Decoder {
         result
     }
 
+    /// `feed_shared` for a caller that remembers what the previous message
+    /// meant: a message whose header block repeats the previous one's
+    /// byte for byte (as a stream's messages mostly do) comes as
+    /// [`Delivery::Repeat`], its CRC checked but its headers not parsed.
+    pub fn feed_repeats<E, F>(&mut self, data: &Bytes, mut on_message: F) -> Result<(), E>
+    where
+        E: From<DecodeError>,
+        F: FnMut(Delivery<'_>, &Bytes) -> Result<(), E>,
+    {
+        let mut scratch = recycle(std::mem::take(&mut self.spare));
+        let mut known = std::mem::take(&mut self.known);
+        let mut last_known = self.last_known;
+        let result = self.walk(data, |whole, prelude| {
+            let mut repeat = Repeats {
+                known: &mut known,
+                last_known: &mut last_known,
+            };
+            match whole {
+                Whole::Input(range) => {
+                    repeat.deliver(data, range, prelude, &mut scratch, &mut on_message)
+                }
+                Whole::Buffered(buf) => {
+                    let frame = Bytes::from(std::mem::take(buf));
+                    let range = 0..frame.len();
+                    repeat.deliver(&frame, range, prelude, &mut Vec::new(), &mut on_message)
+                }
+            }
+        });
+        self.known = known;
+        self.spare = recycle(scratch);
+        self.last_known = last_known;
+        result
+    }
+
     /// Checks every frame completed by `data` (CRCs, lengths, headers)
     /// without building messages, so that the expensive part can run while
     /// the caller holds no locks; `VerifiedFrame::with_message` then borrows
@@ -263,6 +349,9 @@ impl Decoder {
         if let Some(err) = &self.poisoned {
             return Err(err.clone().into());
         }
+        // Only `feed_repeats` keeps track of the previous message's block
+        // (and restores this after its walk): any other feed breaks the chain.
+        self.last_known = false;
         match self.walk_frames(data, &mut on_frame) {
             Ok(()) => Ok(()),
             Err(Stop::Decode(e)) => {
@@ -293,7 +382,7 @@ impl Decoder {
             result?;
         }
         while data.len() - pos >= PRELUDE_LEN {
-            let prelude = Prelude::parse(&data[pos..], &self.limits)?;
+            let prelude = Prelude::parse(&data[pos..], &self.limits, &self.fresh)?;
             let end = pos + prelude.total_len;
             if end > data.len() {
                 self.pending = Some(prelude);
@@ -302,7 +391,10 @@ impl Decoder {
             on_frame(Whole::Input(pos..end), prelude)?;
             pos = end;
         }
-        self.append(&data[pos..]);
+        // Most chunks end where their last frame does: nothing to keep.
+        if pos < data.len() {
+            self.append(&data[pos..]);
+        }
         Ok(())
     }
 
@@ -316,7 +408,7 @@ impl Decoder {
             if self.buf.len() < PRELUDE_LEN {
                 return Ok(taken);
             }
-            self.pending = Some(Prelude::parse(&self.buf, &self.limits)?);
+            self.pending = Some(Prelude::parse(&self.buf, &self.limits, &self.fresh)?);
         }
         let total = self.pending.as_ref().map_or(0, |p| p.total_len);
         let more = (total - self.buf.len()).min(data.len() - taken);

@@ -30,17 +30,33 @@ impl std::fmt::Debug for Prelude {
     }
 }
 
+/// A CRC-32 hasher that has hashed nothing yet.
+#[derive(Clone, Default)]
+pub(crate) struct FreshHasher(Hasher);
+
+impl std::fmt::Debug for FreshHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FreshHasher")
+    }
+}
+
 fn be_u32(bytes: &[u8]) -> u32 {
     u32::from_be_bytes(bytes[..4].try_into().expect("4 bytes"))
 }
 
 impl Prelude {
-    /// Checks the first 12 bytes of a frame (`bytes` may hold more).
-    pub(crate) fn parse(bytes: &[u8], limits: &Limits) -> Result<Prelude, DecodeError> {
+    /// Checks the first 12 bytes of a frame (`bytes` may hold more);
+    /// `fresh` is a new hasher to start from (cloning one skips the CPU
+    /// feature check that `Hasher::new` makes each time).
+    pub(crate) fn parse(
+        bytes: &[u8],
+        limits: &Limits,
+        fresh: &FreshHasher,
+    ) -> Result<Prelude, DecodeError> {
         let total = be_u32(&bytes[0..4]) as usize;
         let headers_len = be_u32(&bytes[4..8]) as usize;
         let expected = be_u32(&bytes[8..12]);
-        let mut hasher = Hasher::new();
+        let mut hasher = fresh.0.clone();
         hasher.update(&bytes[..8]);
         let computed = hasher.clone().finalize();
         if computed != expected {
@@ -135,7 +151,7 @@ pub fn decode_message_with<R>(
             buffered: data.len(),
         });
     }
-    let prelude = Prelude::parse(data, limits)?;
+    let prelude = Prelude::parse(data, limits, &FreshHasher::default())?;
     if data.len() < prelude.total_len {
         return Err(DecodeError::TruncatedStream {
             buffered: data.len(),

@@ -95,6 +95,11 @@ impl KnownBlock {
         }));
     }
 
+    /// Whether `block` is the known block (a block that passed every check).
+    pub(crate) fn holds(&self, block: &[u8]) -> bool {
+        !block.is_empty() && self.block == block
+    }
+
     /// `block`'s headers, if it is the known block.
     fn read<'a>(&self, block: &'a [u8], out: &mut Vec<HeaderRef<'a>>) -> bool {
         if block.is_empty() || self.block != block {

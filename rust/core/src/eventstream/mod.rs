@@ -12,6 +12,8 @@
 //! Zero-copy additions: `HeaderValueRef`/`HeaderRef`/`MessageRef` borrow from
 //! the input; `Decoder::feed_with` hands each message to a closure straight
 //! from the fed slice (only an unfinished tail is buffered);
+//! `Decoder::feed_repeats` hands a message that repeats the previous one's
+//! header block as its payload alone (`Delivery::Repeat`);
 //! `Decoder::feed_verified` checks frames without building anything (so a
 //! caller can do that part with its own locks released) and
 //! `decode_message_with` decodes one frame without copying.
@@ -34,7 +36,7 @@ mod types;
 #[cfg(test)]
 mod tests;
 
-pub use decoder::{Decoder, FrameBytes, VerifiedFrame};
+pub use decoder::{Decoder, Delivery, FrameBytes, VerifiedFrame};
 pub use encoder::{encode_message, encode_message_into, encode_message_refs_into};
 pub use error::{Checksum, DecodeError, EncodeError};
 pub use frame::{decode_message, decode_message_with, MIN_FRAME_LEN, PRELUDE_LEN};

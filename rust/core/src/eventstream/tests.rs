@@ -757,3 +757,125 @@ fn a_repeated_header_block_is_still_read_correctly() {
         decoder.feed(&raw_frame(&[1, b'a', 0, 1, b'a', 0], b""))
     ));
 }
+
+/// Messages from `feed_repeats`, a repeat rebuilt with the previous
+/// message's headers, and whether each came as a repeat.
+fn feed_repeats_all(decoder: &mut Decoder, chunks: &[Bytes]) -> (Vec<Message>, Vec<bool>) {
+    let mut messages: Vec<Message> = Vec::new();
+    let mut repeats = Vec::new();
+    for chunk in chunks {
+        decoder
+            .feed_repeats(chunk, |delivery, frame| {
+                let message = match delivery {
+                    Delivery::New(m) => m.to_owned_message(),
+                    Delivery::Repeat { payload } => Message {
+                        headers: messages.last().expect("a previous message").headers.clone(),
+                        payload: frame.slice_ref(payload),
+                    },
+                };
+                repeats.push(matches!(delivery, Delivery::Repeat { .. }));
+                messages.push(message);
+                Ok::<_, DecodeError>(())
+            })
+            .unwrap();
+    }
+    decoder.finish().unwrap();
+    (messages, repeats)
+}
+
+#[test]
+fn feed_repeats_matches_the_vectors_at_every_split() {
+    // Each vector twice in a row: the second is a repeat when its header
+    // block is not empty, and decodes as the vector does either way.
+    let (_, singles) = valid_stream();
+    let mut stream = Vec::new();
+    let mut expected = Vec::new();
+    for message in &singles {
+        let frame = encode_message(&message.headers, &message.payload).unwrap();
+        assert_eq!(decode_message(&frame).unwrap(), *message);
+        stream.extend_from_slice(&[frame.clone(), frame].concat());
+        expected.extend([message.clone(), message.clone()]);
+    }
+    let stream = Bytes::from(stream);
+    let cuts = [0, 1, 11, 12, 13, 40, stream.len() / 2, stream.len()];
+    for cut in cuts {
+        let chunks = [stream.slice(..cut), stream.slice(cut..)];
+        let (got, repeats) = feed_repeats_all(&mut Decoder::default(), &chunks);
+        assert_eq!(got, expected, "cut at {cut}");
+        let expected_repeats: Vec<bool> = expected
+            .iter()
+            .enumerate()
+            .map(|(i, m)| i % 2 == 1 && !m.headers.is_empty())
+            .collect();
+        assert_eq!(repeats, expected_repeats, "cut at {cut}");
+    }
+    let bytewise: Vec<Bytes> = (0..stream.len()).map(|i| stream.slice(i..i + 1)).collect();
+    assert_eq!(
+        feed_repeats_all(&mut Decoder::default(), &bytewise).0,
+        expected
+    );
+}
+
+#[test]
+fn a_repeat_is_only_of_the_message_just_before() {
+    let header = |v: &str| Header {
+        name: ":event-type".into(),
+        value: HeaderValue::String(v.into()),
+    };
+    let a = encode_message(&[header("A")], b"1").unwrap();
+    let b = encode_message(&[header("B")], b"2").unwrap();
+    let bare = encode_message(&[], b"3").unwrap();
+    let stream = [&a, &a, &bare, &a, &b, &a, &a, &b]
+        .map(|f| f.as_slice())
+        .concat();
+    let (got, repeats) = feed_repeats_all(&mut Decoder::default(), &[Bytes::from(stream)]);
+    assert_eq!(
+        repeats,
+        [false, true, false, false, false, false, true, false]
+    );
+    let kinds: Vec<_> = got.iter().map(|m| m.headers.clone()).collect();
+    let none: Vec<Header> = Vec::new();
+    assert_eq!(
+        kinds,
+        [
+            vec![header("A")],
+            vec![header("A")],
+            none,
+            vec![header("A")],
+            vec![header("B")],
+            vec![header("A")],
+            vec![header("A")],
+            vec![header("B")],
+        ]
+    );
+    // Another feed in between breaks the chain: B was not the message
+    // feed_repeats handed over last.
+    let mut decoder = Decoder::default();
+    feed_repeats_all(&mut decoder, &[Bytes::from(a.clone())]);
+    decoder.feed(&b).unwrap();
+    let (_, repeats) = feed_repeats_all(&mut decoder, &[Bytes::from(b.clone())]);
+    assert_eq!(repeats, [false]);
+}
+
+#[test]
+fn a_repeat_still_has_its_crc_checked() {
+    let header = Header {
+        name: ":event-type".into(),
+        value: HeaderValue::String("PayloadPart".into()),
+    };
+    let frame = encode_message(&[header], b"token").unwrap();
+    let mut corrupt = frame.clone();
+    let at = corrupt.len() - 6; // a payload byte
+    corrupt[at] ^= 1;
+    let mut decoder = Decoder::default();
+    let result = decoder.feed_repeats(&Bytes::from([frame, corrupt].concat()), |_, _| {
+        Ok::<_, DecodeError>(())
+    });
+    assert!(matches!(
+        result,
+        Err(DecodeError::ChecksumMismatch {
+            which: Checksum::Message,
+            ..
+        })
+    ));
+}
