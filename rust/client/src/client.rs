@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use http::HeaderValue;
+use sagerun_core::protocol::Operation;
 use sagerun_core::sigv4::Credentials;
 
 use crate::error::ClientError;
@@ -34,6 +35,8 @@ pub struct ClientConfig {
 /// answered with an error (read in full).
 pub enum StreamStart {
     Events {
+        /// The operation answered (which header-bound members it has).
+        op: Operation,
         head: Head,
         retries: RetryReport,
         reader: Box<EventReader>,
@@ -179,6 +182,7 @@ impl Client {
         call: Invocation,
         credentials: &Credentials,
     ) -> Result<Response, ClientError> {
+        let op = call.op;
         let prepared = PreparedRequest::new(&self.endpoint, call)?;
         let url = prepared.uri();
         let (result, _) = self
@@ -189,6 +193,7 @@ impl Client {
                 |head, body, _, retries| async move {
                     let body = response::read_body(url, body).await?;
                     Ok(Response {
+                        op,
                         head,
                         body,
                         retries,
@@ -207,6 +212,7 @@ impl Client {
         credentials: &Credentials,
     ) -> Result<StreamStart, ClientError> {
         let started = crate::timing::monotonic_seconds();
+        let op = call.op;
         let prepared = PreparedRequest::new(&self.endpoint, call)?;
         let url = prepared.uri().to_string();
         let (result, _) = self
@@ -215,6 +221,7 @@ impl Client {
                 reader.request_sent_at = started;
                 async move {
                     Ok(StreamStart::Events {
+                        op,
                         head,
                         retries,
                         reader,
@@ -335,6 +342,7 @@ impl Client {
         let body = response::read_body(prepared.uri(), body).await?;
         // Flags are filled in once the retry decision is made.
         Ok(Err(Response {
+            op: prepared.op(),
             head,
             body,
             retries: RetryReport {

@@ -83,6 +83,7 @@ pub struct Invocation {
 
 /// An invocation turned into wire headers once; signed again per attempt.
 pub struct PreparedRequest {
+    op: Operation,
     /// `amz-sdk-invocation-id`: one UUID for all attempts of a call.
     invocation_id: HeaderValue,
     path: PathAndQuery,
@@ -137,6 +138,7 @@ impl PreparedRequest {
             .map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
         let payload_sha256 = signing::sha256_hex(&call.body);
         Ok(PreparedRequest {
+            op: call.op,
             invocation_id: HeaderValue::from_str(&uuid4()).expect("a UUID is a valid header value"),
             path,
             uri,
@@ -148,6 +150,10 @@ impl PreparedRequest {
 
     pub fn uri(&self) -> &Uri {
         &self.uri
+    }
+
+    pub fn op(&self) -> Operation {
+        self.op
     }
 
     /// A freshly signed request for one attempt, described in

@@ -64,6 +64,8 @@ pub struct RetryReport {
 /// A complete response: its head, its whole body and how its attempts went.
 #[derive(Clone, Debug)]
 pub struct Response {
+    /// The operation answered (which header-bound members it has).
+    pub op: protocol::Operation,
     pub head: Head,
     pub body: Bytes,
     pub retries: RetryReport,

@@ -10,14 +10,15 @@ use bytes::Bytes;
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
 use sagerun_client::connect::{Proxy, ProxyOptions};
 use sagerun_client::{
-    runtime, Client, ClientCert, ClientConfig, ClientError, Invocation, Response, RetryConfig,
+    runtime, Client, ClientCert, ClientConfig, ClientError, Head, Invocation, Response, RetryConfig,
     RetryMode, RetryReport, StreamFault, StreamStart, TransportConfig, Verify,
 };
 use sagerun_core::eventstream::DecodeError;
-use sagerun_core::protocol::{ErrorCode, HeaderMember, Operation};
+use sagerun_core::protocol::{self, ErrorCode, HeaderMember, Operation};
 use sagerun_core::sigv4::Credentials;
 use tokio::runtime::Runtime;
 
@@ -169,9 +170,9 @@ impl NativeClient {
         })
     }
 
-    /// Sends one call and reads the whole response:
-    /// `(status, headers, body, (attempts, max_attempts_reached,
-    /// retry_quota_reached))`; service errors are returned too.
+    /// Sends one call and reads the whole response: `(status, response
+    /// dict without Body, body)` (see `response_dict`); service errors are
+    /// returned too.
     fn invoke<'py>(
         &self,
         py: Python<'py>,
@@ -191,8 +192,8 @@ impl NativeClient {
     }
 
     /// Like `invoke`, but a successful answer is an event stream:
-    /// `(status, headers, EventStreamReader, attempts)`; an error answer
-    /// comes back like `invoke`'s, with its body as bytes.
+    /// `(status, response dict without Body, EventStreamReader)`; an error
+    /// answer comes back like `invoke`'s, with its body as bytes.
     fn invoke_stream<'py>(
         &self,
         py: Python<'py>,
@@ -360,18 +361,91 @@ pub(crate) fn invocation(
     }
 }
 
-fn headers_dict<'py>(
+/// The response dict of boto3 without its payload: `ResponseMetadata` as
+/// botocore builds it (its retry handlers add `MaxAttemptsReached` and
+/// `RetryQuotaReached`), then, for a success, the members bound to response
+/// headers. The one place that shapes it: the sync, async and fan-out calls
+/// all come through here. An error answer gets `ResponseMetadata` only: the
+/// Python layer has botocore parse the error and takes the retry fields from
+/// it.
+fn response_dict<'py>(
     py: Python<'py>,
-    headers: &[(String, String)],
+    op: Operation,
+    head: &Head,
+    retries: &RetryReport,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let dict = PyDict::new(py);
-    for (name, value) in headers {
+    let headers = PyDict::new(py);
+    // The header values as Python strings, in `head.headers`' order: a
+    // member bound to a header shares its string.
+    let mut values = Vec::with_capacity(head.headers.len());
+    for (name, value) in &head.headers {
+        let value = PyString::new(py, value);
         match common_header_name(py, name) {
-            Some(interned) => dict.set_item(interned, value)?,
-            None => dict.set_item(name, value)?,
+            Some(interned) => headers.set_item(interned, &value)?,
+            None => headers.set_item(name, &value)?,
+        }
+        values.push(value);
+    }
+    let value_of = |header: &str| {
+        head.headers
+            .iter()
+            .position(|(name, _)| name.eq_ignore_ascii_case(header))
+            .map(|i| &values[i])
+    };
+    let metadata = PyDict::new(py);
+    if let Some(request_id) = value_of(protocol::header::REQUEST_ID) {
+        metadata.set_item(pyo3::intern!(py, "RequestId"), request_id)?;
+    }
+    metadata.set_item(pyo3::intern!(py, "HTTPStatusCode"), head.status)?;
+    metadata.set_item(pyo3::intern!(py, "HTTPHeaders"), headers)?;
+    if retries.flags.max_attempts_reached {
+        metadata.set_item(pyo3::intern!(py, "MaxAttemptsReached"), true)?;
+    }
+    if retries.flags.retry_quota_reached {
+        metadata.set_item(pyo3::intern!(py, "RetryQuotaReached"), true)?;
+    }
+    metadata.set_item(
+        pyo3::intern!(py, "RetryAttempts"),
+        retries.attempts.saturating_sub(1),
+    )?;
+    let response = PyDict::new(py);
+    response.set_item(pyo3::intern!(py, "ResponseMetadata"), metadata)?;
+    if head.is_success() {
+        let names = member_names(py, op);
+        for (member, name) in op.response_headers().iter().zip(names) {
+            if let Some(value) = value_of(member.header) {
+                if member.is_integer {
+                    // Python's own int(), as botocore's parser converts it.
+                    let int = py.get_type::<PyInt>().call1((value,))?;
+                    response.set_item(name.bind(py), int)?;
+                } else {
+                    response.set_item(name.bind(py), value)?;
+                }
+            }
         }
     }
-    Ok(dict)
+    Ok(response)
+}
+
+/// The names of `op`'s response members as Python strings, made once.
+fn member_names(py: Python<'_>, op: Operation) -> &[Py<PyString>] {
+    static NAMES: PyOnceLock<Vec<Vec<Py<PyString>>>> = PyOnceLock::new();
+    let all = NAMES.get_or_init(py, || {
+        Operation::ALL
+            .iter()
+            .map(|op| {
+                op.response_headers()
+                    .iter()
+                    .map(|m| PyString::intern(py, m.member).unbind())
+                    .collect()
+            })
+            .collect()
+    });
+    let index = Operation::ALL
+        .iter()
+        .position(|o| *o == op)
+        .expect("every operation is in Operation::ALL");
+    &all[index]
 }
 
 /// The header names of nearly every answer as interned Python strings
@@ -390,9 +464,9 @@ fn common_header_name<'py>(py: Python<'py>, name: &str) -> Option<&'py Bound<'py
     })
 }
 
-/// `(status, headers, EventStreamReader, retries)` for a stream that
-/// started (its connection a task of `runtime`), or `response_tuple` for an
-/// error answer.
+/// `(status, response dict, EventStreamReader)` for a stream that started
+/// (its connection a task of `runtime`), or `response_tuple` for an error
+/// answer.
 pub(crate) fn stream_start_tuple(
     py: Python<'_>,
     start: StreamStart,
@@ -401,25 +475,26 @@ pub(crate) fn stream_start_tuple(
     match start {
         StreamStart::Complete(response) => response_tuple(py, &response),
         StreamStart::Events {
+            op,
             head,
             retries,
             reader,
         } => {
-            let headers = headers_dict(py, &head.headers)?;
+            let response = response_dict(py, op, &head, &retries)?;
             let reader = Bound::new(py, EventStreamReader::new(*reader, runtime))?;
             PyTuple::new(
                 py,
                 [
                     head.status.into_pyobject(py)?.into_any(),
-                    headers.into_any(),
+                    response.into_any(),
                     reader.into_any(),
-                    retries_tuple(py, &retries)?.into_any(),
                 ],
             )
         }
     }
 }
 
+/// `(status, response dict, body)`: what `invoke` returns (see `response_dict`).
 pub(crate) fn response_tuple<'py>(
     py: Python<'py>,
     response: &Response,
@@ -428,21 +503,10 @@ pub(crate) fn response_tuple<'py>(
         py,
         [
             response.head.status.into_pyobject(py)?.into_any(),
-            headers_dict(py, &response.head.headers)?.into_any(),
+            response_dict(py, response.op, &response.head, &response.retries)?.into_any(),
             PyBytes::new(py, &response.body).into_any(),
-            retries_tuple(py, &response.retries)?.into_any(),
         ],
     )
-}
-
-/// `(attempts, max_attempts_reached, retry_quota_reached)`.
-fn retries_tuple<'py>(py: Python<'py>, retries: &RetryReport) -> PyResult<Bound<'py, PyTuple>> {
-    (
-        retries.attempts,
-        retries.flags.max_attempts_reached,
-        retries.flags.retry_quota_reached,
-    )
-        .into_pyobject(py)
 }
 
 fn members_list<'py>(py: Python<'py>, members: &[HeaderMember]) -> PyResult<Bound<'py, PyList>> {
