@@ -25,7 +25,12 @@ impl Head {
     pub fn of<B>(response: &http::Response<B>) -> Head {
         let mut headers: Vec<(String, String)> = Vec::with_capacity(response.headers().len());
         for (name, value) in response.headers() {
-            let value = String::from_utf8_lossy(value.as_bytes());
+            // Checked as UTF-8 first: `from_utf8_lossy` costs more, and
+            // nearly every value is plain ASCII.
+            let value = match std::str::from_utf8(value.as_bytes()) {
+                Ok(text) => std::borrow::Cow::Borrowed(text),
+                Err(_) => String::from_utf8_lossy(value.as_bytes()),
+            };
             match headers.iter_mut().find(|(n, _)| n == name.as_str()) {
                 Some((_, joined)) => {
                     joined.push_str(", ");
