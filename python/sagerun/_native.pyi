@@ -1,7 +1,7 @@
 # Type stubs for the Rust extension module. Each part adds its own names.
 import datetime as _dt
 from datetime import datetime
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union, final
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union, final
 from typing import Any as _Any, Dict as _Dict, Iterable as _Iterable, Iterator as _Iterator
 from typing import List as _List, Optional as _Optional, Union as _Union
 from typing import Callable
@@ -216,6 +216,12 @@ class NativeClient:
     def retry_quota(self) -> int: ...
 
 def protocol_tables() -> Dict[str, Any]: ...
+def validate_known(
+    params: Dict[str, Any],
+    members: Dict[str, Tuple[bool, bool, Set[str]]],
+    required: Tuple[str, ...],
+    body_limit: int,
+) -> Optional[Tuple[str, List[Tuple[str, str]], bytes]]: ...
 
 # --- invoke_endpoint_many (rust/python/src/many.rs) ---
 class ManyRun:

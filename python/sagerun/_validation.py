@@ -16,7 +16,9 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from botocore.exceptions import ParamValidationError
 from botocore.validate import ValidationErrors
 
-from sagerun import _protocol
+from sagerun import _native, _protocol
+
+_validate_known = _native.validate_known
 
 # Smithy patterns are Java regular expressions, searched (not anchored).
 _JAVA_TO_PYTHON = (
@@ -128,13 +130,22 @@ class OperationValidator:
         self._supported: Dict[str, _Member] = {
             name: m for name, m in self._members.items() if name not in self._unsupported
         }
+        #: The same for the native fast path: name -> (is_uri, is_blob, known_good).
+        self._known_table: Dict[str, Tuple[bool, bool, "set[str]"]] = {
+            name: (m.is_uri, m.kind == "blob", m.known_good)
+            for name, m in self._supported.items()
+        }
 
     def __call__(self, params: Dict[str, Any]) -> Validated:
         """The common call (known string members that pass their checks, a
         bytes body within the limit) is validated here without building an
         error report; anything else goes to `_full`, which reports exactly
         what is wrong. (One frame, as few steps per member as can be: this
-        runs on every call.)"""
+        runs on every call.) Values already known good are checked in one
+        native call first."""
+        known = _validate_known(params, self._known_table, self._required, self._body_limit)
+        if known is not None:
+            return known
         if not params.keys() >= self._required_set:
             return self._full(params)
         members: List[Tuple[str, str]] = []

@@ -11,7 +11,7 @@ use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PySet, PyString, PyTuple};
 use sagerun_client::connect::{Proxy, ProxyOptions};
 use sagerun_client::{
     runtime, Client, ClientCert, ClientConfig, ClientError, Head, Invocation, Response,
@@ -592,9 +592,62 @@ fn protocol_tables(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     Ok(tables)
 }
 
+/// The validator's common case, without a Python frame per member
+/// (`_validation.OperationValidator.__call__`): `params` has every
+/// `required` name, every member is in `members` (name -> `(is_uri,
+/// is_blob, known_good)`), every str value is exactly a str already in its
+/// member's known-good set (values that passed every check before), and
+/// the body is exactly bytes within `body_limit`: then `(endpoint_name,
+/// [(member, value)], body)`. Anything else is `None`, and the Python
+/// validator checks (and remembers, or reports) it.
+#[pyfunction]
+fn validate_known<'py>(
+    py: Python<'py>,
+    params: &Bound<'py, PyDict>,
+    members: &Bound<'py, PyDict>,
+    required: &Bound<'py, PyTuple>,
+    body_limit: usize,
+) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    for name in required.iter() {
+        if !params.contains(name)? {
+            return Ok(None);
+        }
+    }
+    let mut endpoint_name = None;
+    let mut body = None;
+    let pairs = PyList::empty(py);
+    for (name, value) in params.iter() {
+        let Some(member) = members.get_item(&name)? else {
+            return Ok(None);
+        };
+        let (is_uri, is_blob, known_good): (bool, bool, Bound<'py, PySet>) = member.extract()?;
+        if value.is_exact_instance_of::<PyString>() {
+            if is_blob || !known_good.contains(&value)? {
+                return Ok(None);
+            }
+            if is_uri {
+                endpoint_name = Some(value);
+            } else {
+                pairs.append((name, value))?;
+            }
+        } else if is_blob && value.is_exact_instance_of::<PyBytes>() && value.len()? <= body_limit {
+            body = Some(value);
+        } else {
+            return Ok(None);
+        }
+    }
+    let endpoint_name = endpoint_name.unwrap_or_else(|| PyString::new(py, "").into_any());
+    let body = body.unwrap_or_else(|| PyBytes::new(py, b"").into_any());
+    Ok(Some(PyTuple::new(
+        py,
+        [endpoint_name, pairs.into_any(), body],
+    )?))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeClient>()?;
     m.add("TransportError", m.py().get_type::<TransportError>())?;
     m.add_function(wrap_pyfunction!(protocol_tables, m)?)?;
+    m.add_function(wrap_pyfunction!(validate_known, m)?)?;
     Ok(())
 }
