@@ -268,13 +268,14 @@ impl Client {
                     if let (Some(date), Some(read_timeout)) =
                         (error.head.get("date"), self.transport_config.read_timeout)
                     {
-                        info.ttl = AttemptInfo::ttl_from(date, read_timeout).or(info.ttl.take());
+                        info.ttl = AttemptInfo::ttl_from(&date, read_timeout).or(info.ttl.take());
                     }
                     let code = response::error_code(&error.head, &error.body);
+                    let retry_after = error.head.get("x-amz-retry-after");
                     let outcome = Outcome::Response {
                         status: error.head.status,
                         code: code.as_deref(),
-                        retry_after: error.head.get("x-amz-retry-after"),
+                        retry_after: retry_after.as_deref(),
                     };
                     let (retry, flags) = self.retry.decide_with_flags(attempt, &outcome);
                     error.retries.flags = flags;
@@ -330,8 +331,7 @@ impl Client {
         } else {
             ConnectionTap::default()
         };
-        let head = Head::of(&answer);
-        let body = answer.into_body();
+        let (head, body) = Head::split(answer);
         if head.is_success() {
             let retries = RetryReport {
                 attempts: attempt,

@@ -419,22 +419,22 @@ fn response_dict<'py>(
     retries: &RetryReport,
 ) -> PyResult<Bound<'py, PyDict>> {
     let headers = PyDict::new(py);
-    // The header values as Python strings, in `head.headers`' order: a
-    // member bound to a header shares its string.
-    let mut values = Vec::with_capacity(head.headers.len());
-    for (name, value) in &head.headers {
-        let value = PyString::new(py, value);
+    // The headers as botocore reports them, their values as Python
+    // strings: a member bound to a header shares its string.
+    let mut entries = Vec::with_capacity(head.headers.keys_len());
+    for (name, value) in head.entries() {
+        let value = PyString::new(py, &value);
         match common_header_name(py, name) {
             Some(interned) => headers.set_item(interned, &value)?,
             None => headers.set_item(name, &value)?,
         }
-        values.push(value);
+        entries.push((name, value));
     }
     let value_of = |header: &str| {
-        head.headers
+        entries
             .iter()
-            .position(|(name, _)| name.eq_ignore_ascii_case(header))
-            .map(|i| &values[i])
+            .find(|(name, _)| name.eq_ignore_ascii_case(header))
+            .map(|(_, value)| value)
     };
     let metadata = PyDict::new(py);
     if let Some(request_id) = value_of(protocol::header::REQUEST_ID) {
