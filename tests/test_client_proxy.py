@@ -350,14 +350,17 @@ def test_forwarding_for_https_still_tunnels_through_a_plain_proxy(tls_target, pk
 
 
 def test_bad_proxies_config_files_fail_before_anything_is_sent(plain_target, pki, make_proxy, tmp_path):
+    """botocore's own class for these (boto3 raises it, wrapped in
+    HTTPClientError, at the first request), naming the file and the fault."""
     proxy = make_proxy(pki.proxy_context())
     missing = str(tmp_path / "missing.pem")
     for settings, match in [({"proxy_ca_bundle": missing}, "CA bundle"),
                             ({"proxy_client_cert": missing}, "client certificate"),
                             ({"proxy_client_cert": (pki.client_cert_path, pki.client_cert_path)},
                              "holds no PEM private key")]:
-        with pytest.raises(ValueError, match=match):
+        with pytest.raises(bex.InvalidProxiesConfigError, match=match) as raised:
             both(plain_target, proxies={"http": proxy.url}, proxies_config=settings)[0]
+        assert str(raised.value).startswith(str(bex.InvalidProxiesConfigError(error="x"))[:-1])
     assert proxy.seen == []
 
 

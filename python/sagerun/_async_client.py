@@ -177,6 +177,16 @@ class AsyncClient(ClientBase):
 
     # -- lifecycle --------------------------------------------------------------
 
+    async def generate_presigned_url(
+        self,
+        ClientMethod: str,
+        Params: Optional[Dict[str, Any]] = None,
+        ExpiresIn: int = 3600,
+        HttpMethod: Optional[str] = None,
+    ) -> str:
+        """aiobotocore's (a coroutine; botocore computes it, without I/O)."""
+        return self._presigned_url(ClientMethod, Params, ExpiresIn, HttpMethod)
+
     async def close(self) -> None:
         """Closes the pool's idle connections and the botocore client used for
         resolution. Calls still in flight finish on their connections; a

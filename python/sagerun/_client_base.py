@@ -13,12 +13,15 @@ from typing import Any, Dict, Optional, Tuple
 from botocore import xform_name
 from botocore.credentials import Credentials
 from botocore.exceptions import NoCredentialsError
+from botocore.validate import ParamValidationDecorator
 
 from sagerun import _config, _native, _pickling, _protocol
+from sagerun._botocore_methods import BotocoreMethods
 from sagerun._errors import ErrorTranslator, transport_error
 from sagerun._validation import OperationValidator
 
 logger = logging.getLogger("sagerun")
+_UNSIGNED_STAND_IN = Credentials("", "")
 _DEBUG = logging.DEBUG
 
 #: What a native call returns: (status, response dict without its payload,
@@ -36,18 +39,24 @@ class _Operation:
 
     __slots__ = ("name", "method", "model", "validate", "native", "endpoint_url")
 
-    def __init__(self, name: str, model: Any, native: Any, endpoint_url: str):
+    def __init__(self, name: str, model: Any, native: Any, endpoint_url: str, limits: bool):
         self.name = name
         self.method = xform_name(name)  # the client method's name
         self.model = model
         # The bound method: calling it skips the instance-call slot (a
         # measurable share of the Python part of a small call).
-        self.validate = OperationValidator(model).__call__
+        self.validate = OperationValidator(model, limits).__call__
         self.native = native
         self.endpoint_url = endpoint_url
 
 
-class ClientBase:
+def _validates_parameters(botocore_client: Any) -> bool:
+    """botocore's decision (Config(parameter_validation=...), else the
+    profile's parameter_validation setting): its serializer validates."""
+    return isinstance(botocore_client._serializer, ParamValidationDecorator)
+
+
+class ClientBase(BotocoreMethods):
     """Same construction as ``boto3.client("sagemaker-runtime", ...)``."""
 
     def __init__(
@@ -95,8 +104,13 @@ class ClientBase:
             if native is None:
                 native = natives[settings] = self._native_client(settings)
             operations[name] = _Operation(
-                name, service_model.operation_model(name), native, settings.endpoint_url
+                name, service_model.operation_model(name), native, settings.endpoint_url,
+                limits=_validates_parameters(botocore_client),
             )
+        if any(s.unsigned for s in natives):
+            # signature_version=UNSIGNED: botocore resolves no credentials;
+            # the native client sends none, so blank ones stand in.
+            self._credentials = _UNSIGNED_STAND_IN
         self._invoke_endpoint_op = operations["InvokeEndpoint"]
         self._invoke_async_op = operations["InvokeEndpointAsync"]
         self._invoke_stream_op = operations["InvokeEndpointWithResponseStream"]
@@ -129,6 +143,7 @@ class ClientBase:
                 proxy_ca_bundle=s.proxy_ca_bundle,
                 proxy_client_cert=s.proxy_client_cert,
                 proxy_use_forwarding_for_https=s.proxy_use_forwarding_for_https,
+                unsigned=s.unsigned,
             )
         except _native.TransportError as e:
             raise transport_error(e) from None

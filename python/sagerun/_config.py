@@ -10,6 +10,7 @@ from typing import Any, Dict, NamedTuple, Optional, Tuple
 from urllib.parse import urlsplit, urlunsplit
 
 import botocore.session
+from botocore import UNSIGNED
 from botocore.config import Config
 
 from sagerun import _native
@@ -43,6 +44,8 @@ class Settings(NamedTuple):
     proxy_ca_bundle: Optional[str] = None
     proxy_client_cert: Optional[Tuple[str, Optional[str]]] = None
     proxy_use_forwarding_for_https: bool = False
+    #: ``Config(signature_version=botocore.UNSIGNED)``: no SigV4 headers.
+    unsigned: bool = False
 
 
 def make_botocore_client(
@@ -194,6 +197,7 @@ def settings_for(client: Any, operation_name: str) -> Settings:
         proxy_ca_bundle=proxy_ca_bundle,
         proxy_client_cert=proxy_client_cert,
         proxy_use_forwarding_for_https=forward_https,
+        unsigned=config.signature_version is UNSIGNED,
     )
 
 

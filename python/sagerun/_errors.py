@@ -35,6 +35,15 @@ class EventStreamTruncatedError(bex.ResponseStreamingError):
 _RETRY_FIELDS = ("MaxAttemptsReached", "RetryQuotaReached", "RetryAttempts")
 
 
+class InvalidProxiesConfigError(bex.InvalidProxiesConfigError):
+    """``proxies_config`` names a file that cannot be used. botocore raises
+    its InvalidProxiesConfigError for this (wrapped in HTTPClientError) at
+    the first request through the proxy; sagerun raises it when the client
+    is built, before anything is sent, and says which file and why."""
+
+    fmt = "Invalid configuration value(s) provided for proxies_config: {error}"
+
+
 class ErrorTranslator:
     def __init__(self, botocore_client: Any):
         self._service_model = botocore_client.meta.service_model
@@ -108,6 +117,8 @@ def transport_error(error: BaseException) -> Exception:
         return EventStreamCorruptError(message)
     if kind == "stream_truncated":
         return EventStreamTruncatedError(error=message)
+    if kind == "proxy_config":
+        return InvalidProxiesConfigError(error=message)
     if kind == "invalid_request":
         return bex.ParamValidationError(report=message)
     return ValueError(message)

@@ -186,6 +186,7 @@ class NativeClient:
         proxy_ca_bundle: Optional[str] = None,
         proxy_client_cert: Optional[Tuple[str, Optional[str]]] = None,
         proxy_use_forwarding_for_https: bool = False,
+        unsigned: bool = False,
     ) -> None: ...
     def invoke(
         self,

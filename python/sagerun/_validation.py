@@ -11,6 +11,7 @@ sent as an HTTP header (header injection). Nothing is sent before it passes.
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from botocore.exceptions import ParamValidationError
@@ -48,10 +49,10 @@ _KNOWN_GOOD_LIMIT = 1024
 class _Member:
     __slots__ = ("name", "kind", "min", "max", "pattern", "header", "is_uri", "known_good")
 
-    def __init__(self, name: str, shape: Any, header: Optional[str]):
+    def __init__(self, name: str, shape: Any, header: Optional[str], limits: bool = True):
         self.name = name
         self.kind: str = shape.type_name
-        meta = shape.metadata
+        meta = shape.metadata if limits else {}
         self.min: Optional[int] = meta.get("min")
         self.max: Optional[int] = meta.get("max")
         pattern = meta.get("pattern")
@@ -102,15 +103,21 @@ def _body_bytes(value: Any) -> Optional[bytes]:
 
 
 class OperationValidator:
-    """Validates and converts one operation's keyword arguments."""
+    """Validates and converts one operation's keyword arguments.
 
-    def __init__(self, operation_model: Any):
+    ``limits=False`` is botocore's ``Config(parameter_validation=False)``:
+    the service judges lengths, ranges, patterns and the body size (so a
+    model older than the service does not stand in the way); what cannot be
+    sent as asked (a missing or unknown member, a value of the wrong type,
+    control characters in a header) is still refused before sending."""
+
+    def __init__(self, operation_model: Any, limits: bool = True):
         self.name: str = operation_model.name
         shape = operation_model.input_shape
         table = _protocol.OPERATIONS[self.name]
         headers = {b.member: b.header for b in table.request_headers}
         self._members: Dict[str, _Member] = {
-            name: _Member(name, member_shape, headers.get(name))
+            name: _Member(name, member_shape, headers.get(name), limits)
             for name, member_shape in shape.members.items()
         }
         self._required: Tuple[str, ...] = tuple(shape.required_members)
@@ -119,7 +126,7 @@ class OperationValidator:
             _protocol.MAX_ASYNC_INLINE_BODY_BYTES
             if self.name == "InvokeEndpointAsync"
             else _protocol.MAX_BODY_BYTES
-        )
+        ) if limits else sys.maxsize
         # Members a newer botocore knows but sagerun's protocol table does
         # not: refused when used, never silently dropped.
         self._unsupported = frozenset(

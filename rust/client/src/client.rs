@@ -29,6 +29,9 @@ pub struct ClientConfig {
     pub user_agent: String,
     pub transport: TransportConfig,
     pub retry: RetryConfig,
+    /// botocore's `signature_version=UNSIGNED`: requests carry no SigV4
+    /// headers (and the caller needs no credentials).
+    pub unsigned: bool,
 }
 
 /// The start of a response stream: either events are coming, or the service
@@ -56,6 +59,7 @@ thread_local! {
 pub struct Client {
     endpoint: Endpoint,
     region: String,
+    unsigned: bool,
     user_agent: HeaderValue,
     transport_config: TransportConfig,
     tls: rustls::ClientConfig,
@@ -87,6 +91,7 @@ impl Client {
         Ok(Client {
             endpoint,
             region: config.region,
+            unsigned: config.unsigned,
             user_agent,
             transport_config: config.transport,
             tls,
@@ -318,7 +323,7 @@ impl Client {
         // does not age the signature.
         self.retry.before_send().await;
         let request = prepared.signed(
-            credentials,
+            (!self.unsigned).then_some(credentials),
             &self.region,
             &self.user_agent,
             proxy_auth,
@@ -364,6 +369,7 @@ mod tests {
                 user_agent: "test".into(),
                 transport: TransportConfig::default(),
                 retry: RetryConfig::default(),
+                unsigned: false,
             })
             .unwrap(),
         )

@@ -81,11 +81,17 @@ impl Proxy {
     ) -> Result<Proxy, ClientError> {
         let tls = match uri.scheme_str() {
             Some("http") => None,
-            Some("https") => Some(Arc::new(tls::config_with_roots(
-                &options.verify,
-                options.ca_bundle.as_deref(),
-                options.client_cert.as_ref(),
-            )?)),
+            Some("https") => Some(Arc::new(
+                tls::config_with_roots(
+                    &options.verify,
+                    options.ca_bundle.as_deref(),
+                    options.client_cert.as_ref(),
+                )
+                .map_err(|e| match e {
+                    ClientError::Config(why) => ClientError::ProxyConfig(why),
+                    other => other,
+                })?,
+            )),
             _ => {
                 return Err(ClientError::Config(format!(
                     "proxy URL {uri} is neither http:// nor https://"
@@ -129,6 +135,12 @@ pub struct TimedStream {
     armed: bool,
     /// The peer is an HTTP proxy forwarding absolute-form requests.
     forwarding_proxy: bool,
+    /// The peer stopped reading (a write met a broken pipe or a reset):
+    /// what is still written is dropped, so that the answer it sent before
+    /// closing (a 413 for a body too large, say) is read, as urllib3 reads
+    /// it, instead of the write's error hiding it. No answer there: the read
+    /// fails as the connection closed.
+    peer_stopped_reading: bool,
 }
 
 impl TimedStream {
@@ -139,6 +151,7 @@ impl TimedStream {
             read_deadline: None,
             armed: false,
             forwarding_proxy,
+            peer_stopped_reading: false,
         }
     }
 
@@ -158,6 +171,25 @@ impl TimedStream {
             (self.armed, self.read_timeout, self.read_deadline.as_mut())
         {
             deadline.as_mut().reset(Instant::now() + timeout);
+        }
+    }
+
+    /// What a write of `len` bytes reports, given what the socket said.
+    fn wrote(&mut self, result: Poll<io::Result<usize>>, len: usize) -> Poll<io::Result<usize>> {
+        match result {
+            Poll::Ready(Ok(n)) => {
+                if n > 0 {
+                    self.restart_wait();
+                }
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(e))
+                if matches!(e.kind(), io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset) =>
+            {
+                self.peer_stopped_reading = true;
+                Poll::Ready(Ok(len))
+            }
+            other => other,
         }
     }
 }
@@ -210,20 +242,24 @@ impl Write for TimedStream {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
-        let result = Pin::new(&mut this.io).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = result {
-            if n > 0 {
-                this.restart_wait();
-            }
+        if this.peer_stopped_reading {
+            return Poll::Ready(Ok(buf.len()));
         }
-        result
+        let result = Pin::new(&mut this.io).poll_write(cx, buf);
+        this.wrote(result, buf.len())
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.peer_stopped_reading {
+            return Poll::Ready(Ok(()));
+        }
         Pin::new(&mut self.io).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.peer_stopped_reading {
+            return Poll::Ready(Ok(()));
+        }
         Pin::new(&mut self.io).poll_shutdown(cx)
     }
 
@@ -237,13 +273,12 @@ impl Write for TimedStream {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
-        let result = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
-        if let Poll::Ready(Ok(n)) = result {
-            if n > 0 {
-                this.restart_wait();
-            }
+        let len = bufs.iter().map(|b| b.len()).sum();
+        if this.peer_stopped_reading {
+            return Poll::Ready(Ok(len));
         }
-        result
+        let result = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
+        this.wrote(result, len)
     }
 }
 

@@ -13,6 +13,10 @@ pub enum ClientError {
     /// The client was configured wrongly (bad CA bundle, bad proxy URL, ...).
     #[error("invalid client configuration: {0}")]
     Config(String),
+    /// botocore's `proxies_config` names files that cannot be used
+    /// (`proxy_ca_bundle`, `proxy_client_cert`).
+    #[error("{0}")]
+    ProxyConfig(String),
     /// No connection could be made to the endpoint (refused, DNS, TLS, proxy).
     #[error("could not connect to the endpoint URL {url:?}: {reason}")]
     Connect { url: String, reason: String },

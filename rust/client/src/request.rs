@@ -230,23 +230,26 @@ impl PreparedRequest {
         self.op
     }
 
-    /// A freshly signed request for one attempt, described in
-    /// `amz-sdk-request` as botocore does.
+    /// A freshly signed request for one attempt (`None`: unsigned), described
+    /// in `amz-sdk-request` as botocore does.
     pub fn signed(
         &self,
-        credentials: &Credentials,
+        credentials: Option<&Credentials>,
         region: &str,
         user_agent: &HeaderValue,
         proxy_authorization: Option<&HeaderValue>,
         attempt: &AttemptInfo,
     ) -> Result<Request<Full<Bytes>>, ClientError> {
-        let added = signing::sign(
-            self.path.as_str(),
-            &self.headers,
-            &self.payload_sha256,
-            credentials,
-            region,
-        )?;
+        let added = match credentials {
+            Some(credentials) => signing::sign(
+                self.path.as_str(),
+                &self.headers,
+                &self.payload_sha256,
+                credentials,
+                region,
+            )?,
+            None => Vec::new(),
+        };
         let mut builder = Request::builder()
             .method(Method::POST)
             .uri(self.uri.clone());

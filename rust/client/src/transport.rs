@@ -475,6 +475,7 @@ mod tests {
             user_agent: "test".into(),
             transport: TransportConfig::default(),
             retry: Default::default(),
+            unsigned: false,
         })
         .unwrap();
         let credentials = sagerun_core::sigv4::Credentials {

@@ -38,6 +38,7 @@ pub(crate) fn to_py_err(error: ClientError) -> PyErr {
     let (kind, url) = match &error {
         ClientError::InvalidRequest(_) => ("invalid_request", ""),
         ClientError::Config(_) => ("config", ""),
+        ClientError::ProxyConfig(_) => ("proxy_config", ""),
         ClientError::Connect { url, .. } => ("connect", url.as_str()),
         ClientError::Tls { url, .. } => ("tls", url.as_str()),
         ClientError::ConnectTimeout { url } => ("connect_timeout", url.as_str()),
@@ -84,7 +85,7 @@ impl NativeClient {
                         max_pool_connections, verify, ca_bundle, proxy_url, proxy_authorization,
                         retry_mode, max_attempts, new_retries, client_cert=None,
                         proxy_ca_bundle=None, proxy_client_cert=None,
-                        proxy_use_forwarding_for_https=false))]
+                        proxy_use_forwarding_for_https=false, unsigned=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         endpoint_url: String,
@@ -104,6 +105,7 @@ impl NativeClient {
         proxy_ca_bundle: Option<String>,
         proxy_client_cert: Option<(String, Option<String>)>,
         proxy_use_forwarding_for_https: bool,
+        unsigned: bool,
     ) -> PyResult<Self> {
         let cert = |pair: Option<(String, Option<String>)>| {
             pair.map(|(cert, key)| ClientCert {
@@ -163,6 +165,7 @@ impl NativeClient {
                 max_attempts: max_attempts.max(1),
                 new_retries,
             },
+            unsigned,
         };
         Ok(NativeClient {
             client: Arc::new(guard("creating a client", || {
