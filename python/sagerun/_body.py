@@ -17,7 +17,7 @@ from botocore.response import StreamingBody
 
 
 class InMemoryBody(StreamingBody):
-    # Class-level defaults, so that a new body sets one attribute only (a
+    # Class-level defaults, so that a new body sets two attributes only (a
     # measurable share of a small call): nothing read yet, no stream made.
     _amount_read = 0
     _raw: Optional[io.BytesIO] = None
@@ -25,10 +25,7 @@ class InMemoryBody(StreamingBody):
     def __init__(self, body: bytes) -> None:
         # What StreamingBody(io.BytesIO(body), len(body)) sets, less the stream.
         self._body = body
-
-    @property
-    def _content_length(self) -> int:  # type: ignore[override]
-        return len(self._body)
+        self._content_length = len(body)
 
     @property  # type: ignore[override]
     def _raw_stream(self) -> io.BytesIO:
