@@ -349,7 +349,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for CallArgs {
             if token.is_none() {
                 None
             } else {
-                Some(text(&*token, "the session token")?.to_owned())
+                Some(text(&token, "the session token")?.to_owned())
             },
         ))
     }
