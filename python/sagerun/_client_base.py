@@ -24,20 +24,20 @@ logger = logging.getLogger("sagerun")
 _UNSIGNED_STAND_IN = Credentials("", "")
 _DEBUG = logging.DEBUG
 
-#: What a native call returns: (status, headers, payload, (attempts,
-#: max_attempts_reached, retry_quota_reached)); the payload is bytes, or an
-#: EventStreamReader for a stream that started.
-NativeAnswer = Tuple[int, Dict[str, str], Any, Tuple[int, bool, bool]]
+#: What a native call returns: (status, response dict without its payload,
+#: payload). The dict is boto3's (ResponseMetadata, then the members bound
+#: to response headers); for an error answer, ResponseMetadata only. The
+#: payload is bytes, or an EventStreamReader for a stream that started.
+NativeAnswer = Tuple[int, Dict[str, Any], Any]
 #: The arguments of a native call after the operation name:
 #: (endpoint_name, header members, body, access_key, secret_key, token).
 CallArgs = Tuple[str, Any, Any, str, str, Optional[str]]
 
 
 class _Operation:
-    """One operation's compiled validator, response shape and transport."""
+    """One operation's compiled validator and transport."""
 
-    __slots__ = ("name", "method", "model", "validate", "native", "response_headers",
-                 "endpoint_url")
+    __slots__ = ("name", "method", "model", "validate", "native", "endpoint_url")
 
     def __init__(self, name: str, model: Any, native: Any, endpoint_url: str, limits: bool):
         self.name = name
@@ -48,10 +48,6 @@ class _Operation:
         self.validate = OperationValidator(model, limits).__call__
         self.native = native
         self.endpoint_url = endpoint_url
-        self.response_headers: Tuple[Tuple[str, str, bool], ...] = tuple(
-            (b.member, b.header.lower(), b.is_integer)
-            for b in _protocol.OPERATIONS[name].response_headers
-        )
 
 
 def _validates_parameters(botocore_client: Any) -> bool:
@@ -187,43 +183,20 @@ class ClientBase(BotocoreMethods):
     def _answer(
         self, op: _Operation, endpoint_name: str, answer: NativeAnswer
     ) -> Tuple[Dict[str, Any], Any]:
-        """The response dict without its payload, and the payload; a service
-        error raises boto3's exception for it."""
-        status, headers, payload, retries = answer
+        """The response dict without its payload (shaped in Rust:
+        ``response_dict`` of rust/python/src/client.rs), and the payload; a
+        service error raises boto3's exception for it."""
+        status, response, payload = answer
         if logger.isEnabledFor(_DEBUG):
+            metadata = response["ResponseMetadata"]
             logger.debug(
                 "%s %s -> HTTP %d after %d attempt(s), request id %s",
-                op.name, endpoint_name, status, retries[0], headers.get("x-amzn-requestid"),
+                op.name, endpoint_name, status, metadata["RetryAttempts"] + 1,
+                metadata.get("RequestId"),
             )
         if status >= 300:
-            raise self._errors.service_error(op.model, status, headers, payload, retries)
-        return self._shape(op, status, headers, retries), payload
-
-    @staticmethod
-    def _shape(
-        op: _Operation, status: int, headers: Dict[str, str], retries: Tuple[int, bool, bool]
-    ) -> Dict[str, Any]:
-        """The response dict without its payload: ResponseMetadata as botocore
-        builds it (its retry handlers add MaxAttemptsReached and
-        RetryQuotaReached), then the members bound to response headers."""
-        metadata: Dict[str, Any] = {}
-        request_id = headers.get("x-amzn-requestid")
-        if request_id is not None:
-            metadata["RequestId"] = request_id
-        metadata["HTTPStatusCode"] = status
-        metadata["HTTPHeaders"] = headers
-        attempts, max_attempts_reached, retry_quota_reached = retries
-        if max_attempts_reached:
-            metadata["MaxAttemptsReached"] = True
-        if retry_quota_reached:
-            metadata["RetryQuotaReached"] = True
-        metadata["RetryAttempts"] = attempts - 1
-        response: Dict[str, Any] = {"ResponseMetadata": metadata}
-        for member, header, is_integer in op.response_headers:
-            value = headers.get(header)
-            if value is not None:
-                response[member] = int(value) if is_integer else value
-        return response
+            raise self._errors.service_error(op.model, response["ResponseMetadata"], payload)
+        return response, payload
 
     @staticmethod
     def _add_inference_id(response: Dict[str, Any], body: bytes) -> Dict[str, Any]:

@@ -4,7 +4,7 @@ parsed by botocore's own rest-json and event-stream parsers so that
 
 from __future__ import annotations
 
-from typing import Any, Dict, Tuple
+from typing import Any, Dict
 
 import botocore.exceptions as bex
 from botocore.awsrequest import HeadersDict
@@ -31,6 +31,10 @@ class EventStreamTruncatedError(bex.ResponseStreamingError):
     silently there; sagerun raises)."""
 
 
+#: What botocore's retry handlers add to ResponseMetadata, in their order.
+_RETRY_FIELDS = ("MaxAttemptsReached", "RetryQuotaReached", "RetryAttempts")
+
+
 class InvalidProxiesConfigError(bex.InvalidProxiesConfigError):
     """``proxies_config`` names a file that cannot be used. botocore raises
     its InvalidProxiesConfigError for this (wrapped in HTTPClientError) at
@@ -48,13 +52,15 @@ class ErrorTranslator:
         self._event_parser = EventStreamJSONParser()
 
     def service_error(
-        self, operation_model: Any, status: int, headers: Dict[str, str], body: bytes,
-        retries: Tuple[int, bool, bool],
+        self, operation_model: Any, metadata: Dict[str, Any], body: bytes
     ) -> Exception:
-        """What botocore's client raises for an HTTP error response."""
+        """What botocore's client raises for an HTTP error response.
+        ``metadata``: the answer's ResponseMetadata as the native call shaped
+        it (status, headers, and the retry fields botocore's retry handlers
+        add, which are taken from it)."""
         response = {
-            "status_code": status,
-            "headers": HeadersDict(headers),
+            "status_code": metadata["HTTPStatusCode"],
+            "headers": HeadersDict(metadata["HTTPHeaders"]),
             "body": body,
             "context": {"operation_name": operation_model.name},
         }
@@ -64,13 +70,10 @@ class ErrorTranslator:
         error_shape = self._service_model.shape_for_error_code(code) if code else None
         if error_shape is not None:
             parsed.update(self._parser.parse(response, error_shape))
-        metadata = parsed.setdefault("ResponseMetadata", {})
-        attempts, max_attempts_reached, retry_quota_reached = retries
-        if max_attempts_reached:
-            metadata["MaxAttemptsReached"] = True
-        if retry_quota_reached:
-            metadata["RetryQuotaReached"] = True
-        metadata["RetryAttempts"] = attempts - 1
+        parsed_metadata = parsed.setdefault("ResponseMetadata", {})
+        for key in _RETRY_FIELDS:
+            if key in metadata:
+                parsed_metadata[key] = metadata[key]
         error_class = self._exceptions.from_code(code)
         return error_class(parsed, operation_model.name)
 

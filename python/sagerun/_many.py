@@ -190,15 +190,14 @@ def _shaper(client: "Client", op: "_Operation") -> Callable[[Any], Result]:
     """The function giving what invoke_endpoint would have returned (or
     raised) for an outcome of ManyRun.next_completed (names bound once: it
     runs once per request)."""
-    shape, service_error, model = client._shape, client._errors.service_error, op.model
+    service_error, model = client._errors.service_error, op.model
     TransportError = _native.TransportError
 
     def result(outcome: Any) -> Result:
         if type(outcome) is tuple:
-            status, headers, body, retries = outcome
+            status, response, body = outcome
             if status >= 300:
-                return service_error(model, status, headers, body, retries)
-            response = shape(op, status, headers, retries)
+                return service_error(model, response["ResponseMetadata"], body)
             response["Body"] = InMemoryBody(body)
             return response
         if isinstance(outcome, TransportError):

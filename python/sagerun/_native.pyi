@@ -1,7 +1,7 @@
 # Type stubs for the Rust extension module. Each part adds its own names.
 import datetime as _dt
 from datetime import datetime
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union, final
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union, final
 from typing import Any as _Any, Dict as _Dict, Iterable as _Iterable, Iterator as _Iterator
 from typing import List as _List, Optional as _Optional, Union as _Union
 from typing import Callable
@@ -192,12 +192,12 @@ class NativeClient:
         self,
         operation_name: str,
         call: CallArgs,
-    ) -> Tuple[int, Dict[str, str], bytes, Tuple[int, bool, bool]]: ...
+    ) -> Tuple[int, Dict[str, Any], bytes]: ...
     def invoke_stream(
         self,
         operation_name: str,
         call: CallArgs,
-    ) -> Tuple[int, Dict[str, str], Union[bytes, EventStreamReader], Tuple[int, bool, bool]]: ...
+    ) -> Tuple[int, Dict[str, Any], Union[bytes, EventStreamReader]]: ...
     def invoke_async(
         self,
         queue: CompletionQueue,
@@ -217,6 +217,12 @@ class NativeClient:
     def retry_quota(self) -> int: ...
 
 def protocol_tables() -> Dict[str, Any]: ...
+def validate_known(
+    params: Dict[str, Any],
+    members: Dict[str, Tuple[bool, bool, Set[str]]],
+    required: Tuple[str, ...],
+    body_limit: int,
+) -> Optional[Tuple[str, List[Tuple[str, str]], bytes]]: ...
 
 # --- invoke_endpoint_many (rust/python/src/many.rs) ---
 class ManyRun:
@@ -236,7 +242,7 @@ class ManyRun:
     ) -> int: ...
     def next_completed(
         self, max_wait: float
-    ) -> List[Tuple[int, Union[Tuple[int, Dict[str, str], bytes, Tuple[int, bool, bool]], BaseException]]]: ...
+    ) -> List[Tuple[int, Union[Tuple[int, Dict[str, Any], bytes], BaseException]]]: ...
     def close(self) -> None: ...
 
 # --- local runtime (public API: sagerun.local) ---

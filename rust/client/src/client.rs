@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use http::HeaderValue;
+use sagerun_core::protocol::Operation;
 use sagerun_core::sigv4::Credentials;
 
 use crate::error::ClientError;
@@ -37,6 +38,8 @@ pub struct ClientConfig {
 /// answered with an error (read in full).
 pub enum StreamStart {
     Events {
+        /// The operation answered (which header-bound members it has).
+        op: Operation,
         head: Head,
         retries: RetryReport,
         reader: Box<EventReader>,
@@ -184,6 +187,7 @@ impl Client {
         call: Invocation,
         credentials: &Credentials,
     ) -> Result<Response, ClientError> {
+        let op = call.op;
         let prepared = PreparedRequest::new(&self.endpoint, call)?;
         let url = prepared.uri();
         let (result, _) = self
@@ -194,6 +198,7 @@ impl Client {
                 |head, body, _, retries| async move {
                     let body = response::read_body(url, body).await?;
                     Ok(Response {
+                        op,
                         head,
                         body,
                         retries,
@@ -212,6 +217,7 @@ impl Client {
         credentials: &Credentials,
     ) -> Result<StreamStart, ClientError> {
         let started = crate::timing::monotonic_seconds();
+        let op = call.op;
         let prepared = PreparedRequest::new(&self.endpoint, call)?;
         let url = prepared.uri().to_string();
         let (result, _) = self
@@ -220,6 +226,7 @@ impl Client {
                 reader.request_sent_at = started;
                 async move {
                     Ok(StreamStart::Events {
+                        op,
                         head,
                         retries,
                         reader,
@@ -266,13 +273,14 @@ impl Client {
                     if let (Some(date), Some(read_timeout)) =
                         (error.head.get("date"), self.transport_config.read_timeout)
                     {
-                        info.ttl = AttemptInfo::ttl_from(date, read_timeout).or(info.ttl.take());
+                        info.ttl = AttemptInfo::ttl_from(&date, read_timeout).or(info.ttl.take());
                     }
                     let code = response::error_code(&error.head, &error.body);
+                    let retry_after = error.head.get("x-amz-retry-after");
                     let outcome = Outcome::Response {
                         status: error.head.status,
                         code: code.as_deref(),
-                        retry_after: error.head.get("x-amz-retry-after"),
+                        retry_after: retry_after.as_deref(),
                     };
                     let (retry, flags) = self.retry.decide_with_flags(attempt, &outcome);
                     error.retries.flags = flags;
@@ -328,8 +336,7 @@ impl Client {
         } else {
             ConnectionTap::default()
         };
-        let head = Head::of(&answer);
-        let body = answer.into_body();
+        let (head, body) = Head::split(answer);
         if head.is_success() {
             let retries = RetryReport {
                 attempts: attempt,
@@ -340,6 +347,7 @@ impl Client {
         let body = response::read_body(prepared.uri(), body).await?;
         // Flags are filled in once the retry decision is made.
         Ok(Err(Response {
+            op: prepared.op(),
             head,
             body,
             retries: RetryReport {

@@ -2,6 +2,9 @@
 //! into a signed HTTP request. The member -> header mapping comes from
 //! `sagerun_core::protocol`, the one place that knows it.
 
+use std::cell::RefCell;
+use std::sync::OnceLock;
+
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, CONTENT_LENGTH, HOST, USER_AGENT};
 use http::uri::{Authority, PathAndQuery, Scheme};
@@ -68,6 +71,86 @@ impl Endpoint {
         joined.push_str(&path);
         joined
     }
+
+    /// The request's path and absolute URI. The last ones made on this
+    /// thread are reused when they are for the same endpoint, operation and
+    /// endpoint name (nearly every call of a client repeats them), instead
+    /// of encoding, formatting and parsing them again.
+    fn target(
+        &self,
+        op: Operation,
+        endpoint_name: &str,
+    ) -> Result<(PathAndQuery, Uri), ClientError> {
+        LAST_TARGET.with(|last| {
+            let mut last = last.borrow_mut();
+            if let Some(t) = last.as_ref() {
+                if t.op == op
+                    && t.endpoint_name == endpoint_name
+                    && t.uri.scheme() == Some(&self.scheme)
+                    && t.uri.authority().map(Authority::as_str) == Some(self.authority.as_str())
+                    && t.base_path == self.base_path
+                {
+                    return Ok((t.path.clone(), t.uri.clone()));
+                }
+            }
+            let path = self.path(op, endpoint_name);
+            let path: PathAndQuery = path
+                .parse()
+                .map_err(|_| ClientError::InvalidRequest(format!("bad request path {path:?}")))?;
+            let uri = Uri::builder()
+                .scheme(self.scheme.clone())
+                .authority(self.authority.clone())
+                .path_and_query(path.clone())
+                .build()
+                .map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
+            *last = Some(Target {
+                op,
+                endpoint_name: endpoint_name.to_owned(),
+                base_path: self.base_path.clone(),
+                path: path.clone(),
+                uri: uri.clone(),
+            });
+            Ok((path, uri))
+        })
+    }
+}
+
+/// A request target made once (see `Endpoint::target`).
+struct Target {
+    op: Operation,
+    endpoint_name: String,
+    base_path: String,
+    path: PathAndQuery,
+    uri: Uri,
+}
+
+thread_local! {
+    static LAST_TARGET: RefCell<Option<Target>> = const { RefCell::new(None) };
+}
+
+/// The wire names of `op`'s request members, in `request_headers()` order
+/// (lower-cased once, not on every call).
+fn request_header_names(op: Operation) -> &'static [HeaderName] {
+    static NAMES: OnceLock<Vec<Vec<HeaderName>>> = OnceLock::new();
+    let all = NAMES.get_or_init(|| {
+        Operation::ALL
+            .iter()
+            .map(|op| {
+                op.request_headers()
+                    .iter()
+                    .map(|b| {
+                        HeaderName::from_bytes(b.header.as_bytes())
+                            .expect("the protocol's header names are valid HTTP names")
+                    })
+                    .collect()
+            })
+            .collect()
+    });
+    let index = Operation::ALL
+        .iter()
+        .position(|o| *o == op)
+        .expect("every operation is in Operation::ALL");
+    &all[index]
 }
 
 /// One call's inputs, as the caller gave them (already validated by the
@@ -83,6 +166,7 @@ pub struct Invocation {
 
 /// An invocation turned into wire headers once; signed again per attempt.
 pub struct PreparedRequest {
+    op: Operation,
     /// `amz-sdk-invocation-id`: one UUID for all attempts of a call.
     invocation_id: HeaderValue,
     path: PathAndQuery,
@@ -109,35 +193,27 @@ impl PreparedRequest {
             )));
         }
         let bindings = call.op.request_headers();
+        let names = request_header_names(call.op);
         let mut headers = Vec::with_capacity(call.members.len() + 1);
         headers.push((HOST, endpoint.host.clone()));
         for (member, value) in &call.members {
-            let binding = bindings
+            let index = bindings
                 .iter()
-                .find(|b| b.member == member)
+                .position(|b| b.member == member)
                 .ok_or_else(|| {
                     ClientError::InvalidRequest(format!(
                         "{member} is not a header member of {}",
                         call.op.name()
                     ))
                 })?;
-            let name = HeaderName::from_bytes(binding.header.as_bytes())
-                .map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
-            headers.push((name, header_value(member, value)?));
+            headers.push((names[index].clone(), header_value(member, value)?));
         }
-        let path = endpoint.path(call.op, &call.endpoint_name);
-        let path: PathAndQuery = path
-            .parse()
-            .map_err(|_| ClientError::InvalidRequest(format!("bad request path {path:?}")))?;
-        let uri = Uri::builder()
-            .scheme(endpoint.scheme.clone())
-            .authority(endpoint.authority.clone())
-            .path_and_query(path.clone())
-            .build()
-            .map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
+        let (path, uri) = endpoint.target(call.op, &call.endpoint_name)?;
         let payload_sha256 = signing::sha256_hex(&call.body);
         Ok(PreparedRequest {
-            invocation_id: HeaderValue::from_str(&uuid4()).expect("a UUID is a valid header value"),
+            op: call.op,
+            invocation_id: HeaderValue::from_bytes(&uuid4())
+                .expect("a UUID is a valid header value"),
             path,
             uri,
             headers,
@@ -148,6 +224,10 @@ impl PreparedRequest {
 
     pub fn uri(&self) -> &Uri {
         &self.uri
+    }
+
+    pub fn op(&self) -> Operation {
+        self.op
     }
 
     /// A freshly signed request for one attempt (`None`: unsigned), described
@@ -255,22 +335,22 @@ fn push_decimal(out: &mut String, mut n: u32) {
     out.push_str(std::str::from_utf8(&digits[start..]).expect("ASCII digits"));
 }
 
-/// A random (version 4) UUID, as botocore's `amz-sdk-invocation-id`.
-fn uuid4() -> String {
+/// A random (version 4) UUID, as botocore's `amz-sdk-invocation-id`:
+/// 8-4-4-4-12 lower-case hex digits.
+fn uuid4() -> [u8; 36] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut b: [u8; 16] = rand::random();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = signing::lower_hex(&b);
-    // 8-4-4-4-12 hex digits.
-    let mut id = String::with_capacity(36);
-    for (i, range) in [0..8, 8..12, 12..16, 16..20, 20..32]
-        .into_iter()
-        .enumerate()
-    {
-        if i > 0 {
-            id.push('-');
+    let mut id = [b'-'; 36];
+    let mut at = 0;
+    for (i, byte) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            at += 1; // the dash already there
         }
-        id.push_str(&h[range]);
+        id[at] = DIGITS[usize::from(byte >> 4)];
+        id[at + 1] = DIGITS[usize::from(byte & 0x0f)];
+        at += 2;
     }
     id
 }
@@ -364,10 +444,86 @@ mod tests {
     #[test]
     fn invocation_ids_are_version_4_uuids() {
         let id = uuid4();
-        assert_eq!(id.len(), 36);
+        let id = std::str::from_utf8(&id).unwrap();
+        // RFC 9562's layout: 8-4-4-4-12 hex digits, version 4, variant 10xx.
+        let groups: Vec<&str> = id.split('-').collect();
+        let lengths: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+        assert_eq!(lengths, [8, 4, 4, 4, 12], "{id}");
+        assert!(groups
+            .concat()
+            .bytes()
+            .all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')));
         assert_eq!(&id[14..15], "4");
         assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"));
-        assert_ne!(id, uuid4());
+        assert_ne!(uuid4(), uuid4());
+    }
+
+    #[test]
+    fn reused_targets_are_those_of_the_same_endpoint_operation_and_name() {
+        // Every call here goes through the same thread's memo of the last
+        // target: each must still get its own path and URI.
+        let cases = [
+            (
+                "http://h",
+                Operation::InvokeEndpoint,
+                "a",
+                "http://h/endpoints/a/invocations",
+            ),
+            (
+                "http://h",
+                Operation::InvokeEndpoint,
+                "a",
+                "http://h/endpoints/a/invocations",
+            ),
+            (
+                "http://h",
+                Operation::InvokeEndpoint,
+                "b",
+                "http://h/endpoints/b/invocations",
+            ),
+            (
+                "http://h",
+                Operation::InvokeEndpointAsync,
+                "b",
+                "http://h/endpoints/b/async-invocations",
+            ),
+            (
+                "http://g",
+                Operation::InvokeEndpointAsync,
+                "b",
+                "http://g/endpoints/b/async-invocations",
+            ),
+            (
+                "https://g",
+                Operation::InvokeEndpointAsync,
+                "b",
+                "https://g/endpoints/b/async-invocations",
+            ),
+            (
+                "https://g/base",
+                Operation::InvokeEndpointAsync,
+                "b",
+                "https://g/base/endpoints/b/async-invocations",
+            ),
+            (
+                "https://g:8443/base",
+                Operation::InvokeEndpointAsync,
+                "b",
+                "https://g:8443/base/endpoints/b/async-invocations",
+            ),
+            (
+                "http://h",
+                Operation::InvokeEndpoint,
+                "a",
+                "http://h/endpoints/a/invocations",
+            ),
+        ];
+        for (url, op, name, expected) in cases {
+            let e = Endpoint::parse(url).unwrap();
+            let (path, uri) = e.target(op, name).unwrap();
+            assert_eq!(uri.to_string(), expected);
+            assert_eq!(path.as_str(), uri.path_and_query().unwrap().as_str());
+        }
     }
 
     #[test]

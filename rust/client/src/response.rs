@@ -2,7 +2,10 @@
 //! names), whole bodies with a size cap, and the error code of an error
 //! response (for retry decisions; the Python layer parses errors in full).
 
+use std::borrow::Cow;
+
 use bytes::{Bytes, BytesMut};
+use http::header::{GetAll, HeaderMap, HeaderValue};
 use http_body_util::BodyExt;
 use sagerun_core::protocol;
 
@@ -16,40 +19,74 @@ pub const MAX_RESPONSE_BODY_BYTES: usize = 64 * 1024 * 1024;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Head {
     pub status: u16,
-    /// Lower-cased names in arrival order; repeated names joined with ", "
-    /// (as urllib3 and so botocore report them).
-    pub headers: Vec<(String, String)>,
+    /// As they arrived (names lower-cased); `entries` and `get` give them
+    /// as botocore reports them.
+    pub headers: HeaderMap,
 }
 
 impl Head {
-    pub fn of<B>(response: &http::Response<B>) -> Head {
-        let mut headers: Vec<(String, String)> = Vec::with_capacity(response.headers().len());
-        for (name, value) in response.headers() {
-            let value = String::from_utf8_lossy(value.as_bytes());
-            match headers.iter_mut().find(|(n, _)| n == name.as_str()) {
-                Some((_, joined)) => {
-                    joined.push_str(", ");
-                    joined.push_str(&value);
-                }
-                None => headers.push((name.as_str().to_string(), value.into_owned())),
-            }
-        }
-        Head {
-            status: response.status().as_u16(),
-            headers,
-        }
+    /// A response's head and body (its header map moves here, nothing is
+    /// copied).
+    pub fn split<B>(response: http::Response<B>) -> (Head, B) {
+        let (parts, body) = response.into_parts();
+        let head = Head {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+        };
+        (head, body)
     }
 
-    /// Looks a header up by name, case-insensitively.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+    /// `(name, value)` as urllib3 and so botocore report them: lower-cased
+    /// names, each once, in arrival order; a repeated name's values joined
+    /// with ", ".
+    pub fn entries(&self) -> impl Iterator<Item = (&str, Cow<'_, str>)> {
+        // The map yields a name's values one after another, so they are
+        // joined without looking the name up again.
+        let mut all = self.headers.iter().peekable();
+        std::iter::from_fn(move || {
+            let (name, first) = all.next()?;
+            let mut value = text(first);
+            while let Some((_, more)) = all.next_if(|(next, _)| *next == name) {
+                let joined = value.to_mut();
+                joined.push_str(", ");
+                joined.push_str(&text(more));
+            }
+            Some((name.as_str(), value))
+        })
+    }
+
+    /// Looks a header up by name, case-insensitively (repeated values
+    /// joined as in `entries`).
+    pub fn get(&self, name: &str) -> Option<Cow<'_, str>> {
+        joined(self.headers.get_all(name))
     }
 
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
+    }
+}
+
+fn joined(values: GetAll<'_, HeaderValue>) -> Option<Cow<'_, str>> {
+    let mut values = values.iter();
+    let first = text(values.next()?);
+    let Some(second) = values.next() else {
+        return Some(first);
+    };
+    let mut out = first.into_owned();
+    for value in std::iter::once(second).chain(values) {
+        out.push_str(", ");
+        out.push_str(&text(value));
+    }
+    Some(Cow::Owned(out))
+}
+
+/// A header value as text: UTF-8, invalid bytes replaced. (Checked as
+/// UTF-8 first: `from_utf8_lossy` costs more, and nearly every value is
+/// plain ASCII.)
+fn text(value: &HeaderValue) -> Cow<'_, str> {
+    match std::str::from_utf8(value.as_bytes()) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(value.as_bytes()),
     }
 }
 
@@ -64,6 +101,8 @@ pub struct RetryReport {
 /// A complete response: its head, its whole body and how its attempts went.
 #[derive(Clone, Debug)]
 pub struct Response {
+    /// The operation answered (which header-bound members it has).
+    pub op: protocol::Operation,
     pub head: Head,
     pub body: Bytes,
     pub retries: RetryReport,
@@ -134,7 +173,7 @@ fn body_failure(
 /// `__type`; sanitised (`ns#Code:uri` -> `Code`).
 pub fn error_code(head: &Head, body: &[u8]) -> Option<String> {
     if let Some(raw) = head.get(protocol::header::ERROR_TYPE) {
-        let code = protocol::sanitize_error_code(raw);
+        let code = protocol::sanitize_error_code(&raw);
         if !code.is_empty() {
             return Some(code.to_string());
         }
@@ -152,13 +191,11 @@ mod tests {
     use super::*;
 
     fn head(headers: &[(&str, &str)]) -> Head {
-        Head {
-            status: 400,
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
+        let mut response = http::Response::builder().status(400);
+        for (name, value) in headers {
+            response = response.header(*name, *value);
         }
+        Head::split(response.body(()).unwrap()).0
     }
 
     #[test]
@@ -185,11 +222,11 @@ mod tests {
             .header("B", "3")
             .body(())
             .unwrap();
-        let h = Head::of(&response);
-        assert_eq!(
-            h.headers,
-            vec![("x-a".into(), "1, 2".into()), ("b".into(), "3".into())]
-        );
-        assert_eq!(h.get("X-A"), Some("1, 2"));
+        let (h, _) = Head::split(response);
+        let entries: Vec<(&str, Cow<str>)> = h.entries().collect();
+        assert_eq!(entries, [("x-a", "1, 2".into()), ("b", "3".into())]);
+        assert_eq!(h.get("X-A").as_deref(), Some("1, 2"));
+        assert_eq!(h.get("b").as_deref(), Some("3"));
+        assert_eq!(h.get("c"), None);
     }
 }

@@ -74,7 +74,14 @@ pub fn sign(
     if let Some(token) = added.security_token {
         out.push((X_AMZ_SECURITY_TOKEN, value(&X_AMZ_SECURITY_TOKEN, token)?));
     }
-    out.push((AUTHORIZATION, value(&AUTHORIZATION, &added.authorization)?));
+    // The String's buffer becomes the value's (checked, not copied).
+    let authorization = HeaderValue::from_maybe_shared(bytes::Bytes::from(added.authorization))
+        .map_err(|_| {
+            ClientError::InvalidRequest(format!(
+                "{AUTHORIZATION} would not be a valid header value"
+            ))
+        })?;
+    out.push((AUTHORIZATION, authorization));
     Ok(out)
 }
 

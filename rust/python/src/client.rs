@@ -7,23 +7,25 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PySet, PyString, PyTuple};
 use sagerun_client::connect::{Proxy, ProxyOptions};
 use sagerun_client::{
-    runtime, Client, ClientCert, ClientConfig, ClientError, Invocation, Response, RetryConfig,
-    RetryMode, RetryReport, StreamFault, StreamStart, TransportConfig, Verify,
+    runtime, Client, ClientCert, ClientConfig, ClientError, Head, Invocation, Response,
+    RetryConfig, RetryMode, RetryReport, StreamFault, StreamStart, TransportConfig, Verify,
 };
 use sagerun_core::eventstream::DecodeError;
-use sagerun_core::protocol::{ErrorCode, HeaderMember, Operation};
+use sagerun_core::protocol::{self, ErrorCode, HeaderMember, Operation};
 use sagerun_core::sigv4::Credentials;
 use tokio::runtime::Runtime;
 
 use crate::async_client::{self, Completion, CompletionQueue, PendingCall};
 use crate::events::EventStreamReader;
 use crate::panics::guard;
+use crate::sigv4::text;
 
 pyo3::create_exception!(
     sagerun._native,
@@ -172,9 +174,9 @@ impl NativeClient {
         })
     }
 
-    /// Sends one call and reads the whole response:
-    /// `(status, headers, body, (attempts, max_attempts_reached,
-    /// retry_quota_reached))`; service errors are returned too.
+    /// Sends one call and reads the whole response: `(status, response
+    /// dict without Body, body)` (see `response_dict`); service errors are
+    /// returned too.
     fn invoke<'py>(
         &self,
         py: Python<'py>,
@@ -194,8 +196,8 @@ impl NativeClient {
     }
 
     /// Like `invoke`, but a successful answer is an event stream:
-    /// `(status, headers, EventStreamReader, attempts)`; an error answer
-    /// comes back like `invoke`'s, with its body as bytes.
+    /// `(status, response dict without Body, EventStreamReader)`; an error
+    /// answer comes back like `invoke`'s, with its body as bytes.
     fn invoke_stream<'py>(
         &self,
         py: Python<'py>,
@@ -300,7 +302,6 @@ pub(crate) fn block_interruptibly<F: Future>(runtime: &Runtime, work: F) -> PyRe
 /// One call as the Python layer prepares it (`ClientBase._prepare`):
 /// `(endpoint_name, header members, body, access_key, secret_key,
 /// session_token)`.
-#[derive(FromPyObject)]
 pub(crate) struct CallArgs(
     String,
     Vec<(String, String)>,
@@ -309,6 +310,50 @@ pub(crate) struct CallArgs(
     String,
     Option<String>,
 );
+
+impl<'a, 'py> FromPyObject<'a, 'py> for CallArgs {
+    type Error = PyErr;
+
+    /// By hand rather than derived: each str is read in place (`text`)
+    /// instead of through a temporary bytes object, a measurable share of
+    /// a small call.
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let call = obj.cast::<PyTuple>()?;
+        if call.len() != 6 {
+            return Err(PyTypeError::new_err(
+                "a call is (endpoint_name, members, body, access_key, secret_key, session_token)",
+            ));
+        }
+        let item = |i| call.get_borrowed_item(i);
+        let owned = |i, what| -> PyResult<String> { Ok(text(&*item(i)?, what)?.to_owned()) };
+        let members = item(1)?;
+        let members = members.cast::<PyList>()?;
+        let mut pairs = Vec::with_capacity(members.len());
+        for pair in members.iter() {
+            let pair = pair.cast_into::<PyTuple>()?;
+            if pair.len() != 2 {
+                return Err(PyTypeError::new_err("a header member is (name, value)"));
+            }
+            pairs.push((
+                text(&*pair.get_borrowed_item(0)?, "a member name")?.to_owned(),
+                text(&*pair.get_borrowed_item(1)?, "a member value")?.to_owned(),
+            ));
+        }
+        let token = item(5)?;
+        Ok(CallArgs(
+            owned(0, "EndpointName")?,
+            pairs,
+            item(2)?.extract()?,
+            owned(3, "the access key")?,
+            owned(4, "the secret key")?,
+            if token.is_none() {
+                None
+            } else {
+                Some(text(&token, "the session token")?.to_owned())
+            },
+        ))
+    }
+}
 
 impl NativeClient {
     /// The async entry points' common part: `run(client, call, credentials)`
@@ -363,18 +408,91 @@ pub(crate) fn invocation(
     }
 }
 
-fn headers_dict<'py>(
+/// The response dict of boto3 without its payload: `ResponseMetadata` as
+/// botocore builds it (its retry handlers add `MaxAttemptsReached` and
+/// `RetryQuotaReached`), then, for a success, the members bound to response
+/// headers. The one place that shapes it: the sync, async and fan-out calls
+/// all come through here. An error answer gets `ResponseMetadata` only: the
+/// Python layer has botocore parse the error and takes the retry fields from
+/// it.
+fn response_dict<'py>(
     py: Python<'py>,
-    headers: &[(String, String)],
+    op: Operation,
+    head: &Head,
+    retries: &RetryReport,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let dict = PyDict::new(py);
-    for (name, value) in headers {
+    let headers = PyDict::new(py);
+    // The headers as botocore reports them, their values as Python
+    // strings: a member bound to a header shares its string.
+    let mut entries = Vec::with_capacity(head.headers.keys_len());
+    for (name, value) in head.entries() {
+        let value = PyString::new(py, &value);
         match common_header_name(py, name) {
-            Some(interned) => dict.set_item(interned, value)?,
-            None => dict.set_item(name, value)?,
+            Some(interned) => headers.set_item(interned, &value)?,
+            None => headers.set_item(name, &value)?,
+        }
+        entries.push((name, value));
+    }
+    let value_of = |header: &str| {
+        entries
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(header))
+            .map(|(_, value)| value)
+    };
+    let metadata = PyDict::new(py);
+    if let Some(request_id) = value_of(protocol::header::REQUEST_ID) {
+        metadata.set_item(pyo3::intern!(py, "RequestId"), request_id)?;
+    }
+    metadata.set_item(pyo3::intern!(py, "HTTPStatusCode"), head.status)?;
+    metadata.set_item(pyo3::intern!(py, "HTTPHeaders"), headers)?;
+    if retries.flags.max_attempts_reached {
+        metadata.set_item(pyo3::intern!(py, "MaxAttemptsReached"), true)?;
+    }
+    if retries.flags.retry_quota_reached {
+        metadata.set_item(pyo3::intern!(py, "RetryQuotaReached"), true)?;
+    }
+    metadata.set_item(
+        pyo3::intern!(py, "RetryAttempts"),
+        retries.attempts.saturating_sub(1),
+    )?;
+    let response = PyDict::new(py);
+    response.set_item(pyo3::intern!(py, "ResponseMetadata"), metadata)?;
+    if head.is_success() {
+        let names = member_names(py, op);
+        for (member, name) in op.response_headers().iter().zip(names) {
+            if let Some(value) = value_of(member.header) {
+                if member.is_integer {
+                    // Python's own int(), as botocore's parser converts it.
+                    let int = py.get_type::<PyInt>().call1((value,))?;
+                    response.set_item(name.bind(py), int)?;
+                } else {
+                    response.set_item(name.bind(py), value)?;
+                }
+            }
         }
     }
-    Ok(dict)
+    Ok(response)
+}
+
+/// The names of `op`'s response members as Python strings, made once.
+fn member_names(py: Python<'_>, op: Operation) -> &[Py<PyString>] {
+    static NAMES: PyOnceLock<Vec<Vec<Py<PyString>>>> = PyOnceLock::new();
+    let all = NAMES.get_or_init(py, || {
+        Operation::ALL
+            .iter()
+            .map(|op| {
+                op.response_headers()
+                    .iter()
+                    .map(|m| PyString::intern(py, m.member).unbind())
+                    .collect()
+            })
+            .collect()
+    });
+    let index = Operation::ALL
+        .iter()
+        .position(|o| *o == op)
+        .expect("every operation is in Operation::ALL");
+    &all[index]
 }
 
 /// The header names of nearly every answer as interned Python strings
@@ -393,9 +511,9 @@ fn common_header_name<'py>(py: Python<'py>, name: &str) -> Option<&'py Bound<'py
     })
 }
 
-/// `(status, headers, EventStreamReader, retries)` for a stream that
-/// started (its connection a task of `runtime`), or `response_tuple` for an
-/// error answer.
+/// `(status, response dict, EventStreamReader)` for a stream that started
+/// (its connection a task of `runtime`), or `response_tuple` for an error
+/// answer.
 pub(crate) fn stream_start_tuple(
     py: Python<'_>,
     start: StreamStart,
@@ -404,25 +522,26 @@ pub(crate) fn stream_start_tuple(
     match start {
         StreamStart::Complete(response) => response_tuple(py, &response),
         StreamStart::Events {
+            op,
             head,
             retries,
             reader,
         } => {
-            let headers = headers_dict(py, &head.headers)?;
+            let response = response_dict(py, op, &head, &retries)?;
             let reader = Bound::new(py, EventStreamReader::new(*reader, runtime))?;
             PyTuple::new(
                 py,
                 [
                     head.status.into_pyobject(py)?.into_any(),
-                    headers.into_any(),
+                    response.into_any(),
                     reader.into_any(),
-                    retries_tuple(py, &retries)?.into_any(),
                 ],
             )
         }
     }
 }
 
+/// `(status, response dict, body)`: what `invoke` returns (see `response_dict`).
 pub(crate) fn response_tuple<'py>(
     py: Python<'py>,
     response: &Response,
@@ -431,21 +550,10 @@ pub(crate) fn response_tuple<'py>(
         py,
         [
             response.head.status.into_pyobject(py)?.into_any(),
-            headers_dict(py, &response.head.headers)?.into_any(),
+            response_dict(py, response.op, &response.head, &response.retries)?.into_any(),
             PyBytes::new(py, &response.body).into_any(),
-            retries_tuple(py, &response.retries)?.into_any(),
         ],
     )
-}
-
-/// `(attempts, max_attempts_reached, retry_quota_reached)`.
-fn retries_tuple<'py>(py: Python<'py>, retries: &RetryReport) -> PyResult<Bound<'py, PyTuple>> {
-    (
-        retries.attempts,
-        retries.flags.max_attempts_reached,
-        retries.flags.retry_quota_reached,
-    )
-        .into_pyobject(py)
 }
 
 fn members_list<'py>(py: Python<'py>, members: &[HeaderMember]) -> PyResult<Bound<'py, PyList>> {
@@ -487,9 +595,62 @@ fn protocol_tables(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     Ok(tables)
 }
 
+/// The validator's common case, without a Python frame per member
+/// (`_validation.OperationValidator.__call__`): `params` has every
+/// `required` name, every member is in `members` (name -> `(is_uri,
+/// is_blob, known_good)`), every str value is exactly a str already in its
+/// member's known-good set (values that passed every check before), and
+/// the body is exactly bytes within `body_limit`: then `(endpoint_name,
+/// [(member, value)], body)`. Anything else is `None`, and the Python
+/// validator checks (and remembers, or reports) it.
+#[pyfunction]
+fn validate_known<'py>(
+    py: Python<'py>,
+    params: &Bound<'py, PyDict>,
+    members: &Bound<'py, PyDict>,
+    required: &Bound<'py, PyTuple>,
+    body_limit: usize,
+) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    for name in required.iter() {
+        if !params.contains(name)? {
+            return Ok(None);
+        }
+    }
+    let mut endpoint_name = None;
+    let mut body = None;
+    let pairs = PyList::empty(py);
+    for (name, value) in params.iter() {
+        let Some(member) = members.get_item(&name)? else {
+            return Ok(None);
+        };
+        let (is_uri, is_blob, known_good): (bool, bool, Bound<'py, PySet>) = member.extract()?;
+        if value.is_exact_instance_of::<PyString>() {
+            if is_blob || !known_good.contains(&value)? {
+                return Ok(None);
+            }
+            if is_uri {
+                endpoint_name = Some(value);
+            } else {
+                pairs.append((name, value))?;
+            }
+        } else if is_blob && value.is_exact_instance_of::<PyBytes>() && value.len()? <= body_limit {
+            body = Some(value);
+        } else {
+            return Ok(None);
+        }
+    }
+    let endpoint_name = endpoint_name.unwrap_or_else(|| PyString::new(py, "").into_any());
+    let body = body.unwrap_or_else(|| PyBytes::new(py, b"").into_any());
+    Ok(Some(PyTuple::new(
+        py,
+        [endpoint_name, pairs.into_any(), body],
+    )?))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeClient>()?;
     m.add("TransportError", m.py().get_type::<TransportError>())?;
     m.add_function(wrap_pyfunction!(protocol_tables, m)?)?;
+    m.add_function(wrap_pyfunction!(validate_known, m)?)?;
     Ok(())
 }

@@ -47,7 +47,7 @@ extern "C" {
 /// A `str` argument's text, borrowed without copying: CPython keeps the
 /// UTF-8 form inside the object (ASCII strings are their own UTF-8), where
 /// PyO3's abi3 `to_cow` would allocate a bytes object and a String each.
-fn text<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<&'a str> {
+pub(crate) fn text<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<&'a str> {
     let mut size: pyo3::ffi::Py_ssize_t = 0;
     // SAFETY: `obj` is a live object (the GIL is held). The call checks
     // that it is a str itself (so no type check first: under abi3 that is
