@@ -29,6 +29,7 @@ from typing import (
 from sagerun import _async_bridge, _native
 from sagerun._async_body import AsyncStreamingBody
 from sagerun._async_stream import AsyncEventStream
+from sagerun._botocore_methods import BotocoreMethods
 from sagerun._client_base import ClientBase, _Operation
 
 #: How many results may wait behind a slow earlier one (in input order),
@@ -177,15 +178,9 @@ class AsyncClient(ClientBase):
 
     # -- lifecycle --------------------------------------------------------------
 
-    async def generate_presigned_url(
-        self,
-        ClientMethod: str,
-        Params: Optional[Dict[str, Any]] = None,
-        ExpiresIn: int = 3600,
-        HttpMethod: Optional[str] = None,
-    ) -> str:
-        """aiobotocore's (a coroutine; botocore computes it, without I/O)."""
-        return self._presigned_url(ClientMethod, Params, ExpiresIn, HttpMethod)
+    async def generate_presigned_url(self, *args: Any, **kwargs: Any) -> str:  # type: ignore[override]
+        """aiobotocore's: a coroutine (botocore computes the URL, without I/O)."""
+        return BotocoreMethods.generate_presigned_url(self, *args, **kwargs)
 
     async def close(self) -> None:
         """Closes the pool's idle connections and the botocore client used for

@@ -27,7 +27,7 @@ class BotocoreMethods:
     def waiter_names(self) -> List[str]:
         return self._botocore_client.waiter_names
 
-    def _presigned_url(
+    def generate_presigned_url(
         self,
         ClientMethod: str,
         Params: Optional[Dict[str, Any]] = None,

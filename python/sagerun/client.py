@@ -102,16 +102,6 @@ class Client(ClientBase):
         """
         return _many.invoke_endpoint_many(self, requests, concurrency, return_exceptions, on_result)
 
-    def generate_presigned_url(
-        self,
-        ClientMethod: str,
-        Params: Optional[Dict[str, Any]] = None,
-        ExpiresIn: int = 3600,
-        HttpMethod: Optional[str] = None,
-    ) -> str:
-        """boto3's (botocore computes it)."""
-        return self._presigned_url(ClientMethod, Params, ExpiresIn, HttpMethod)
-
     # -- internals --------------------------------------------------------------
 
     def _call(self, op: _Operation, args: Any, kwargs: Dict[str, Any], send: Any) -> Any:

@@ -61,6 +61,11 @@ impl Operation {
         Operation::InvokeEndpointWithResponseStream,
     ];
 
+    /// This operation's place in [`Operation::ALL`] (for per-operation tables).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Operation::InvokeEndpoint => "InvokeEndpoint",
@@ -396,6 +401,13 @@ pub fn sanitize_error_code(raw: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn index_is_the_place_in_all() {
+        for (i, op) in Operation::ALL.into_iter().enumerate() {
+            assert_eq!(op.index(), i);
+        }
+    }
 
     #[test]
     fn paths_round_trip() {

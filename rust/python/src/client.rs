@@ -488,11 +488,7 @@ fn member_names(py: Python<'_>, op: Operation) -> &[Py<PyString>] {
             })
             .collect()
     });
-    let index = Operation::ALL
-        .iter()
-        .position(|o| *o == op)
-        .expect("every operation is in Operation::ALL");
-    &all[index]
+    &all[op.index()]
 }
 
 /// The header names of nearly every answer as interned Python strings
