@@ -237,37 +237,12 @@ impl Decoder {
         result
     }
 
-    /// `feed_with` for a caller that keeps payloads as `Bytes`: each message
-    /// comes with the buffer it borrows from, `data` itself or, for a frame
-    /// that straddled chunks, the frame assembled from them (moved out of
-    /// the decoder), so that `Bytes::slice_ref` shares the payload instead
-    /// of copying it.
-    pub fn feed_shared<E, F>(&mut self, data: &Bytes, mut on_message: F) -> Result<(), E>
-    where
-        E: From<DecodeError>,
-        F: FnMut(MessageRef<'_>, &Bytes) -> Result<(), E>,
-    {
-        let mut scratch = recycle(std::mem::take(&mut self.spare));
-        let mut known = std::mem::take(&mut self.known);
-        let result = self.walk(data, |whole, prelude| match whole {
-            Whole::Input(range) => {
-                let message = prelude.verify(&data[range], &mut scratch, &mut known)?;
-                on_message(message, data).map_err(Stop::Consumer)
-            }
-            Whole::Buffered(buf) => {
-                let frame = Bytes::from(std::mem::take(buf));
-                let mut own_scratch = Vec::new();
-                let message = prelude.verify(&frame, &mut own_scratch, &mut known)?;
-                on_message(message, &frame).map_err(Stop::Consumer)
-            }
-        });
-        self.known = known;
-        self.spare = recycle(scratch);
-        result
-    }
-
-    /// `feed_shared` for a caller that remembers what the previous message
-    /// meant: a message whose header block repeats the previous one's
+    /// `feed_with` for a caller that keeps payloads as `Bytes` and
+    /// remembers what the previous message meant. Each message comes with
+    /// the buffer it borrows from, `data` itself or, for a frame that
+    /// straddled chunks, the frame assembled from them (moved out of the
+    /// decoder), so that `Bytes::slice_ref` shares the payload instead of
+    /// copying it. A message whose header block repeats the previous one's
     /// byte for byte (as a stream's messages mostly do) comes as
     /// [`Delivery::Repeat`], its CRC checked but its headers not parsed.
     pub fn feed_repeats<E, F>(&mut self, data: &Bytes, mut on_message: F) -> Result<(), E>

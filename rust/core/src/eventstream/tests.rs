@@ -347,29 +347,6 @@ fn feed_verified_matches_feed() {
     }
 }
 
-/// Messages from `feed_shared` (payloads taken as the callback's `Bytes`
-/// would: `slice_ref`), and how many of those payloads share memory with
-/// the chunks fed or the decoder's assembled frames rather than a copy.
-fn feed_shared_all(decoder: &mut Decoder, chunks: &[Bytes]) -> (Vec<Message>, Vec<Bytes>) {
-    let mut messages = Vec::new();
-    let mut payloads = Vec::new();
-    for chunk in chunks {
-        decoder
-            .feed_shared(chunk, |m, frame| {
-                let payload = frame.slice_ref(m.payload);
-                let mut owned = m.to_owned_message();
-                assert_eq!(owned.payload, payload);
-                owned.payload = payload.clone();
-                messages.push(owned);
-                payloads.push(payload);
-                Ok::<_, DecodeError>(())
-            })
-            .unwrap();
-    }
-    decoder.finish().unwrap();
-    (messages, payloads)
-}
-
 #[test]
 fn a_repeated_header_block_decodes_as_it_did_the_first_time() {
     // Every header type (the smithy-rs vector), three times in a row: the
@@ -406,31 +383,15 @@ fn a_repeated_header_block_decodes_as_it_did_the_first_time() {
 }
 
 #[test]
-fn feed_shared_matches_the_vectors_at_every_split() {
-    let (stream, expected) = valid_stream();
-    let stream = Bytes::from(stream);
-    for cut in [0, 1, 11, 12, 13, 40, stream.len() / 2, stream.len()] {
-        let chunks = [stream.slice(..cut), stream.slice(cut..)];
-        let (got, _) = feed_shared_all(&mut Decoder::default(), &chunks);
-        assert_eq!(got, expected, "cut at {cut}");
-    }
-    let bytewise: Vec<Bytes> = (0..stream.len()).map(|i| stream.slice(i..i + 1)).collect();
-    assert_eq!(
-        feed_shared_all(&mut Decoder::default(), &bytewise).0,
-        expected
-    );
-}
-
-#[test]
-fn feed_shared_payloads_are_views_not_copies() {
+fn feed_repeats_payloads_are_views_not_copies() {
     let payload = vec![7u8; 64 * 1024];
     let frame = encode_message(&[], &payload).unwrap();
     // Whole frames inside the chunk: views of the chunk.
     let chunk = Bytes::from([frame.clone(), frame.clone()].concat());
-    let (_, payloads) = feed_shared_all(&mut Decoder::default(), std::slice::from_ref(&chunk));
+    let (messages, _) = feed_repeats_all(&mut Decoder::default(), std::slice::from_ref(&chunk));
     let inside = chunk.as_ptr_range();
-    for p in &payloads {
-        assert!(inside.contains(&p.as_ptr()) && p.len() == payload.len());
+    for m in &messages {
+        assert!(inside.contains(&m.payload.as_ptr()) && m.payload.len() == payload.len());
     }
     // A frame in 1 KiB pieces: assembled once, in one buffer reserved at
     // once (no regrowth), which the payload then shares.
@@ -438,14 +399,17 @@ fn feed_shared_payloads_are_views_not_copies() {
     let pieces: Vec<Bytes> = frame.chunks(1024).map(Bytes::copy_from_slice).collect();
     for piece in &pieces[..pieces.len() - 1] {
         decoder
-            .feed_shared(piece, |_, _| Ok::<_, DecodeError>(()))
+            .feed_repeats(piece, |_, _| Ok::<_, DecodeError>(()))
             .unwrap();
         assert_eq!(decoder.buffer_capacity(), frame.len());
     }
     let mut shared = None;
     decoder
-        .feed_shared(&pieces[pieces.len() - 1], |m, assembled| {
+        .feed_repeats(&pieces[pieces.len() - 1], |delivery, assembled| {
             assert_eq!(assembled.len(), frame.len());
+            let Delivery::New(m) = delivery else {
+                panic!("the first message is new")
+            };
             let p = assembled.slice_ref(m.payload);
             assert_eq!(p.as_ptr(), assembled[12..].as_ptr());
             shared = Some(p);
@@ -758,8 +722,10 @@ fn a_repeated_header_block_is_still_read_correctly() {
     ));
 }
 
-/// Messages from `feed_repeats`, a repeat rebuilt with the previous
-/// message's headers, and whether each came as a repeat.
+/// Messages from `feed_repeats` (payloads taken as the callback's `Bytes`
+/// would: `slice_ref`, so a test can see whether they share memory), a
+/// repeat rebuilt with the previous message's headers, and whether each
+/// came as a repeat.
 fn feed_repeats_all(decoder: &mut Decoder, chunks: &[Bytes]) -> (Vec<Message>, Vec<bool>) {
     let mut messages: Vec<Message> = Vec::new();
     let mut repeats = Vec::new();
@@ -767,7 +733,12 @@ fn feed_repeats_all(decoder: &mut Decoder, chunks: &[Bytes]) -> (Vec<Message>, V
         decoder
             .feed_repeats(chunk, |delivery, frame| {
                 let message = match delivery {
-                    Delivery::New(m) => m.to_owned_message(),
+                    Delivery::New(m) => {
+                        let mut owned = m.to_owned_message();
+                        assert_eq!(owned.payload, m.payload);
+                        owned.payload = frame.slice_ref(m.payload);
+                        owned
+                    }
                     Delivery::Repeat { payload } => Message {
                         headers: messages.last().expect("a previous message").headers.clone(),
                         payload: frame.slice_ref(payload),
