@@ -98,6 +98,7 @@ class ClientBase(BotocoreMethods):
         service_model = botocore_client.meta.service_model
         natives: Dict[_config.Settings, Any] = {}
         operations: Dict[str, _Operation] = {}
+        limits = _validates_parameters(botocore_client)
         for name in _protocol.OPERATIONS:
             settings = _config.settings_for(botocore_client, name)
             native = natives.get(settings)
@@ -105,7 +106,7 @@ class ClientBase(BotocoreMethods):
                 native = natives[settings] = self._native_client(settings)
             operations[name] = _Operation(
                 name, service_model.operation_model(name), native, settings.endpoint_url,
-                limits=_validates_parameters(botocore_client),
+                limits=limits,
             )
         if any(s.unsigned for s in natives):
             # signature_version=UNSIGNED: botocore resolves no credentials;

@@ -184,7 +184,10 @@ impl TimedStream {
                 Poll::Ready(Ok(n))
             }
             Poll::Ready(Err(e))
-                if matches!(e.kind(), io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset) =>
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+                ) =>
             {
                 self.peer_stopped_reading = true;
                 Poll::Ready(Ok(len))

@@ -169,7 +169,9 @@ pub struct PreparedRequest {
     uri: Uri,
     headers: Vec<(HeaderName, HeaderValue)>,
     body: Bytes,
-    payload_sha256: String,
+    /// Hashed when the first attempt is signed (never for an unsigned
+    /// client: a 6 MiB body costs milliseconds to hash).
+    payload_sha256: OnceLock<String>,
 }
 
 impl PreparedRequest {
@@ -205,7 +207,6 @@ impl PreparedRequest {
             headers.push((names[index].clone(), header_value(member, value)?));
         }
         let (path, uri) = endpoint.target(call.op, &call.endpoint_name)?;
-        let payload_sha256 = signing::sha256_hex(&call.body);
         Ok(PreparedRequest {
             op: call.op,
             invocation_id: HeaderValue::from_bytes(&uuid4())
@@ -214,7 +215,7 @@ impl PreparedRequest {
             uri,
             headers,
             body: call.body,
-            payload_sha256,
+            payload_sha256: OnceLock::new(),
         })
     }
 
@@ -240,7 +241,8 @@ impl PreparedRequest {
             Some(credentials) => signing::sign(
                 self.path.as_str(),
                 &self.headers,
-                &self.payload_sha256,
+                self.payload_sha256
+                    .get_or_init(|| signing::sha256_hex(&self.body)),
                 credentials,
                 region,
             )?,
@@ -331,24 +333,9 @@ fn push_decimal(out: &mut String, mut n: u32) {
     out.push_str(std::str::from_utf8(&digits[start..]).expect("ASCII digits"));
 }
 
-/// A random (version 4) UUID, as botocore's `amz-sdk-invocation-id`:
-/// 8-4-4-4-12 lower-case hex digits.
+/// A random (version 4) UUID, as botocore's `amz-sdk-invocation-id`.
 fn uuid4() -> [u8; 36] {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut b: [u8; 16] = rand::random();
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let mut id = [b'-'; 36];
-    let mut at = 0;
-    for (i, byte) in b.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            at += 1; // the dash already there
-        }
-        id[at] = DIGITS[usize::from(byte >> 4)];
-        id[at + 1] = DIGITS[usize::from(byte & 0x0f)];
-        at += 2;
-    }
-    id
+    sagerun_core::uuid::v4_text(rand::random())
 }
 
 /// Header values with control characters would let a caller inject headers
@@ -438,19 +425,10 @@ mod tests {
     }
 
     #[test]
-    fn invocation_ids_are_version_4_uuids() {
-        let id = uuid4();
-        let id = std::str::from_utf8(&id).unwrap();
-        // RFC 9562's layout: 8-4-4-4-12 hex digits, version 4, variant 10xx.
-        let groups: Vec<&str> = id.split('-').collect();
-        let lengths: Vec<usize> = groups.iter().map(|g| g.len()).collect();
-        assert_eq!(lengths, [8, 4, 4, 4, 12], "{id}");
-        assert!(groups
-            .concat()
-            .bytes()
-            .all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')));
-        assert_eq!(&id[14..15], "4");
-        assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"));
+    fn invocation_ids_are_fresh_version_4_uuids() {
+        // The layout is sagerun_core::uuid's (tested there): each call
+        // draws new bits.
+        assert_eq!(uuid4()[14], b'4');
         assert_ne!(uuid4(), uuid4());
     }
 

@@ -1,6 +1,6 @@
 //! Glue between a prepared request and the SigV4 signer in sagerun-core.
 
-use http::header::{HeaderName, HeaderValue, AUTHORIZATION};
+use http::header::{HeaderName, HeaderValue, InvalidHeaderValue, AUTHORIZATION};
 use sagerun_core::protocol;
 use sagerun_core::sigv4::{self, Credentials, Payload, SignableRequest, SigningTime};
 
@@ -62,25 +62,25 @@ pub fn sign(
         SigningTime::now(),
     )
     .map_err(|e| ClientError::InvalidRequest(format!("could not sign the request: {e}")))?;
-    let value = |name: &HeaderName, text: &str| {
-        HeaderValue::from_str(text).map_err(|_| {
+    let checked = |name: &HeaderName, value: Result<HeaderValue, InvalidHeaderValue>| {
+        value.map_err(|_| {
             ClientError::InvalidRequest(format!("{name} would not be a valid header value"))
         })
     };
     let mut out = Vec::with_capacity(3);
     if let Some(date) = &added.amz_date {
-        out.push((X_AMZ_DATE, value(&X_AMZ_DATE, date.as_str())?));
+        out.push((
+            X_AMZ_DATE,
+            checked(&X_AMZ_DATE, HeaderValue::from_str(date.as_str()))?,
+        ));
     }
     if let Some(token) = added.security_token {
-        out.push((X_AMZ_SECURITY_TOKEN, value(&X_AMZ_SECURITY_TOKEN, token)?));
+        let token = HeaderValue::from_str(token);
+        out.push((X_AMZ_SECURITY_TOKEN, checked(&X_AMZ_SECURITY_TOKEN, token)?));
     }
     // The String's buffer becomes the value's (checked, not copied).
-    let authorization = HeaderValue::from_maybe_shared(bytes::Bytes::from(added.authorization))
-        .map_err(|_| {
-            ClientError::InvalidRequest(format!(
-                "{AUTHORIZATION} would not be a valid header value"
-            ))
-        })?;
+    let authorization = HeaderValue::from_maybe_shared(bytes::Bytes::from(added.authorization));
+    let authorization = checked(&AUTHORIZATION, authorization)?;
     out.push((AUTHORIZATION, authorization));
     Ok(out)
 }

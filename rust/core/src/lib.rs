@@ -6,3 +6,4 @@ pub mod panics;
 pub mod protocol;
 pub mod sigv4;
 pub mod streaming;
+pub mod uuid;

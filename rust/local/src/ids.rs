@@ -10,23 +10,9 @@ pub fn uuid_v4() -> String {
 /// A random version-4 UUID's text on the stack (a request id per response
 /// needs no String).
 pub fn uuid_v4_text() -> [u8; 36] {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     // One u128 (two 64-bit draws), not `random::<[u8; 16]>()`, which draws
     // a 32-bit word per byte.
-    let mut b = rand::random::<u128>().to_le_bytes();
-    b[6] = (b[6] & 0x0f) | 0x40; // version 4
-    b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
-    let mut out = [b'-'; 36];
-    let mut at = 0;
-    for (i, byte) in b.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            at += 1; // the dash already there
-        }
-        out[at] = HEX[usize::from(byte >> 4)];
-        out[at + 1] = HEX[usize::from(byte & 0x0f)];
-        at += 2;
-    }
-    out
+    sagerun_core::uuid::v4_text(rand::random())
 }
 
 #[cfg(test)]
